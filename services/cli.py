@@ -1,0 +1,108 @@
+"""`votewire`: the one command-line entry point.
+
+    votewire stack up|down|status [--brokers 3]   local Kafka + Redis
+    votewire serve ingest|live                     HTTP/websocket services
+    votewire aggregate                             the faust worker
+    votewire demo                                  stack + services + a simulated night
+    votewire scenario kz-2021 --out DIR            write a definition and a night of reports
+    votewire tally --definition DEF REPORTS        fold a report file with the pure engine
+
+Each subcommand reads `Settings.from_env()` once and hands it to the
+composition root of what it starts; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import runpy
+import sys
+from collections.abc import Sequence
+
+from services.config import REPO_ROOT, Settings, SettingsError
+
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    # "services.sim.scenario_command",  # TEMP
+    "services.replay.tally_command",
+    "services.demo",
+)
+
+
+def run_stack(args: argparse.Namespace) -> int:
+    stack = runpy.run_path(str(REPO_ROOT / "deploy" / "stack.py"), run_name="votewire_stack")
+    return int(stack["main"](args.stack_args))
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings.from_env()
+    if args.service == "ingest":
+        from services.ingest.app import create_app as create_ingest
+
+        app, port = create_ingest(settings), settings.ingest_port
+    else:
+        from services.live.app import create_app as create_live
+
+        app, port = create_live(settings), settings.live_port
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=args.port or port,
+        log_level=settings.log_level,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+    )
+    return 0
+
+
+def run_aggregate(args: argparse.Namespace) -> int:
+    import faust
+
+    from services.aggregate.app import create_app
+    from services.infra.kafka_topics import cluster_replication, ensure_topics
+
+    settings = Settings.from_env()
+    asyncio.run(ensure_topics(settings))
+    replication = asyncio.run(cluster_replication(settings))
+    app = create_app(settings, replication=replication)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="votewire", description="Live election results.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    stack = sub.add_parser("stack", help="local Kafka + Redis: up | down | status")
+    stack.add_argument("stack_args", nargs=argparse.REMAINDER)
+    stack.set_defaults(func=run_stack)
+
+    serve = sub.add_parser("serve", help="run the ingest or live HTTP service")
+    serve.add_argument("service", choices=("ingest", "live"))
+    serve.add_argument("--port", type=int, default=0, help="override the configured port")
+    serve.set_defaults(func=run_serve)
+
+    aggregate = sub.add_parser("aggregate", help="run an aggregate (faust) worker")
+    aggregate.set_defaults(func=run_aggregate)
+
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"votewire: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""The Kafka topics votewire owns, and their idempotent creation.
+
+Topics are created explicitly (the local broker runs with
+auto.create.topics.enable=false, so a typo never silently creates a topic).
+`ensure_topics` may be called by every service at start-up; a topic that
+already exists is left as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from services.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+
+
+def votewire_topics(settings: Settings) -> list[TopicSpec]:
+    """Reports and dead letters are the evidence: kept whole for replay and audit.
+    Definitions and race snapshots are compacted: the latest per key is what matters."""
+    return [
+        TopicSpec(settings.reports_topic, settings.report_partitions, dict(KEEP_FOREVER)),
+        TopicSpec(settings.dead_letter_topic, 1, dict(KEEP_FOREVER)),
+        TopicSpec(settings.definitions_topic, 1, dict(COMPACTED)),
+        TopicSpec(settings.race_snapshots_topic, settings.report_partitions, dict(COMPACTED)),
+    ]
+
+
+async def replication_factor(admin: AIOKafkaAdminClient, wanted: int) -> int:
+    """`wanted`, or min(3, brokers) when 0."""
+    if wanted:
+        return wanted
+    cluster = await admin.describe_cluster()
+    return max(1, min(3, len(cluster.get("brokers", [])) or 1))
+
+
+async def ensure_topics(settings: Settings, deadline_s: float = 30.0) -> list[str]:
+    """Create the missing topics; return the names created. Raises KafkaError on failure."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000
+    )
+    await asyncio.wait_for(admin.start(), deadline_s)
+    try:
+        existing = set(await admin.list_topics())
+        rf = await replication_factor(admin, settings.replication)
+        missing = [t for t in votewire_topics(settings) if t.name not in existing]
+        if not missing:
+            return []
+        new = [
+            NewTopic(
+                t.name,
+                t.partitions,
+                rf,
+                topic_configs={**t.config, **({"min.insync.replicas": "2"} if rf >= 3 else {})},
+            )
+            for t in missing
+        ]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another service created it between our list and create
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+async def cluster_replication(settings: Settings) -> int:
+    """The replication factor votewire uses on this cluster (for faust's own topics too)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        return await replication_factor(admin, settings.replication)
+    finally:
+        await admin.close()
