@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from services.config import REPO_ROOT, Settings, SettingsError
 
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    # "services.sim.scenario_command",  # TEMP
+    "services.sim.scenario_command",
     "services.replay.tally_command",
     "services.demo",
 )
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

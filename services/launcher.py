@@ -19,15 +19,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.config import Settings
+
 SERVICE_ARGS = {
     "ingest": ["serve", "ingest"],
     "live": ["serve", "live"],
     "aggregate": ["aggregate"],
-}
-HEALTH_PORT_VAR = {
-    "ingest": "VOTEWIRE_INGEST_PORT",
-    "live": "VOTEWIRE_LIVE_PORT",
-    "aggregate": "VOTEWIRE_AGGREGATE_PORT",
 }
 
 
@@ -52,10 +49,14 @@ class ServiceProcess:
 
     @property
     def health_url(self) -> str:
-        host = self.env.get("VOTEWIRE_HOST", "127.0.0.1")
-        port = self.env[HEALTH_PORT_VAR[self.name]]
+        settings = Settings.from_env({**os.environ, **self.env})
+        port = {
+            "ingest": settings.ingest_port,
+            "live": settings.live_port,
+            "aggregate": settings.aggregate_port,
+        }[self.name]
         path = "/" if self.name == "aggregate" else "/healthz"
-        return f"http://{host}:{port}{path}"
+        return f"http://{settings.host}:{port}{path}"
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)

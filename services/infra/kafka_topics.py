@@ -9,6 +9,7 @@ already exists is left as it is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -68,10 +69,9 @@ async def ensure_topics(settings: Settings, deadline_s: float = 30.0) -> list[st
             )
             for t in missing
         ]
-        try:
+        # Another service may create a topic between our list and our create.
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another service created it between our list and create
         return [t.name for t in missing]
     finally:
         await admin.close()

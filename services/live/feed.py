@@ -22,8 +22,9 @@ from services.live.hub import Hub
 log = logging.getLogger(__name__)
 
 
-async def run_feed(client: aioredis.Redis, views: RedisViews, hub: Hub,
-                   ready: asyncio.Event) -> None:
+async def run_feed(
+    client: aioredis.Redis, views: RedisViews, hub: Hub, ready: asyncio.Event
+) -> None:
     """Forward updates until cancelled."""
     delay = 0.1
     while True:

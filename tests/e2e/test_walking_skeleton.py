@@ -31,8 +31,12 @@ async def test_posted_report_reaches_a_subscribed_websocket_client(
         async with websockets.connect(live) as ws:
             await ws.send(json.dumps({"type": "subscribe", "channel": "race:tiny-2026:r1"}))
             first = json.loads(await ws.recv())
-            assert first == {"type": "subscribed", "channel": "race:tiny-2026:r1", "seq": 0,
-                             "empty": True}
+            assert first == {
+                "type": "subscribed",
+                "channel": "race:tiny-2026:r1",
+                "seq": 0,
+                "empty": True,
+            }
 
             report = result_report("rep-1", "r1", "p1", 1000, {"c1": 400, "c2": 300}, 50, 10)
             posted = await http.post("/v1/reports", json=report)

@@ -58,8 +58,14 @@ def tiny_definition(election_id: str = "tiny-2026") -> dict[str, Any]:
 
 
 def result_report(
-    report_id: str, race_id: str, precinct_id: str, registered: int,
-    votes: dict[str, int], against_all: int, invalid: int, revision: int = 1,
+    report_id: str,
+    race_id: str,
+    precinct_id: str,
+    registered: int,
+    votes: dict[str, int],
+    against_all: int,
+    invalid: int,
+    revision: int = 1,
     election_id: str = "tiny-2026",
 ) -> dict[str, Any]:
     return {

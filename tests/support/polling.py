@@ -10,9 +10,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[T | None]], deadline_s: float, what: str
-) -> T:
+async def eventually(probe: Callable[[], Awaitable[T | None]], deadline_s: float, what: str) -> T:
     """Await `probe()` until it returns something truthy; fail naming `what` at the deadline."""
     start = time.monotonic()
     delay = 0.02

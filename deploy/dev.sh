@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The two commands of the README, on a fresh machine of this kind:
+#   bash deploy/dev.sh demo   # set up, start Kafka + Redis + the three services, feed a night
+#   bash deploy/dev.sh test   # set up, start Kafka + Redis, run the whole test suite
+# Set-up is idempotent: a virtualenv in .venv (VOTEWIRE_VENV), the project
+# installed into it, the local stack started (deploy/stack.py, which installs
+# redis-server from Debian and fetches Kafka from Maven Central when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VOTEWIRE_VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+setup() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "[dev] creating virtualenv $VENV"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.votewire-installed"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "[dev] installing votewire and its test dependencies"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test]'
+    touch "$stamp"
+  fi
+  "$VENV/bin/votewire" stack up
+}
+
+case "${1:-}" in
+  demo)
+    shift
+    setup
+    exec "$VENV/bin/votewire" demo "$@"
+    ;;
+  test)
+    shift
+    setup
+    "$VENV/bin/ruff" check services tests bench deploy
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    echo "usage: bash deploy/dev.sh demo|test [args...]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,1 @@
+"""The local stack's parts; `deploy/stack.py` is the command."""
