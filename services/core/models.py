@@ -115,9 +115,7 @@ class ElectionDefinition:
             "_precincts_by_race",
             {r.race_id: {p.precinct_id: p for p in r.precincts} for r in self.races},
         )
-        object.__setattr__(
-            self, "_races_by_region", {k: tuple(v) for k, v in by_region.items()}
-        )
+        object.__setattr__(self, "_races_by_region", {k: tuple(v) for k, v in by_region.items()})
 
     def region(self, region_id: str) -> Region | None:
         return self._regions_by_id.get(region_id)

@@ -1,0 +1,156 @@
+"""The JSON wire format (contract v1): the one place that encodes and decodes.
+
+Definitions are decoded strictly (`decode_definition` raises `DefinitionError`
+naming the offending path). Reports from untrusted sources go through
+`services.core.validation.validate_report`, never through this module;
+`decode_report_trusted` is the fast path for reports that were validated
+before (read back from Kafka, a snapshot, a replay log) and trusts its input.
+
+Bytes on the wire are compact JSON, keys sorted, UTF-8, non-ASCII kept as is
+(`dumps`), so equal values always encode to equal bytes: `report_to_bytes` is
+the canonical encoding the tally uses to break ties deterministically.
+`reported_at` travels as ISO 8601 with a UTC offset ("2021-07-25T10:00:00+06:00").
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from services.core.definition_decoder import DefinitionError, decode_definition
+from services.core.models import (
+    ElectionDefinition,
+    Race,
+    Report,
+    ResultReport,
+    TurnoutReport,
+)
+
+__all__ = [
+    "DefinitionError",
+    "decode_definition",
+    "decode_report_trusted",
+    "dumps",
+    "encode_definition",
+    "encode_race",
+    "encode_report",
+    "loads",
+    "report_to_bytes",
+]
+
+
+def dumps(obj: Any) -> bytes:
+    """Canonical bytes of a JSON-ready value: compact, sorted keys, UTF-8."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON text; raises `ValueError` (incl. `UnicodeDecodeError`) if it is not."""
+    return json.loads(raw)
+
+
+def encode_race(race: Race) -> dict[str, Any]:
+    """One race of a definition as its JSON object."""
+    return {
+        "race_id": race.race_id,
+        "name": race.name,
+        "region_id": race.region_id,
+        "office": race.office,
+        "seats": race.seats,
+        "against_all": race.against_all,
+        "winner_rule": race.winner_rule,
+        "against_all_rule": race.against_all_rule,
+        "candidates": [
+            {"candidate_id": c.candidate_id, "name": c.name, "party": c.party}
+            for c in race.candidates
+        ],
+        "precincts": [
+            {"precinct_id": p.precinct_id, "name": p.name, "registered": p.registered}
+            for p in race.precincts
+        ],
+    }
+
+
+def encode_definition(defn: ElectionDefinition) -> dict[str, Any]:
+    """The definition as its JSON object; `decode_definition` inverts it exactly."""
+    return {
+        "election_id": defn.election_id,
+        "name": defn.name,
+        "date": defn.date,
+        "timezone": defn.timezone,
+        "turnout_marks": list(defn.turnout_marks),
+        "share_base": defn.share_base,
+        "test": defn.test,
+        "regions": [
+            {"region_id": r.region_id, "name": r.name, "timezone": r.timezone} for r in defn.regions
+        ],
+        "races": [encode_race(r) for r in defn.races],
+    }
+
+
+def encode_report(report: Report) -> dict[str, Any]:
+    """A report as its JSON object (all candidates listed in `votes`)."""
+    if isinstance(report, TurnoutReport):
+        return {
+            "kind": "turnout",
+            "report_id": report.report_id,
+            "election_id": report.election_id,
+            "race_id": report.race_id,
+            "precinct_id": report.precinct_id,
+            "mark": report.mark,
+            "ballots_cast": report.ballots_cast,
+            "revision": report.revision,
+            "reported_at": report.reported_at.isoformat(),
+        }
+    return {
+        "kind": "result",
+        "report_id": report.report_id,
+        "election_id": report.election_id,
+        "race_id": report.race_id,
+        "precinct_id": report.precinct_id,
+        "registered": report.registered,
+        "ballots_cast": report.ballots_cast,
+        "votes": dict(report.votes),
+        "against_all": report.against_all,
+        "invalid": report.invalid,
+        "revision": report.revision,
+        "reported_at": report.reported_at.isoformat(),
+    }
+
+
+def report_to_bytes(report: Report) -> bytes:
+    """The canonical encoding of a report (see `dumps`)."""
+    return dumps(encode_report(report))
+
+
+def decode_report_trusted(obj: Any) -> Report:
+    """Rebuild a report from its JSON object without validating it.
+
+    Only for objects this system encoded after validation; a malformed object
+    raises `KeyError`/`ValueError`/`TypeError` or yields a nonsense report.
+    """
+    if obj["kind"] == "turnout":
+        return TurnoutReport(
+            report_id=obj["report_id"],
+            election_id=obj["election_id"],
+            race_id=obj["race_id"],
+            precinct_id=obj["precinct_id"],
+            mark=obj["mark"],
+            ballots_cast=obj["ballots_cast"],
+            revision=obj["revision"],
+            reported_at=datetime.fromisoformat(obj["reported_at"]),
+        )
+    return ResultReport(
+        report_id=obj["report_id"],
+        election_id=obj["election_id"],
+        race_id=obj["race_id"],
+        precinct_id=obj["precinct_id"],
+        registered=obj["registered"],
+        ballots_cast=obj["ballots_cast"],
+        votes=dict(obj["votes"]),
+        against_all=obj["against_all"],
+        invalid=obj["invalid"],
+        revision=obj["revision"],
+        reported_at=datetime.fromisoformat(obj["reported_at"]),
+    )

@@ -1,0 +1,241 @@
+"""Everything about one race: its slots, running totals, view and snapshot.
+
+`RaceState` is the unit of partitioning: the stream processor keeps one per
+race (keyed by race_id) and restores it from `to_dict()` after a rebalance.
+
+Contract of `apply(report)` (the report must be validated against the same
+definition and belong to this race, else `ValueError`):
+- the slot rules of `services.core.slots` decide the status; the race's
+  totals and view depend only on the *set* of reports applied, never on
+  their order or repetition;
+- `changed` is true iff a slot winner's figures changed, i.e. the view
+  changed; `version` then grows by exactly one. `version` counts state
+  changes, so unlike the rest of the view it depends on arrival order;
+- `flags` are soft anomalies raised by this arrival (the report is still
+  applied): `turnout_decreased`, `result_below_turnout`, and, for conflicts,
+  `revision_conflict` / `report_id_conflict`.
+
+`to_dict()` is JSON-ready: the surviving reports (wire encoding, sorted by
+report_id), the version and the per-status counters. `from_dict` rebuilds an
+equal state; flags are events and are not part of the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from services.core.codec import decode_report_trusted, encode_report
+from services.core.models import (
+    ElectionDefinition,
+    Report,
+    ResultReport,
+    TurnoutReport,
+)
+from services.core.race_totals import RaceTotals
+from services.core.race_view import render_race_view
+from services.core.slots import SlotBook, Status, key_of, same_figures
+from services.core.views import RaceView
+
+STATUSES: tuple[Status, ...] = ("applied", "duplicate", "stale", "conflict")
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A soft anomaly: `code` with the report that raised it and the figures."""
+
+    code: str
+    race_id: str
+    precinct_id: str
+    mark: str | None
+    report_id: str
+    figures: Mapping[str, int | str | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "race_id": self.race_id,
+            "precinct_id": self.precinct_id,
+            "mark": self.mark,
+            "report_id": self.report_id,
+            "figures": dict(self.figures),
+        }
+
+
+class ApplyResult(NamedTuple):
+    """What one `apply` did: its status, whether the view changed, flags raised."""
+
+    status: Status
+    changed: bool
+    flags: tuple[Flag, ...] = ()
+    version: int = 0
+    """The race view's version after this apply."""
+
+
+class RaceState:
+    """One race's fold state; see the module doc for the contract."""
+
+    __slots__ = (
+        "_book",
+        "_race_id",
+        "_totals",
+        "_view",
+        "counters",
+        "definition",
+        "race",
+        "version",
+    )
+
+    def __init__(self, definition: ElectionDefinition, race_id: str) -> None:
+        race = definition.race(race_id)
+        if race is None:
+            raise ValueError(f"unknown race {race_id!r}")
+        self.definition = definition
+        self.race = race
+        self.version = 0
+        self.counters: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        self._book = SlotBook()
+        self._totals = RaceTotals(definition, race)
+        self._race_id = race.race_id
+        self._view: RaceView | None = None
+
+    @property
+    def race_id(self) -> str:
+        return self.race.race_id
+
+    def apply(self, report: Report) -> ApplyResult:
+        """Fold one validated report of this race (see the module doc)."""
+        if report.race_id != self._race_id:
+            raise ValueError(f"report {report.report_id!r} is not of race {self._race_id!r}")
+        if self._book.fill(report):  # the common case: a new report into an empty slot
+            self.counters["applied"] += 1
+            self._totals.account(report, 1)
+            self.version += 1
+            self._view = None
+            return ApplyResult("applied", True, self._anomalies(report), self.version)
+        status, changes, rival, kept = self._book.offer(report)
+        self.counters[status] += 1
+        changed = False
+        replace = self._totals.replace
+        for _, old, new in changes:
+            if old is None or new is None or not same_figures(old, new):
+                changed = True
+            replace(old, new)
+        flags: tuple[Flag, ...] = ()
+        if changed:
+            self.version += 1
+            self._view = None
+            if self._book.winner(key_of(report)) is report:
+                flags = self._anomalies(report)
+        if rival is not None:
+            flags = (_conflict_flag(report, rival, kept), *flags)
+        return ApplyResult(status, changed, flags, self.version)
+
+    def view(self) -> RaceView:
+        """The current race view (cached until the next change; do not mutate)."""
+        if self._view is None:
+            self._view = render_race_view(self.definition, self.race, self._totals, self.version)
+        return self._view
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready snapshot; `from_dict` restores an equal state."""
+        reports = sorted(self._book.reports(), key=lambda r: r.report_id)
+        return {
+            "race_id": self.race.race_id,
+            "version": self.version,
+            "counters": dict(self.counters),
+            "reports": [encode_report(r) for r in reports],
+        }
+
+    @classmethod
+    def from_dict(cls, definition: ElectionDefinition, data: Mapping[str, Any]) -> RaceState:
+        """Restore a snapshot made by `to_dict` (trusted input)."""
+        state = cls(definition, data["race_id"])
+        for obj in data["reports"]:
+            offer = state._book.offer(decode_report_trusted(obj))
+            for change in offer.changes:
+                state._totals.replace(change.old, change.new)
+        state.version = int(data["version"])
+        state.counters.update(data["counters"])
+        return state
+
+    def _anomalies(self, report: Report) -> tuple[Flag, ...]:
+        """Flags raised by `report`, which just became its slot's winner.
+
+        A turnout figure is compared with the nearest reported marks before and
+        after it (enough to catch any decrease in a series that was monotone),
+        and, if it is the latest mark, with the precinct's result.
+        """
+        pid = report.precinct_id
+        row = self._totals.turnout.get(pid)
+        if row is None:
+            return ()
+        result = self._totals.results.get(pid)
+        if type(report) is ResultReport:
+            last = next((t for t in reversed(row) if t is not None), None)
+            return _below_turnout(report, last, report.report_id)
+        assert type(report) is TurnoutReport
+        i = self._totals.mark_index[report.mark]
+        flags: tuple[Flag, ...] = ()
+        j = i - 1
+        while j >= 0 and row[j] is None:
+            j -= 1
+        k = i + 1
+        while k < len(row) and row[k] is None:
+            k += 1
+        earlier = row[j] if j >= 0 else None
+        later = row[k] if k < len(row) else None
+        if earlier is not None and earlier.ballots_cast > report.ballots_cast:
+            flags += (_decrease(earlier, report, report.report_id),)
+        if later is not None and later.ballots_cast < report.ballots_cast:
+            flags += (_decrease(report, later, report.report_id),)
+        if later is None and result is not None:
+            flags += _below_turnout(result, report, report.report_id)
+        return flags
+
+
+def _decrease(early: TurnoutReport, late: TurnoutReport, report_id: str) -> Flag:
+    figures: dict[str, int | str | None] = {
+        "earlier_mark": early.mark,
+        "earlier_ballots_cast": early.ballots_cast,
+        "later_mark": late.mark,
+        "later_ballots_cast": late.ballots_cast,
+    }
+    return Flag("turnout_decreased", late.race_id, late.precinct_id, late.mark, report_id, figures)
+
+
+def _below_turnout(
+    result: ResultReport, turnout: TurnoutReport | None, report_id: str
+) -> tuple[Flag, ...]:
+    if turnout is None or result.ballots_cast >= turnout.ballots_cast:
+        return ()
+    figures: dict[str, int | str | None] = {
+        "result_ballots_cast": result.ballots_cast,
+        "turnout_mark": turnout.mark,
+        "turnout_ballots_cast": turnout.ballots_cast,
+    }
+    return (
+        Flag(
+            "result_below_turnout",
+            result.race_id,
+            result.precinct_id,
+            turnout.mark,
+            report_id,
+            figures,
+        ),
+    )
+
+
+def _conflict_flag(report: Report, rival: Report, kept: bool) -> Flag:
+    """`report_id_conflict` (same id, other content) or `revision_conflict`."""
+    mark = report.mark if isinstance(report, TurnoutReport) else None
+    same_id = rival.report_id == report.report_id
+    figures: dict[str, int | str | None] = {
+        "revision": report.revision,
+        "rival_report_id": rival.report_id,
+        "rival_revision": rival.revision,
+        "kept": "arriving" if kept else "existing",
+    }
+    code = "report_id_conflict" if same_id else "revision_conflict"
+    return Flag(code, report.race_id, report.precinct_id, mark, report.report_id, figures)

@@ -1,0 +1,113 @@
+"""Rendering one race's view from its running totals.
+
+Definitions used in the view (contract v1):
+- shares: `share_base` "ballots_cast" divides by all ballots cast
+  (against-all and invalid included); "valid" divides by candidate votes +
+  against-all. `invalid.pct` is always a share of ballots cast;
+- `turnout_pct` = ballots_cast / registered_reporting: turnout among the
+  precincts that reported a result, so it is meaningful mid-count;
+- `turnout_by_mark[i].pct` = ballots / definition registered, over the
+  precincts that reported that mark;
+- `status`: "not_reporting" (no precinct result yet), "counting", "complete"
+  (every precinct has a result); `outcome` is null until complete;
+- `leader`: the candidate with strictly the most votes, null while nothing
+  is counted or when the first place is tied; `margin`: first minus second
+  in the ranking (votes desc, then candidate_id), null with one candidate or
+  no results.
+"""
+
+from __future__ import annotations
+
+from services.core.models import ElectionDefinition, Race
+from services.core.outcome import decide, ranking
+from services.core.percent import pct, reporting_pct
+from services.core.race_totals import RaceTotals
+from services.core.views import CandidateLine, Margin, MarkTurnout, RaceStatus, RaceView
+
+
+def mark_lines(
+    marks: tuple[str, ...], ballots: list[int], registered: list[int], precincts: list[int]
+) -> list[MarkTurnout]:
+    """`turnout_by_mark` from per-mark sums, in definition order."""
+    return [
+        {
+            "mark": mark,
+            "ballots_cast": ballots[i],
+            "registered": registered[i],
+            "pct": pct(ballots[i], registered[i]),
+            "precincts_reported": precincts[i],
+        }
+        for i, mark in enumerate(marks)
+    ]
+
+
+def _status(reporting: int, total: int) -> RaceStatus:
+    if reporting == 0:
+        return "not_reporting"
+    return "complete" if reporting >= total else "counting"
+
+
+def render_race_view(
+    definition: ElectionDefinition, race: Race, totals: RaceTotals, version: int
+) -> RaceView:
+    """The race view for `totals` (see the module doc for every definition)."""
+    t = totals
+    votes = t.votes
+    base = t.ballots_cast
+    if definition.share_base == "valid":
+        base = sum(votes.values()) + t.against_all
+    ranked = ranking(race, votes)
+    by_id = {c.candidate_id: c for c in race.candidates}
+    lines: list[CandidateLine] = [
+        {
+            "candidate_id": cid,
+            "name": by_id[cid].name,
+            "party": by_id[cid].party,
+            "votes": votes[cid],
+            "pct": pct(votes[cid], base),
+        }
+        for cid in ranked
+    ]
+    total = len(race.precincts)
+    status = _status(t.precincts_reporting, total)
+    counted = t.precincts_reporting > 0
+    top = votes[ranked[0]]
+    second = votes[ranked[1]] if len(ranked) > 1 else None
+    leader = ranked[0] if counted and top > 0 and top != second else None
+    margin: Margin | None = None
+    if counted and second is not None:
+        margin = {"votes": top - second, "pct": pct(top - second, base)}
+    outcome = None
+    if status == "complete":
+        outcome = decide(race, votes, t.against_all, t.ballots_cast).to_dict()
+    return {
+        "election_id": definition.election_id,
+        "test": definition.test,
+        "version": version,
+        "share_base": definition.share_base,
+        "race_id": race.race_id,
+        "name": race.name,
+        "region_id": race.region_id,
+        "office": race.office,
+        "seats": race.seats,
+        "winner_rule": race.winner_rule,
+        "registered": t.registered,
+        "registered_reporting": t.registered_reporting,
+        "ballots_cast": t.ballots_cast,
+        "turnout_pct": pct(t.ballots_cast, t.registered_reporting),
+        "precincts_total": total,
+        "precincts_reporting": t.precincts_reporting,
+        "precincts_reporting_pct": reporting_pct(t.precincts_reporting, total),
+        "candidates": lines,
+        "against_all": (
+            {"votes": t.against_all, "pct": pct(t.against_all, base)} if race.against_all else None
+        ),
+        "invalid": {"votes": t.invalid, "pct": pct(t.invalid, t.ballots_cast)},
+        "leader": leader,
+        "margin": margin,
+        "status": status,
+        "outcome": outcome,
+        "turnout_by_mark": mark_lines(
+            definition.turnout_marks, t.mark_ballots, t.mark_registered, t.mark_precincts
+        ),
+    }

@@ -1,0 +1,208 @@
+"""Region and national views as folds of race views.
+
+A second stage can build them from race snapshots alone: `RegionRollup`
+keeps the latest view per race (`put` replaces by race_id, so re-sending a
+race view never double-counts) and `NationalRollup` the latest view per
+region. Races or regions not heard from yet count as empty (not reporting),
+so totals such as `precincts_total` and `registered` are right from the start.
+
+Rollup definitions (contract v1):
+- sums of the race figures: registered, registered_reporting, ballots_cast,
+  precincts, invalid, against_all (0 for races without the line),
+  `turnout_by_mark` per mark;
+- `turnout_pct` = ballots_cast / registered_reporting;
+- `votes_by_party`: candidate votes summed by party, sorted by votes desc then
+  party; against-all and invalid stay separate; shares use `share_base`;
+- `races_reporting` / `races_complete`: races with at least one / every
+  precinct result; `outcomes`: complete races by outcome type;
+- `seats_by_party`: seats of races decided with a `winner` outcome, by the
+  winner's party, sorted by seats desc then party;
+- `version` = sum of the parts' versions: it grows whenever a part changes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from services.core.models import ElectionDefinition
+from services.core.percent import pct, reporting_pct
+from services.core.race_state import RaceState
+from services.core.race_view import mark_lines
+from services.core.views import NationalView, PartyLine, RaceView, RegionView, RollupView
+
+
+class _Sums:
+    def __init__(self, marks: int) -> None:
+        self.version = self.registered = self.registered_reporting = self.ballots_cast = 0
+        self.precincts_total = self.precincts_reporting = self.invalid = self.against_all = 0
+        self.races_total = self.races_reporting = self.races_complete = 0
+        self.mark_ballots = [0] * marks
+        self.mark_registered = [0] * marks
+        self.mark_precincts = [0] * marks
+        self.outcomes: Counter[str] = Counter()
+        self.seats: Counter[str] = Counter()
+        self.party_votes: Counter[str] = Counter()
+
+    def _common(self, v: RaceView | RollupView) -> None:
+        self.version += v["version"]
+        self.registered += v["registered"]
+        self.registered_reporting += v["registered_reporting"]
+        self.ballots_cast += v["ballots_cast"]
+        self.precincts_total += v["precincts_total"]
+        self.precincts_reporting += v["precincts_reporting"]
+        self.invalid += v["invalid"]["votes"]
+        against_all = v["against_all"]
+        self.against_all += against_all["votes"] if against_all else 0
+        for i, line in enumerate(v["turnout_by_mark"]):
+            self.mark_ballots[i] += line["ballots_cast"]
+            self.mark_registered[i] += line["registered"]
+            self.mark_precincts[i] += line["precincts_reported"]
+
+    def add_race(self, v: RaceView) -> None:
+        self._common(v)
+        self.races_total += 1
+        self.races_reporting += v["status"] != "not_reporting"
+        self.races_complete += v["status"] == "complete"
+        party = {c["candidate_id"]: c["party"] for c in v["candidates"]}
+        for c in v["candidates"]:
+            self.party_votes[c["party"]] += c["votes"]
+        outcome = v["outcome"]
+        if outcome is not None:
+            self.outcomes[outcome["type"]] += 1
+            if outcome["type"] == "winner":
+                self.seats.update(party[cid] for cid in outcome["candidate_ids"])
+
+    def add_rollup(self, v: RollupView) -> None:
+        self._common(v)
+        self.races_total += v["races_total"]
+        self.races_reporting += v["races_reporting"]
+        self.races_complete += v["races_complete"]
+        self.outcomes.update(v["outcomes"])
+        for s in v["seats_by_party"]:
+            self.seats[s["party"]] += s["seats"]
+        for p in v["votes_by_party"]:
+            self.party_votes[p["party"]] += p["votes"]
+
+    def rollup(self, definition: ElectionDefinition) -> RollupView:
+        base = self.ballots_cast
+        if definition.share_base == "valid":
+            base = sum(self.party_votes.values()) + self.against_all
+        parties: list[PartyLine] = [
+            {"party": party, "votes": n, "pct": pct(n, base)}
+            for party, n in sorted(self.party_votes.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return {
+            "election_id": definition.election_id,
+            "test": definition.test,
+            "version": self.version,
+            "share_base": definition.share_base,
+            "registered": self.registered,
+            "registered_reporting": self.registered_reporting,
+            "ballots_cast": self.ballots_cast,
+            "turnout_pct": pct(self.ballots_cast, self.registered_reporting),
+            "precincts_total": self.precincts_total,
+            "precincts_reporting": self.precincts_reporting,
+            "precincts_reporting_pct": reporting_pct(
+                self.precincts_reporting, self.precincts_total
+            ),
+            "races_total": self.races_total,
+            "races_reporting": self.races_reporting,
+            "races_complete": self.races_complete,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "seats_by_party": [
+                {"party": party, "seats": n}
+                for party, n in sorted(self.seats.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+            "votes_by_party": parties,
+            "against_all": {"votes": self.against_all, "pct": pct(self.against_all, base)},
+            "invalid": {"votes": self.invalid, "pct": pct(self.invalid, self.ballots_cast)},
+            "turnout_by_mark": mark_lines(
+                definition.turnout_marks,
+                self.mark_ballots,
+                self.mark_registered,
+                self.mark_precincts,
+            ),
+        }
+
+
+def region_view(
+    definition: ElectionDefinition, region_id: str, race_views: Iterable[RaceView]
+) -> RegionView:
+    """Fold the given race views (one per race of the region) into its view."""
+    region = definition.region(region_id)
+    if region is None:
+        raise ValueError(f"unknown region {region_id!r}")
+    sums = _Sums(len(definition.turnout_marks))
+    for v in race_views:
+        sums.add_race(v)
+    return {**sums.rollup(definition), "region_id": region_id, "name": region.name}
+
+
+def national_view(
+    definition: ElectionDefinition, region_views: Iterable[RegionView]
+) -> NationalView:
+    """Fold the given region views (one per region) into the national view."""
+    sums = _Sums(len(definition.turnout_marks))
+    regions = 0
+    for v in region_views:
+        sums.add_rollup(v)
+        regions += 1
+    return {**sums.rollup(definition), "name": definition.name, "regions_total": regions}
+
+
+class RegionRollup:
+    """The latest race view per race of one region, and their fold."""
+
+    def __init__(self, definition: ElectionDefinition, region_id: str) -> None:
+        self.definition = definition
+        self.region_id = region_id
+        self._views: dict[str, RaceView | None] = dict.fromkeys(
+            r.race_id for r in definition.races_in(region_id)
+        )
+        self._view: RegionView | None = None
+
+    def put(self, race_view: RaceView) -> None:
+        """Replace the view of `race_view["race_id"]` (a race of this region)."""
+        if race_view["race_id"] not in self._views:
+            raise ValueError(f"race {race_view['race_id']!r} is not in {self.region_id!r}")
+        self._views[race_view["race_id"]] = race_view
+        self._view = None
+
+    def view(self) -> RegionView:
+        """The region view (cached until the next `put`; do not mutate)."""
+        if self._view is None:
+            views = [
+                v if v is not None else RaceState(self.definition, race_id).view()
+                for race_id, v in self._views.items()
+            ]
+            self._view = region_view(self.definition, self.region_id, views)
+        return self._view
+
+
+class NationalRollup:
+    """The latest region view per region, and their fold."""
+
+    def __init__(self, definition: ElectionDefinition) -> None:
+        self.definition = definition
+        self._views: dict[str, RegionView | None] = dict.fromkeys(
+            r.region_id for r in definition.regions
+        )
+        self._view: NationalView | None = None
+
+    def put(self, view: RegionView) -> None:
+        """Replace the view of `view["region_id"]`."""
+        if view["region_id"] not in self._views:
+            raise ValueError(f"unknown region {view['region_id']!r}")
+        self._views[view["region_id"]] = view
+        self._view = None
+
+    def view(self) -> NationalView:
+        """The national view (cached until the next `put`; do not mutate)."""
+        if self._view is None:
+            views = [
+                v if v is not None else RegionRollup(self.definition, region_id).view()
+                for region_id, v in self._views.items()
+            ]
+            self._view = national_view(self.definition, views)
+        return self._view

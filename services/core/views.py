@@ -1,0 +1,111 @@
+"""Shapes of the published views: plain JSON-ready dicts, typed.
+
+Every count is an exact int; every percentage is a string from
+`services.core.percent` with its raw counts alongside. Every view carries
+`election_id` and `test` (a rehearsal definition: never show as real).
+See docs/contract.md for examples.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+from services.core.models import ShareBase
+from services.core.outcome import OutcomeView
+
+RaceStatus = Literal["not_reporting", "counting", "complete"]
+
+
+class Share(TypedDict):
+    votes: int
+    pct: str
+
+
+class Margin(TypedDict):
+    votes: int
+    pct: str
+
+
+class CandidateLine(TypedDict):
+    candidate_id: str
+    name: str
+    party: str
+    votes: int
+    pct: str
+
+
+class PartyLine(TypedDict):
+    party: str
+    votes: int
+    pct: str
+
+
+class PartySeats(TypedDict):
+    party: str
+    seats: int
+
+
+class MarkTurnout(TypedDict):
+    mark: str
+    ballots_cast: int
+    registered: int
+    pct: str
+    precincts_reported: int
+
+
+class _Totals(TypedDict):
+    election_id: str
+    test: bool
+    version: int
+    share_base: ShareBase
+    registered: int
+    registered_reporting: int
+    ballots_cast: int
+    turnout_pct: str
+    precincts_total: int
+    precincts_reporting: int
+    precincts_reporting_pct: str
+    invalid: Share
+    turnout_by_mark: list[MarkTurnout]
+
+
+class RaceView(_Totals):
+    race_id: str
+    name: str
+    region_id: str
+    office: str
+    seats: int
+    winner_rule: str
+    candidates: list[CandidateLine]
+    against_all: Share | None
+    """null when the race has no against-all line."""
+    leader: str | None
+    margin: Margin | None
+    status: RaceStatus
+    outcome: OutcomeView | None
+
+
+class RollupView(_Totals):
+    races_total: int
+    races_reporting: int
+    races_complete: int
+    outcomes: dict[str, int]
+    seats_by_party: list[PartySeats]
+    votes_by_party: list[PartyLine]
+    against_all: Share
+
+
+class RegionView(RollupView):
+    region_id: str
+    name: str
+
+
+class NationalView(RollupView):
+    name: str
+    regions_total: int
+
+
+class Views(TypedDict):
+    national: NationalView
+    regions: dict[str, RegionView]
+    races: dict[str, RaceView]
