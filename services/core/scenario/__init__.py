@@ -1,0 +1,35 @@
+"""Reference scenarios: realistic election nights with published final figures.
+
+The one scenario so far is Kazakhstan's first direct election of rural
+akims, 25 July 2021 (docs/scenario.md). Pure and deterministic: no I/O
+beyond reading the packaged tables, no wall clock, randomness only from
+`random.Random` seeded by the caller's seed.
+
+- `kz2021_definition(seed, scale)` -> `ElectionDefinition`;
+  `kz2021_scenario(seed, scale)` -> `Scenario` (definition + final protocols).
+- `simulate_night(definition, seed=, faults=)` -> `list[Emitted]`: the night
+  as a delivery timeline; `final_results(definition, seed=)` -> the clean
+  result reports.
+- `FaultRates` / `NO_FAULTS`: what the night's wire gets wrong.
+- `load_reference()`: the published tables as typed records.
+"""
+
+from services.core.scenario.faults import NO_FAULTS, FaultRates
+from services.core.scenario.kz2021 import Scenario, kz2021_definition, kz2021_scenario
+from services.core.scenario.night import final_results, simulate_night
+from services.core.scenario.reference import PARTY_NAMES, load_reference
+from services.core.scenario.timeline import Emitted, night_epoch
+
+__all__ = [
+    "NO_FAULTS",
+    "PARTY_NAMES",
+    "Emitted",
+    "FaultRates",
+    "Scenario",
+    "final_results",
+    "kz2021_definition",
+    "kz2021_scenario",
+    "load_reference",
+    "night_epoch",
+    "simulate_night",
+]
