@@ -10,7 +10,14 @@ import time
 import uuid
 from pathlib import Path
 
-from local_stack.processes import START_DEADLINE_S, Managed, StackError, log, wait_until
+from local_stack.processes import (
+    START_DEADLINE_S,
+    Managed,
+    StackError,
+    log,
+    port_taken,
+    wait_until,
+)
 from services.config import Settings
 
 DEPLOY_DIR = Path(__file__).resolve().parents[1]
@@ -221,6 +228,14 @@ class KafkaCluster:
             raise StackError(f"a {other}-broker cluster is running: `stack down` it first")
         if all(self.proc(n).pid() for n in self.nodes()) and self.answers(self.brokers):
             return f"already running ({self.brokers} broker(s) at {self.bootstrap()})"
+        for node in self.nodes():
+            ports = (self.port(node), self.controller_port(node))
+            if self.proc(node).pid() is None and any(port_taken(p) for p in ports):
+                raise StackError(
+                    f"port {ports} of node {node} is taken by a process this stack did not "
+                    "start: set VOTEWIRE_KAFKA_BOOTSTRAP to use that broker, or "
+                    "VOTEWIRE_KAFKA_PORT / VOTEWIRE_KAFKA_CONTROLLER_PORT to move"
+                )
         lib = resolve_kafka_jars(self.settings.cache_dir)
         started = time.monotonic()
         self.format_storage(lib)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -15,6 +16,13 @@ START_DEADLINE_S = 90.0
 
 def log(message: str) -> None:
     print(f"[stack] {message}", flush=True)
+
+
+def port_taken(port: int) -> bool:
+    """True if something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class StackError(RuntimeError):

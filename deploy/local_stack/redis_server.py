@@ -7,7 +7,14 @@ import shutil
 import subprocess
 import time
 
-from local_stack.processes import START_DEADLINE_S, Managed, StackError, log, wait_until
+from local_stack.processes import (
+    START_DEADLINE_S,
+    Managed,
+    StackError,
+    log,
+    port_taken,
+    wait_until,
+)
 from services.config import Settings
 
 
@@ -56,6 +63,11 @@ class RedisServer:
             return f"external {self.settings.redis_url}: answering"
         if self.proc.pid() is not None and self.answers():
             return f"already running (pid {self.proc.pid()})"
+        if self.proc.pid() is None and port_taken(self.settings.redis_port):
+            raise StackError(
+                f"port {self.settings.redis_port} is taken by a process this stack did not "
+                "start: set VOTEWIRE_REDIS_URL to use that server, or VOTEWIRE_REDIS_PORT to move"
+            )
         binary = self.ensure_installed()
         self.dir.mkdir(parents=True, exist_ok=True)
         conf = self.dir / "redis.conf"
