@@ -25,6 +25,7 @@ from services.config import REPO_ROOT, Settings, SettingsError
 
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.sim.scenario_command",
+    "services.ingest.importer",
     "services.replay.tally_command",
     "services.demo",
 )

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +58,79 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "VOTEWIRE_LIVE_PORT": ("8082", "Port of the live websocket/REST service."),
     "VOTEWIRE_AGGREGATE_PORT": ("6066", "Port of the aggregate worker's web endpoint."),
     "VOTEWIRE_AGGREGATE_APP_ID": ("votewire-aggregate", "Faust app id (consumer group)."),
+    "VOTEWIRE_AGGREGATE_FLUSH_MS": (
+        "50",
+        "Coalescing window of the aggregate's Redis writes (newest view per channel).",
+    ),
+    "VOTEWIRE_AGGREGATE_BATCH_MS": ("10", "Longest an aggregate stage waits to fill a batch."),
+    "VOTEWIRE_AGGREGATE_BATCH_MAX": ("500", "Most records an aggregate stage folds per batch."),
+    "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS": (
+        "25",
+        "Longest a Kafka fetch of the aggregate waits for data (faust's own: 1500).",
+    ),
+    "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": (
+        "10",
+        "Kafka session timeout of an aggregate worker: how soon a dead worker's partitions move.",
+    ),
     "VOTEWIRE_LOG_LEVEL": ("info", "Log level of the services."),
+    "VOTEWIRE_CREDENTIALS_FILE": (
+        "",
+        "Ingest credentials (JSON, SHA-256 token hashes; docs/ingest.md). "
+        "Empty: open dev mode, no authentication.",
+    ),
+    "VOTEWIRE_INGEST_MAX_BODY_BYTES": ("4194304", "Largest request body ingest reads (413 above)."),
+    "VOTEWIRE_INGEST_MAX_ITEMS": ("1000", "Most reports in one ingest request (413 above)."),
+    "VOTEWIRE_INGEST_RATE": (
+        "200",
+        "Reports per second each ingest credential may send, sustained; 0: unlimited.",
+    ),
+    "VOTEWIRE_INGEST_BURST": (
+        "2000",
+        "Token-bucket size of the ingest rate limit (>= VOTEWIRE_INGEST_MAX_ITEMS).",
+    ),
+    "VOTEWIRE_INGEST_PRODUCE_TIMEOUT_MS": (
+        "5000",
+        "How long ingest waits for Kafka to acknowledge before answering 503.",
+    ),
+    "VOTEWIRE_INGEST_STARTUP_WAIT_MS": (
+        "15000",
+        "How long ingest start-up waits for Kafka before serving (503s) anyway.",
+    ),
+    "VOTEWIRE_LIVE_MAX_CHANNELS": (
+        "64",
+        "Most channels one live websocket connection may subscribe to.",
+    ),
+    "VOTEWIRE_LIVE_MAX_FRAME_BYTES": (
+        "4096",
+        "Largest client frame the live service reads; larger ones get a frame_too_large error.",
+    ),
+    "VOTEWIRE_LIVE_MAX_CONNECTIONS_PER_IP": (
+        "200",
+        "Live websocket connections one client address may hold per process; 0: unlimited.",
+    ),
+    "VOTEWIRE_LIVE_SEND_DEADLINE_MS": (
+        "10000",
+        "A live client whose socket accepts nothing for this long is closed (4008 slow).",
+    ),
+    "VOTEWIRE_LIVE_QUEUE_MAX_BYTES": (
+        "4194304",
+        "Bytes of replies (snapshots, replayed updates) queued per live connection; "
+        "a longer replay becomes a resync snapshot.",
+    ),
+    "VOTEWIRE_LIVE_PING_INTERVAL_MS": ("15000", "How often the live service pings each client."),
+    "VOTEWIRE_LIVE_PONG_TIMEOUT_MS": (
+        "10000",
+        "How long a live client may take to answer a ping before it is closed (4001 no_pong).",
+    ),
+    "VOTEWIRE_LIVE_ALLOWED_ORIGINS": (
+        "*",
+        "Comma-separated browser origins allowed on the live service; *: any.",
+    ),
+    "VOTEWIRE_LIVE_TOKENS_FILE": (
+        "",
+        "Read tokens and private channel patterns of the live service (JSON; "
+        "docs/live-protocol.md). Empty: every channel is public.",
+    ),
 }
 
 
@@ -74,6 +147,53 @@ def _int(env: Mapping[str, str], name: str) -> int:
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _ingest_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    credentials = _get(env, "VOTEWIRE_CREDENTIALS_FILE")
+    max_items = max(1, _int(env, "VOTEWIRE_INGEST_MAX_ITEMS"))
+    rate = _int(env, "VOTEWIRE_INGEST_RATE")
+    burst = _int(env, "VOTEWIRE_INGEST_BURST")
+    if rate and burst < max_items:
+        raise SettingsError(
+            f"VOTEWIRE_INGEST_BURST ({burst}) must be at least VOTEWIRE_INGEST_MAX_ITEMS "
+            f"({max_items}), or a full batch could never pass the rate limit"
+        )
+    return {
+        "credentials_file": Path(credentials) if credentials else None,
+        "ingest_max_body_bytes": max(1024, _int(env, "VOTEWIRE_INGEST_MAX_BODY_BYTES")),
+        "ingest_max_items": max_items,
+        "ingest_rate": rate,
+        "ingest_burst": burst,
+        "ingest_produce_timeout_ms": max(1, _int(env, "VOTEWIRE_INGEST_PRODUCE_TIMEOUT_MS")),
+        "ingest_startup_wait_ms": _int(env, "VOTEWIRE_INGEST_STARTUP_WAIT_MS"),
+    }
+
+
+def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "aggregate_flush_ms": _int(env, "VOTEWIRE_AGGREGATE_FLUSH_MS"),
+        "aggregate_batch_ms": _int(env, "VOTEWIRE_AGGREGATE_BATCH_MS"),
+        "aggregate_batch_max": max(1, _int(env, "VOTEWIRE_AGGREGATE_BATCH_MAX")),
+        "aggregate_fetch_wait_ms": max(1, _int(env, "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS")),
+        "aggregate_session_timeout_s": max(6, _int(env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S")),
+    }
+
+
+def _live_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    tokens = _get(env, "VOTEWIRE_LIVE_TOKENS_FILE")
+    origins = _get(env, "VOTEWIRE_LIVE_ALLOWED_ORIGINS")
+    return {
+        "live_max_channels": max(1, _int(env, "VOTEWIRE_LIVE_MAX_CHANNELS")),
+        "live_max_frame_bytes": max(256, _int(env, "VOTEWIRE_LIVE_MAX_FRAME_BYTES")),
+        "live_max_connections_per_ip": _int(env, "VOTEWIRE_LIVE_MAX_CONNECTIONS_PER_IP"),
+        "live_send_deadline_ms": max(1, _int(env, "VOTEWIRE_LIVE_SEND_DEADLINE_MS")),
+        "live_queue_max_bytes": max(4096, _int(env, "VOTEWIRE_LIVE_QUEUE_MAX_BYTES")),
+        "live_ping_interval_ms": max(10, _int(env, "VOTEWIRE_LIVE_PING_INTERVAL_MS")),
+        "live_pong_timeout_ms": max(10, _int(env, "VOTEWIRE_LIVE_PONG_TIMEOUT_MS")),
+        "live_allowed_origins": tuple(o.strip() for o in origins.split(",") if o.strip()),
+        "live_tokens_file": Path(tokens) if tokens else None,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +219,32 @@ class Settings:
     aggregate_port: int
     aggregate_app_id: str
     log_level: str
+    credentials_file: Path | None = None
+    """Ingest credentials; None: open dev mode (no authentication)."""
+    ingest_max_body_bytes: int = 4_194_304
+    ingest_max_items: int = 1000
+    ingest_rate: int = 200
+    """Reports per second per credential; 0: unlimited."""
+    ingest_burst: int = 2000
+    ingest_produce_timeout_ms: int = 5000
+    ingest_startup_wait_ms: int = 15000
+    live_max_channels: int = 64
+    live_max_frame_bytes: int = 4096
+    live_max_connections_per_ip: int = 200
+    """0: unlimited."""
+    live_send_deadline_ms: int = 10000
+    live_queue_max_bytes: int = 4_194_304
+    live_ping_interval_ms: int = 15000
+    live_pong_timeout_ms: int = 10000
+    live_allowed_origins: tuple[str, ...] = ("*",)
+    live_tokens_file: Path | None = None
+    """Live read tokens; None: every channel is public."""
+    aggregate_flush_ms: int = 50
+    """Coalescing window of the aggregate's Redis writes."""
+    aggregate_batch_ms: int = 10
+    aggregate_batch_max: int = 500
+    aggregate_fetch_wait_ms: int = 25
+    aggregate_session_timeout_s: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +279,9 @@ class Settings:
             aggregate_port=_int(env, "VOTEWIRE_AGGREGATE_PORT"),
             aggregate_app_id=_get(env, "VOTEWIRE_AGGREGATE_APP_ID"),
             log_level=_get(env, "VOTEWIRE_LOG_LEVEL").lower(),
+            **_ingest_settings(env),
+            **_live_settings(env),
+            **_aggregate_settings(env),
         )
 
     @property

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     stack = runpy.run_path(str(REPO_ROOT / "deploy" / "stack.py"), run_name="votewire_stack")
     if stack["main"](["up"]) != 0:
         return 1
-    env = {"VOTEWIRE_HOST": settings.host}
+    # The demo feeds a whole night from one client: no per-credential rate limit.
+    env = {"VOTEWIRE_HOST": settings.host, "VOTEWIRE_INGEST_RATE": "0"}
     procs: dict[str, ServiceProcess] = start_services(env, settings.state_dir / "logs" / "services")
     try:
         definition = kz2021_definition(args.seed)

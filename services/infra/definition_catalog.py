@@ -62,15 +62,15 @@ class DefinitionCatalog:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        await consumer.start()
-        self._consumer = consumer
-        partitions = [
-            TopicPartition(self.topic, p) for p in consumer.partitions_for_topic(self.topic) or {0}
-        ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        try:
+        try:  # a failed start must leave nothing open: start() may be retried
+            await consumer.start()
+            partitions = [
+                TopicPartition(self.topic, p)
+                for p in consumer.partitions_for_topic(self.topic) or {0}
+            ]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            end = await consumer.end_offsets(partitions)
             while await self._behind(consumer, end):
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
@@ -79,6 +79,7 @@ class DefinitionCatalog:
         except BaseException:
             await consumer.stop()
             raise
+        self._consumer = consumer
         self._follow = asyncio.create_task(self._follow_topic(consumer))
         self.ready.set()
 

@@ -1,54 +1,131 @@
 """The ingest service's composition root: `create_app(settings)`.
 
-Nothing happens at import time. The lifespan makes sure the topics exist,
-starts the Kafka publisher and the definition catalog, and hands them to the
-routes through `request.state`; shutdown stops them in reverse order.
+Configuration is checked first: `create_app` reads the credentials file and
+raises `CredentialsError` (a `SettingsError`) if it is bad; without one it
+logs, loudly, that the service runs in open dev mode. Nothing else happens
+until the lifespan starts.
+
+The lifespan opens the Redis client, starts `KafkaLink` (topics, producer,
+definition catalog; retried until Kafka answers) and waits for it up to
+VOTEWIRE_INGEST_STARTUP_WAIT_MS, then serves either way: until the link is
+up, report and definition requests get 503 with Retry-After and /readyz says
+why. Shutdown cancels the link and stops the catalog, producer and Redis
+client, in that order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
-from typing import TypedDict
 
+import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.config import Settings
 from services.infra.definition_catalog import DefinitionCatalog
-from services.infra.kafka_topics import ensure_topics
 from services.ingest import routes
+from services.ingest.auth import Credentials, load_credentials
+from services.ingest.idempotency import RedisSeenStore
+from services.ingest.intake import Intake
+from services.ingest.kafka_link import KafkaLink
+from services.ingest.limits import RateLimit, RateLimiter
+from services.ingest.metrics import IngestMetrics
 from services.ingest.publisher import KafkaPublisher
+from services.ingest.state import IngestState
+
+log = logging.getLogger(__name__)
+
+DEV_MODE_WARNING = (
+    "INGEST AUTHENTICATION IS OFF (open dev mode): VOTEWIRE_CREDENTIALS_FILE is not set, so "
+    "every request acts as the admin credential 'dev-open' for every election. "
+    "Never run a real election like this."
+)
+
+ROUTES = [
+    Route("/healthz", routes.health, methods=["GET"]),
+    Route("/readyz", routes.ready, methods=["GET"]),
+    Route("/metrics", routes.metrics, methods=["GET"]),
+    Route("/v1/openapi.json", routes.openapi, methods=["GET"]),
+    Route("/v1/elections/{election_id}", routes.put_definition, methods=["PUT"]),
+    Route("/v1/elections/{election_id}", routes.get_definition, methods=["GET"]),
+    Route("/v1/reports", routes.post_reports, methods=["POST"]),
+]
 
 
-class IngestState(TypedDict):
-    settings: Settings
-    publisher: KafkaPublisher
-    catalog: DefinitionCatalog
+class CountResponses:
+    """ASGI middleware counting HTTP responses by status into the metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: IngestMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.responses[int(message["status"])] += 1
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
 
 
 def create_app(settings: Settings) -> Starlette:
+    credentials = load_credentials(settings.credentials_file, settings.ingest_max_items)
+    _announce(credentials, settings)
+    metrics = IngestMetrics()
+    metrics.open_dev_mode = credentials.dev_mode
+    limiter = RateLimiter(RateLimit(settings.ingest_rate, settings.ingest_burst))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[IngestState]:
-        await ensure_topics(settings)
-        publisher = KafkaPublisher(settings)
+        redis = aioredis.Redis.from_url(
+            settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        publisher = KafkaPublisher(settings, on_ack_latency=metrics.produce_latency.observe)
         catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
-        await publisher.start()
+        link = KafkaLink(settings, publisher, catalog)
+        metrics.kafka_ready = lambda: link.up.is_set() and catalog.ready.is_set()
+        metrics.producer_renewals = lambda: publisher.renewals
+        connecting = asyncio.create_task(link.run(), name="ingest-kafka-link")
         try:
-            await catalog.start()
-            try:
-                yield {"settings": settings, "publisher": publisher, "catalog": catalog}
-            finally:
-                await catalog.stop()
+            if not await link.wait_up(settings.ingest_startup_wait_ms / 1000):
+                log.warning("serving before Kafka is up (%s): 503 until it is", link.last_error)
+            yield {
+                "settings": settings,
+                "credentials": credentials,
+                "limiter": limiter,
+                "metrics": metrics,
+                "publisher": publisher,
+                "catalog": catalog,
+                "link": link,
+                "redis": redis,
+                "intake": Intake(
+                    catalog, publisher, RedisSeenStore(redis, settings.redis_prefix), metrics
+                ),
+            }
         finally:
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            await catalog.stop()
             await publisher.stop()
+            await redis.aclose()
 
-    return Starlette(
-        routes=[
-            Route("/healthz", routes.health),
-            Route("/v1/elections/{election_id}", routes.put_definition, methods=["PUT"]),
-            Route("/v1/elections/{election_id}", routes.get_definition, methods=["GET"]),
-            Route("/v1/reports", routes.post_reports, methods=["POST"]),
-        ],
-        lifespan=lifespan,
-    )
+    app = Starlette(routes=ROUTES, lifespan=lifespan)
+    app.add_middleware(CountResponses, metrics=metrics)
+    return app
+
+
+def _announce(credentials: Credentials, settings: Settings) -> None:
+    if credentials.dev_mode:
+        for _ in range(3):  # hard to miss in a scrolling log
+            log.warning(DEV_MODE_WARNING)
+    else:
+        log.info("ingest credentials: %d from %s", len(credentials), settings.credentials_file)

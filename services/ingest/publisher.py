@@ -1,20 +1,68 @@
 """Putting accepted reports, definitions and dead letters on Kafka.
 
-The producer is idempotent with acks=all: when `publish_report` returns, the
-record is on every in-sync replica, and a producer retry cannot duplicate it.
-Reports are keyed "<election_id>/<race_id>": all reports of a race land in one
-partition, in order, and races spread over partitions.
+The producer is idempotent with acks=all: a report counts as published only
+when Kafka acknowledged it on every in-sync replica, and a producer retry
+cannot duplicate it. Reports are keyed "<election_id>/<race_id>": all reports
+of a race land in one partition, in the order given, and races spread over
+partitions. Dead letters are keyed by the sender's credential id.
+
+Every publish is bounded by `produce_timeout_s`. A report not acknowledged
+within it is reported as not acked (`publish_reports`) or raises
+`PublishFailed` (the others); the caller must then not tell its client the
+record is stored. A record given up on may still reach Kafka later (the
+producer keeps its batch until the broker answers or the batch expires):
+a client's retry can then add a duplicate, never lose one.
+
+The producer is created by `start()`, which may fail (Kafka down) and may be
+called again; until it succeeded every publish raises `PublishFailed`.
+
+Renewal: when the broker refuses the producer's idempotence state (out of
+order sequence, unknown producer id, fenced epoch: what aiokafka leaves behind
+after it expired batches during a broker outage, and never recovers from by
+itself) the producer is replaced by a new one (a new producer id) in the
+background, with capped backoff. Records of the old producer were answered
+503, so their clients retry; nothing acknowledged is affected.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 
 from services.config import Settings
 from services.core.codec import dumps, encode_definition, report_to_bytes
 from services.core.models import ElectionDefinition, Report
+
+log = logging.getLogger(__name__)
+
+BROKEN_PRODUCER_ERRORS = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+)
+MAX_RENEW_BACKOFF_S = 5.0
+
+
+class PublishFailed(Exception):
+    """Kafka did not acknowledge in time (or is not connected)."""
+
+
+class TooLarge(PublishFailed):
+    """The record is larger than Kafka accepts; retrying will not help."""
 
 
 def report_key(report: Report) -> bytes:
@@ -22,43 +70,148 @@ def report_key(report: Report) -> bytes:
 
 
 class ReportPublisher(Protocol):
-    async def publish_report(self, report: Report) -> None: ...
+    async def publish_reports(self, reports: Sequence[Report]) -> list[bool]: ...
     async def publish_definition(self, definition: ElectionDefinition) -> None: ...
-    async def publish_dead_letter(self, letter: dict[str, Any]) -> None: ...
+    async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None: ...
 
 
 class KafkaPublisher:
-    """`ReportPublisher` on aiokafka. Raises `aiokafka.errors.KafkaError` when Kafka
-    does not acknowledge in time; the caller must then not acknowledge its client."""
+    """`ReportPublisher` on aiokafka."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_ack_latency: Callable[[float], None] | None = None,
+    ) -> None:
         self.settings = settings
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
+        self.timeout_s = settings.ingest_produce_timeout_ms / 1000
+        self.on_ack_latency = on_ack_latency
+        self.producer: AIOKafkaProducer | None = None
+        self.renewals = 0
+        self._renewing: asyncio.Task[None] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.producer is not None
+
+    async def start(self) -> None:
+        """Connect; raises `KafkaError` (and leaves nothing open) if Kafka is not there."""
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
-            request_timeout_ms=10_000,
+            request_timeout_ms=max(1000, self.settings.ingest_produce_timeout_ms * 2),
+            max_batch_size=256 * 1024,
             compression_type=None,
         )
-
-    async def start(self) -> None:
-        await self.producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self.producer = producer
 
     async def stop(self) -> None:
-        await self.producer.stop()
+        if self._renewing is not None:
+            self._renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewing
+        producer, self.producer = self.producer, None
+        if producer is not None:
+            await producer.stop()
 
-    async def publish_report(self, report: Report) -> None:
-        await self.producer.send_and_wait(
-            self.settings.reports_topic, report_to_bytes(report), key=report_key(report)
-        )
+    async def probe(self, timeout_s: float = 1.0) -> bool:
+        """True if the cluster answers a metadata request within `timeout_s`."""
+        if self.producer is None:
+            return False
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout_s)
+        except (KafkaError, TimeoutError, OSError):
+            return False
+        return True
+
+    async def publish_reports(self, reports: Sequence[Report]) -> list[bool]:
+        """Send all, in order; return per report whether Kafka acknowledged it in time."""
+        topic = self.settings.reports_topic
+        return await self._publish([(topic, report_key(r), report_to_bytes(r)) for r in reports])
 
     async def publish_definition(self, definition: ElectionDefinition) -> None:
-        await self.producer.send_and_wait(
+        record = (
             self.settings.definitions_topic,
+            definition.election_id.encode(),
             dumps(encode_definition(definition)),
-            key=definition.election_id.encode(),
         )
+        if not all(await self._publish([record])):
+            raise PublishFailed("the definition was not acknowledged")
 
-    async def publish_dead_letter(self, letter: dict[str, Any]) -> None:
-        await self.producer.send_and_wait(self.settings.dead_letter_topic, dumps(letter))
+    async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None:
+        topic = self.settings.dead_letter_topic
+        acked = await self._publish([(topic, key, value) for key, value in letters])
+        if not all(acked):
+            raise PublishFailed(f"{acked.count(False)} dead letter(s) not acknowledged")
+
+    async def _publish(self, records: list[tuple[str, bytes, bytes]]) -> list[bool]:
+        producer = self.producer
+        if producer is None:
+            raise PublishFailed("not connected to Kafka")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        futures: list[asyncio.Future[object]] = []
+        too_large = False
+        try:
+            async with asyncio.timeout_at(deadline):
+                for topic, key, value in records:
+                    future = await producer.send(topic, value, key=key)
+                    future.add_done_callback(self._acked_callback(loop.time()))
+                    futures.append(future)
+        except MessageSizeTooLargeError:
+            too_large = True
+        except (KafkaError, TimeoutError):
+            pass  # what was not enqueued counts as not acknowledged
+        if futures:
+            await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
+        failures = [f.exception() for f in futures if f.done() and not f.cancelled()]
+        if any(isinstance(e, BROKEN_PRODUCER_ERRORS) for e in failures):
+            self._renew(producer)
+        acked = [f.done() and not f.cancelled() and f.exception() is None for f in futures]
+        if too_large and len(records) == 1:
+            raise TooLarge("the record is larger than Kafka accepts")
+        return acked + [False] * (len(records) - len(futures))
+
+    def _renew(self, broken: AIOKafkaProducer) -> None:
+        """Start replacing `broken` (once); publishes fail fast meanwhile."""
+        if self.producer is not broken or self._renewing is not None:
+            return
+        self.producer = None
+        self.renewals += 1
+        log.warning("Kafka refused the producer's idempotence state: renewing the producer")
+        self._renewing = asyncio.create_task(self._replace(broken), name="ingest-producer-renewal")
+
+    async def _replace(self, broken: AIOKafkaProducer) -> None:
+        try:
+            with contextlib.suppress(KafkaError, OSError):
+                await broken.stop()
+            backoff = 0.25
+            while True:
+                try:
+                    await self.start()
+                    log.info("producer renewed")
+                    return
+                except (KafkaError, OSError) as exc:
+                    log.warning("producer renewal failed (%s); retrying", type(exc).__name__)
+                    await asyncio.sleep(backoff)  # backoff between reconnection attempts
+                    backoff = min(backoff * 2, MAX_RENEW_BACKOFF_S)
+        finally:
+            self._renewing = None
+
+    def _acked_callback(self, sent_at: float) -> Callable[[asyncio.Future[object]], None]:
+        """Observe the ack latency; consume the outcome of records given up on."""
+
+        def done(future: asyncio.Future[object]) -> None:
+            if future.cancelled() or future.exception() is not None:
+                return
+            if self.on_ack_latency is not None:
+                self.on_ack_latency(asyncio.get_running_loop().time() - sent_at)
+
+        return done

@@ -1,112 +1,207 @@
-"""HTTP handlers of the ingest API (v1).
+"""HTTP handlers of the ingest API (v1): policy and HTTP, nothing else.
 
-A report is acknowledged (listed as "accepted") only after Kafka acknowledged
-it with acks=all. A rejected report is answered with its problems and written
-to the dead-letter topic with the raw payload. Kafka not answering gives 503
-with Retry-After, never an acknowledgement of something not stored.
+Every refusal is a 4xx with `{"error": {"code", "message"}}` (codes listed in
+`openapi.REQUEST_CODES`), every "cannot store now" a 503 with Retry-After;
+a handler never lets an exception become a 500 for anything a client can
+send. The order of checks on POST /v1/reports: authenticate (401), read the
+body within the size limit (413), parse it (400/413/415; an unparsable body
+is dead-lettered), take the rate-limit tokens (429), then the intake decides
+per report (200/207/403/409/422) or answers 503 when it could not store.
 """
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
+import json
 from typing import Any
 
-from aiokafka.errors import KafkaError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from services.core.codec import DefinitionError, decode_definition, encode_definition, loads
-from services.core.validation import Accepted, Problem, Rejected, validate_report
+from services.core.codec import DefinitionError, decode_definition, dumps, encode_definition
+from services.ingest.auth import Credential
+from services.ingest.bodies import BodyError, parse_body, parse_json_text
+from services.ingest.dead_letters import Sender
+from services.ingest.intake import Unavailable, batch_status
+from services.ingest.limits import retry_after_header
+from services.ingest.metrics import CONTENT_TYPE
+from services.ingest.openapi import openapi_document
+from services.ingest.publisher import PublishFailed, TooLarge
+from services.ingest.state import state_of
 
-MAX_BODY_BYTES = 4 * 1024 * 1024
-MAX_ITEMS = 5000
-
-
-def error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
-
-
-def unavailable(exc: Exception) -> JSONResponse:
-    return error(503, "kafka_unavailable", f"cannot store now: {type(exc).__name__}",
-                 **{"Retry-After": "2"})
+RETRY_AFTER_UNAVAILABLE_S = 2
 
 
-async def read_json(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ValueError(f"body is over {MAX_BODY_BYTES} bytes")
-    return loads(body)
+class JSON(JSONResponse):
+    """JSON with everything non-ASCII escaped: answers echo what clients sent (report
+    ids, field names), and a lone surrogate must not turn an answer into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSON({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+def unavailable(reason: str) -> Response:
+    headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)}
+    return error(503, "unavailable", f"cannot store now: {reason}", headers)
+
+
+def unauthenticated() -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="votewire-ingest"'}
+    return error(401, "unauthenticated", "a valid bearer token is required", headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BodyError(400, "bad_content_length", "Content-Length is not a number")
+        if int(declared) > limit:
+            raise BodyError(413, "body_too_large", f"the body is over {limit} bytes")
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyError(413, "body_too_large", f"the body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # flaky links: not a server error, and nobody to answer
+        raise BodyError(400, "incomplete_body", "the client went away mid-body") from None
+    return b"".join(chunks)
+
+
+def _credential(request: Request) -> Credential | None:
+    return state_of(request)["credentials"].authenticate(request.headers.get("authorization"))
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    dev = state_of(request)["credentials"].dev_mode
+    return JSON({"status": "ok", "auth": "open-dev-mode" if dev else "credentials"})
+
+
+async def ready(request: Request) -> Response:
+    st = state_of(request)
+    try:
+        redis_ok = bool(await st["redis"].ping())  # type: ignore[misc]
+    except Exception:  # any failure to answer is "not ready"
+        redis_ok = False
+    checks = {
+        "kafka": st["link"].up.is_set() and await st["publisher"].probe(),
+        "definitions": st["catalog"].ready.is_set(),
+        "redis": redis_ok,
+    }
+    body = {"ready": all(checks.values()), "checks": checks, "kafka_error": st["link"].last_error}
+    return JSON(body, 200 if body["ready"] else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(state_of(request)["metrics"].render(), media_type=CONTENT_TYPE)
+
+
+async def openapi(request: Request) -> Response:
+    return JSON(openapi_document())
 
 
 async def put_definition(request: Request) -> Response:
+    st = state_of(request)
+    credential = _credential(request)
+    if credential is None:
+        return unauthenticated()
+    if not credential.admin:
+        return error(403, "forbidden", "loading definitions needs an admin credential")
     try:
-        definition = decode_definition(await read_json(request))
+        body = await read_body(request, st["settings"].ingest_max_body_bytes)
+    except BodyError as exc:
+        return error(exc.status, exc.code, exc.message)
+    try:
+        value, problem = parse_json_text(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        value, problem = None, f"body is not UTF-8: {exc.reason}"
+    if problem is not None:
+        return error(400, "malformed_json", problem)
+    try:
+        definition = decode_definition(value)
+        dumps(encode_definition(definition))  # what publishing will need
     except DefinitionError as exc:
-        return error(422, "bad_definition", str(exc))
-    except ValueError as exc:
-        return error(400, "malformed_json", str(exc)[:200])
+        return error(422, "bad_definition", str(exc)[:500])
+    except UnicodeEncodeError:
+        return error(422, "bad_definition", "text with lone surrogates (not Unicode)")
     if definition.election_id != request.path_params["election_id"]:
         return error(422, "election_id_mismatch", "election_id differs from the URL")
     try:
-        await request.state.publisher.publish_definition(definition)
-    except KafkaError as exc:
-        return unavailable(exc)
-    request.state.catalog.put_local(definition)
-    return JSONResponse({"election_id": definition.election_id, "status": "stored"})
+        await st["publisher"].publish_definition(definition)
+    except TooLarge as exc:
+        return error(413, "definition_too_large", str(exc))
+    except PublishFailed as exc:
+        return unavailable(str(exc))
+    st["catalog"].put_local(definition)
+    return JSON({"election_id": definition.election_id, "status": "stored"})
 
 
 async def get_definition(request: Request) -> Response:
-    definition = request.state.catalog.get(request.path_params["election_id"])
+    st = state_of(request)
+    if _credential(request) is None:
+        return unauthenticated()
+    if not st["catalog"].ready.is_set():
+        return unavailable("election definitions are not loaded yet")
+    definition = st["catalog"].get(request.path_params["election_id"])
     if definition is None:
         return error(404, "unknown_election", "no such election")
-    return JSONResponse(encode_definition(definition))
+    return JSON(encode_definition(definition))
 
 
 async def post_reports(request: Request) -> Response:
+    st = state_of(request)
+    credential = _credential(request)
+    if credential is None:
+        return unauthenticated()
+    peer = request.client.host if request.client else None
+    sender = Sender(credential.credential_id, "http", peer)
+    settings = st["settings"]
     try:
-        payload = await read_json(request)
-    except ValueError as exc:
-        return error(400, "malformed_json", str(exc)[:200])
-    items = payload if isinstance(payload, list) else [payload]
-    if len(items) > MAX_ITEMS:
-        return error(413, "too_many_items", f"at most {MAX_ITEMS} reports per request")
-    catalog = request.state.catalog
-    verdicts: list[Accepted | Rejected] = []
-    for item in items:
-        election_id = item.get("election_id") if isinstance(item, dict) else None
-        definition = catalog.get(election_id) if isinstance(election_id, str) else None
-        if definition is None:
-            problem = Problem("unknown_election", "election_id", "no such election")
-            verdicts.append(Rejected((problem,), None))
-        else:
-            verdicts.append(validate_report(item, definition))
-    publisher = request.state.publisher
-    now = datetime.now(UTC).isoformat()
+        body = await read_body(request, settings.ingest_max_body_bytes)
+    except BodyError as exc:
+        return error(exc.status, exc.code, exc.message)
     try:
-        await asyncio.gather(
-            *(
-                publisher.publish_report(v.report)
-                if isinstance(v, Accepted)
-                else publisher.publish_dead_letter(
-                    {"received_at": now, "payload": item, **v.to_dict()}
-                )
-                for v, item in zip(verdicts, items, strict=True)
-            )
-        )
-    except KafkaError as exc:
-        return unavailable(exc)
-    results = [
-        {"status": "accepted", "report_id": v.report.report_id}
-        if isinstance(v, Accepted)
-        else {"status": "rejected", **v.to_dict()}
-        for v in verdicts
-    ]
-    accepted = sum(isinstance(v, Accepted) for v in verdicts)
-    status = 200 if accepted == len(verdicts) else (422 if accepted == 0 else 207)
-    return JSONResponse({"accepted": accepted, "rejected": len(verdicts) - accepted,
-                         "results": results}, status)
+        items = parse_body(body, request.headers.get("content-type"), settings.ingest_max_items)
+    except BodyError as exc:
+        if exc.code == "malformed_json":
+            return await _reject_body(request, credential, sender, body, exc)
+        return error(exc.status, exc.code, exc.message)
+    wait = st["limiter"].check(credential, len(items))
+    if wait:
+        return _rate_limited(wait)
+    try:
+        verdicts = await st["intake"].submit(items, credential, sender)
+    except Unavailable as exc:
+        return unavailable(str(exc))
+    accepted = sum(v.accepted for v in verdicts)
+    answer = {
+        "accepted": accepted,
+        "rejected": len(verdicts) - accepted,
+        "results": [v.to_dict() for v in verdicts],
+    }
+    return JSON(answer, batch_status(verdicts))
+
+
+async def _reject_body(
+    request: Request, credential: Credential, sender: Sender, body: bytes, exc: BodyError
+) -> Response:
+    """400 for a body that is not JSON, after dead-lettering it (rate-limited: 1 token)."""
+    st = state_of(request)
+    wait = st["limiter"].check(credential, 1)
+    if wait:
+        return _rate_limited(wait)
+    try:
+        await st["intake"].reject_body(body, exc.code, exc.message, sender)
+    except Unavailable as unavailable_exc:
+        return unavailable(str(unavailable_exc))
+    return error(exc.status, exc.code, exc.message)
+
+
+def _rate_limited(wait_s: float) -> Response:
+    headers = {"Retry-After": retry_after_header(wait_s)}
+    return error(429, "rate_limited", f"too many reports; retry in {wait_s:.1f}s", headers)

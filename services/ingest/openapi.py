@@ -1,0 +1,303 @@
+"""The OpenAPI 3.1 description of the ingest API: one source, two outputs.
+
+`openapi_document()` is served at /v1/openapi.json and written to
+docs/ingest-openapi.json by `python -m services.ingest.openapi --write`
+(a unit test checks the file is current, and that the document's paths and
+methods are exactly the app's routes). Rejection codes come from the code
+tables themselves (`validation.CODES`, `intake.INGEST_CODES`), so a new code
+shows up here without a second edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from services.config import REPO_ROOT
+from services.core.validation import CODES
+from services.ingest.intake import INGEST_CODES
+
+DOC_PATH = REPO_ROOT / "docs" / "ingest-openapi.json"
+REQUEST_CODES = {
+    "unauthenticated": "401: no valid bearer token",
+    "forbidden": "403: the credential may not do this (definitions need admin)",
+    "body_too_large": "413: the body is over VOTEWIRE_INGEST_MAX_BODY_BYTES",
+    "too_many_items": "413: more reports than VOTEWIRE_INGEST_MAX_ITEMS",
+    "definition_too_large": "413: the definition is larger than Kafka accepts",
+    "unsupported_media_type": "415: neither application/json nor application/x-ndjson",
+    "malformed_json": "400: the body is not UTF-8 JSON (it is dead-lettered)",
+    "empty_batch": "400: no report in the body",
+    "bad_content_length": "400: the Content-Length header is not a number",
+    "incomplete_body": "400: the client disconnected before sending the whole body",
+    "rate_limited": "429: the credential's token bucket is empty; see Retry-After",
+    "unavailable": "503: Kafka, the definitions or Redis are not there; see Retry-After",
+    "unknown_election": "404: no definition for this election",
+    "bad_definition": "422: the definition does not decode",
+    "election_id_mismatch": "422: the definition's election_id differs from the URL",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str, **headers: str) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        answer["headers"] = {
+            name: {"description": text, "schema": {"type": "integer"}}
+            for name, text in headers.items()
+        }
+    return answer
+
+
+def _error(description: str, **headers: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description, **headers)
+
+
+RETRY = {"Retry-After": "seconds to wait before retrying"}
+COUNT = {"type": "integer", "minimum": 0}
+_COMMON_REPORT = {
+    "report_id": {"type": "string", "minLength": 1, "maxLength": 128},
+    "election_id": {"type": "string"},
+    "race_id": {"type": "string"},
+    "precinct_id": {"type": "string"},
+    "ballots_cast": COUNT,
+    "revision": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+    "reported_at": {"type": "string", "description": "ISO 8601 with a UTC offset"},
+}
+
+
+def _report_schema(kind: str, extra: dict[str, Any]) -> dict[str, Any]:
+    properties = {"kind": {"const": kind}, **_COMMON_REPORT, **extra}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": sorted(properties),
+        "properties": properties,
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    problem_codes = sorted({*CODES, *INGEST_CODES})
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "enum": sorted(REQUEST_CODES)},
+                        "message": {"type": "string"},
+                    },
+                }
+            },
+        },
+        "Problem": {
+            "type": "object",
+            "required": ["code", "field", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": problem_codes},
+                "field": {"type": ["string", "null"]},
+                "message": {"type": "string"},
+            },
+        },
+        "Accepted": {
+            "type": "object",
+            "required": ["status", "report_id"],
+            "properties": {
+                "status": {"const": "accepted"},
+                "report_id": {"type": "string"},
+                "duplicate": {"const": True, "description": "a retry; not published again"},
+            },
+        },
+        "Rejected": {
+            "type": "object",
+            "required": ["status", "report_id", "problems"],
+            "properties": {
+                "status": {"const": "rejected"},
+                "report_id": {"type": ["string", "null"]},
+                "problems": {"type": "array", "minItems": 1, "items": _ref("Problem")},
+            },
+        },
+        "BatchAnswer": {
+            "type": "object",
+            "required": ["accepted", "rejected", "results"],
+            "properties": {
+                "accepted": COUNT,
+                "rejected": COUNT,
+                "results": {
+                    "type": "array",
+                    "description": "one per report, in the order sent",
+                    "items": {"oneOf": [_ref("Accepted"), _ref("Rejected")]},
+                },
+            },
+        },
+        "TurnoutReport": _report_schema("turnout", {"mark": {"type": "string"}}),
+        "ResultReport": _report_schema(
+            "result",
+            {
+                "registered": COUNT,
+                "votes": {"type": "object", "additionalProperties": COUNT},
+                "against_all": COUNT,
+                "invalid": COUNT,
+            },
+        ),
+        "Report": {"oneOf": [_ref("TurnoutReport"), _ref("ResultReport")]},
+        "ElectionDefinition": {
+            "type": "object",
+            "description": "contract v1, see services/core/definition_decoder.py",
+            "required": [
+                "election_id",
+                "name",
+                "date",
+                "timezone",
+                "turnout_marks",
+                "share_base",
+                "regions",
+                "races",
+            ],
+        },
+    }
+
+
+def _reports_post() -> dict[str, Any]:
+    reports = {"oneOf": [_ref("Report"), {"type": "array", "items": _ref("Report")}]}
+    return {
+        "summary": "Submit one report, a JSON array of reports, or NDJSON",
+        "description": (
+            "Each report is validated, checked against the sender's scope and for "
+            "idempotency; accepted ones are answered only after Kafka acknowledged them, "
+            "refused ones are written to the dead-letter topic. Rejection codes: "
+            + "; ".join(f"`{c}`: {m}" for c, m in sorted({**CODES, **INGEST_CODES}.items()))
+        ),
+        "security": [{"bearerAuth": []}],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": reports},
+                "application/x-ndjson": {
+                    "schema": {"type": "string", "description": "one report per line"}
+                },
+            },
+        },
+        "responses": {
+            "200": _json(_ref("BatchAnswer"), "every report accepted (or a duplicate)"),
+            "207": _json(_ref("BatchAnswer"), "some accepted, some rejected"),
+            "400": _error("malformed_json or empty_batch"),
+            "401": _error("unauthenticated"),
+            "403": _json(_ref("BatchAnswer"), "none accepted, all out of the sender's scope"),
+            "409": _json(_ref("BatchAnswer"), "none accepted, all report_id conflicts"),
+            "413": _error("body_too_large or too_many_items"),
+            "415": _error("unsupported_media_type"),
+            "422": _json(_ref("BatchAnswer"), "none accepted"),
+            "429": _error("rate_limited", **RETRY),
+            "503": _error("unavailable: nothing was stored, retry the whole request", **RETRY),
+        },
+    }
+
+
+def _election_paths() -> dict[str, Any]:
+    param = {"name": "election_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    stored = {
+        "type": "object",
+        "properties": {"election_id": {"type": "string"}, "status": {"const": "stored"}},
+    }
+    return {
+        "parameters": [param],
+        "get": {
+            "summary": "Read an election definition",
+            "security": [{"bearerAuth": []}],
+            "responses": {
+                "200": _json(_ref("ElectionDefinition"), "the definition"),
+                "401": _error("unauthenticated"),
+                "404": _error("unknown_election"),
+                "503": _error("unavailable: definitions not loaded yet", **RETRY),
+            },
+        },
+        "put": {
+            "summary": "Load or replace an election definition (admin)",
+            "security": [{"bearerAuth": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("ElectionDefinition")}},
+            },
+            "responses": {
+                "200": _json(stored, "stored on the definitions topic"),
+                "400": _error("malformed_json"),
+                "401": _error("unauthenticated"),
+                "403": _error("forbidden: not an admin credential"),
+                "413": _error("body_too_large or definition_too_large"),
+                "422": _error("bad_definition or election_id_mismatch"),
+                "503": _error("unavailable", **RETRY),
+            },
+        },
+    }
+
+
+def _plain(description: str, media: str = "application/json") -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": {"type": "object"}}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI document (a fresh dict each call)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "votewire ingest API",
+            "version": "1",
+            "description": "The only way reports enter votewire. See docs/ingest.md.",
+        },
+        "paths": {
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _plain("alive")}}},
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: Kafka connected, definitions loaded, Redis answering",
+                    "responses": {"200": _plain("ready"), "503": _plain("not ready")},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {"200": _plain("exposition format 0.0.4", "text/plain")},
+                }
+            },
+            "/v1/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": _plain("OpenAPI 3.1")}}
+            },
+            "/v1/elections/{election_id}": _election_paths(),
+            "/v1/reports": {"post": _reports_post()},
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+        },
+    }
+
+
+def render() -> str:
+    """The document as the text kept in docs/ingest-openapi.json."""
+    return json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Print or write the ingest OpenAPI document.")
+    parser.add_argument("--write", action="store_true", help=f"write {DOC_PATH}")
+    args = parser.parse_args(argv)
+    if args.write:
+        DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
+        DOC_PATH.write_text(render(), encoding="utf-8")
+    else:
+        sys.stdout.write(render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
