@@ -58,6 +58,10 @@ def _str(obj: dict[str, Any], key: str, path: str, *, empty: bool = False) -> st
     value = obj[key]
     if not isinstance(value, str) or (not empty and not value):
         raise DefinitionError(f"{path}.{key}: expected a non-empty string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DefinitionError(f"{path}.{key}: not valid Unicode text") from None
     return value
 
 

@@ -34,6 +34,15 @@ TURNOUT_FIELDS = frozenset((*_COMMON, "mark"))
 RESULT_FIELDS = frozenset((*_COMMON, "registered", "votes", "against_all", "invalid"))
 
 
+def is_utf8(text: str) -> bool:
+    """False for strings JSON can carry but UTF-8 cannot (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One reason a payload was rejected: a code from `validation.CODES`."""
@@ -87,7 +96,10 @@ class _Checker:
     def string(self, name: str) -> str | None:
         value = self.payload.get(name)
         if type(value) is str:
-            return value
+            if is_utf8(value):
+                return value
+            self.add("wrong_type", name, "not valid Unicode text (lone surrogate)")
+            return None
         if name in self.payload:
             self.add("wrong_type", name, f"expected a string, got {_show(value)}")
         return None

@@ -33,6 +33,7 @@ from services.core.report_checks import (
     MAX_PROBLEMS,
     Problem,
     check_fields,
+    is_utf8,
     registered_tolerance,
 )
 
@@ -95,7 +96,7 @@ class Rejected:
 def _report_id_of(payload: object) -> str | None:
     if isinstance(payload, dict):
         rid = payload.get("report_id")
-        if isinstance(rid, str) and 0 < len(rid) <= 128:
+        if isinstance(rid, str) and 0 < len(rid) <= 128 and is_utf8(rid):
             return rid
     return None
 

@@ -249,3 +249,11 @@ def test_every_code_is_documented_in_the_contract() -> None:
 def test_codes_used_by_tests_are_in_the_table() -> None:
     """Every code this suite expects is part of the stable CODES table."""
     assert {code for _, code, _ in REJECTIONS} <= set(CODES)
+
+
+def test_lone_surrogates_are_rejected_not_echoed(defn: ElectionDefinition) -> None:
+    """A string JSON can carry but UTF-8 cannot is a wrong_type, and never becomes the id."""
+    verdict = validate_report(payload(report_id="bad\ud800"), defn)
+    assert isinstance(verdict, Rejected)
+    assert verdict.report_id is None
+    assert any(p.code == "wrong_type" and p.field == "report_id" for p in verdict.problems)
