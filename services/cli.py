@@ -6,6 +6,11 @@
     votewire demo                                  stack + services + a simulated night
     votewire scenario kz-2021 --out DIR            write a definition and a night of reports
     votewire tally --definition DEF REPORTS        fold a report file with the pure engine
+    votewire tally ARCHIVE_DIR [--as-of T]         fold an exported archive offline
+    votewire ingest FILE                           send a JSON-lines/CSV file of reports
+    votewire replay --namespace N [--until T]      re-fold the reports topic into a namespace
+    votewire archive export --out DIR | verify DIR the log as a hash-chained archive
+    votewire audit A B [--json | --html F]         compare views, list anomalies
 
 Each subcommand reads `Settings.from_env()` once and hands it to the
 composition root of what it starts; nothing else reads the environment.
@@ -27,6 +32,9 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.sim.scenario_command",
     "services.ingest.importer",
     "services.replay.tally_command",
+    "services.replay.replay_command",
+    "services.replay.archive_command",
+    "services.replay.audit_command",
     "services.demo",
 )
 

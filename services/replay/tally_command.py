@@ -1,7 +1,10 @@
-"""`votewire tally`: validate and fold a JSON-lines file of reports offline.
+"""`votewire tally`: fold a JSON-lines file of reports, or an archive, offline.
 
     votewire tally --definition DEF.json REPORTS.jsonl [--region ID | --race ID]
                    [--json] [--progress]
+    votewire tally ARCHIVE_DIR [--election ID] [--as-of TIME | --until TIME]
+                   [--from TIME] [--definition DEF.json]
+                   [--region ID | --race ID] [--json] [--progress]
 
 Each non-blank line is one report. A line that is not JSON is rejected with
 code `malformed_json`; every other line goes through `validate_report`, and
@@ -17,6 +20,17 @@ Exit status: 0 if every line was accepted, 1 if any was rejected, 2 if the
 command could not run (unreadable files, bad definition, unknown id).
 A progress line is drawn on stderr when it is a TTY or with `--progress`.
 `REPORTS.jsonl` may be "-" for stdin.
+
+Given a directory, `tally` reads it as an archive (`votewire archive
+export`): no Kafka, no Redis. The definition comes from the archive
+(`--election` picks one when it holds several; `--definition` overrides);
+the reports are checked against the hash chain as they are read and folded
+in archive order by `archive_fold` exactly as the live pipeline folded them
+(no re-validation: ingest validated them; a record that cannot be folded is
+listed under `rejected` with its partition, offset and reason). `--as-of T`
+keeps the records delivered (Kafka timestamp) at or before T: the views as
+they stood at T (`services.replay.as_of`). The output has the same shape,
+plus `"archive": {"head", "window"}` in `--json`.
 """
 
 from __future__ import annotations
@@ -26,12 +40,17 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from services.core.codec import DefinitionError, decode_definition
 from services.core.models import ElectionDefinition
 from services.core.tally import ElectionTally
 from services.core.validation import Problem, Rejected, validate_report
+from services.replay.archive_fold import NoDefinition, fold_archive
+from services.replay.archive_manifest import ManifestError
+from services.replay.archive_reader import Archive, ArchiveBroken
+from services.replay.as_of import BadTime, Window, window_of
 from services.replay.progress import Progress
 from services.replay.tally_render import render_flags, render_rejections, render_view
 
@@ -40,15 +59,25 @@ def add_parser(subparsers: Any) -> None:
     """Register the `tally` subcommand on an argparse subparsers object."""
     parser = subparsers.add_parser(
         "tally",
-        help="validate and fold a JSON-lines file of reports",
-        description="Validate and fold a JSON-lines file of reports; print the views.",
+        help="fold a JSON-lines file of reports, or an archive, offline",
+        description="Fold a JSON-lines file of reports (validated) or an archive directory "
+        "(as the live pipeline did); print the views.",
     )
     configure(parser)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("reports", metavar="REPORTS.jsonl", help='one report per line ("-": stdin)')
-    parser.add_argument("--definition", required=True, metavar="DEF.json")
+    parser.add_argument(
+        "reports",
+        metavar="REPORTS.jsonl | ARCHIVE_DIR",
+        help='one report per line ("-": stdin), or an archive directory',
+    )
+    parser.add_argument("--definition", metavar="DEF.json", help="required for a reports file")
+    parser.add_argument("--election", metavar="ID", help="archive: the election to fold")
+    parser.add_argument("--from", dest="start", metavar="TIME", help="archive: delivered from")
+    end = parser.add_mutually_exclusive_group()
+    end.add_argument("--as-of", dest="end", metavar="TIME", help="archive: the views at TIME")
+    end.add_argument("--until", dest="end", metavar="TIME", help="archive: same as --as-of")
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--region", metavar="ID", help="show one region instead of the nation")
     scope.add_argument("--race", metavar="ID", help="show one race instead of the nation")
@@ -96,21 +125,30 @@ def fold(
     return tally, rejected
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run `votewire tally` with parsed arguments; returns the exit status."""
+def _check_scope(args: argparse.Namespace, definition: ElectionDefinition) -> str | None:
+    if args.region and definition.region(args.region) is None:
+        return f"unknown region {args.region!r}"
+    if args.race and definition.race(args.race) is None:
+        return f"unknown race {args.race!r}"
+    return None
+
+
+def _fold_file(
+    args: argparse.Namespace, show: bool
+) -> tuple[ElectionTally, list[dict[str, Any]], dict[str, Any]] | str:
+    """Fold a JSON-lines file: (tally, rejected, extra output) or an error message."""
+    if args.definition is None:
+        return "--definition is required for a reports file (an archive carries its own)"
+    if args.start or args.end:
+        return "--from/--as-of need an archive: a reports file has no delivery times"
     try:
         definition = _load_definition(args.definition)
     except (OSError, ValueError) as exc:  # DefinitionError is a ValueError
         kind = "bad definition" if isinstance(exc, DefinitionError) else "cannot read definition"
-        print(f"votewire tally: {kind}: {exc}", file=sys.stderr)
-        return 2
-    if args.region and definition.region(args.region) is None:
-        print(f"votewire tally: unknown region {args.region!r}", file=sys.stderr)
-        return 2
-    if args.race and definition.race(args.race) is None:
-        print(f"votewire tally: unknown race {args.race!r}", file=sys.stderr)
-        return 2
-    show = bool(args.progress) or sys.stderr.isatty()
+        return f"{kind}: {exc}"
+    problem = _check_scope(args, definition)
+    if problem:
+        return problem
     try:
         if args.reports == "-":
             progress = Progress(sys.stderr, enabled=show)
@@ -121,8 +159,57 @@ def run(args: argparse.Namespace) -> int:
             with open(args.reports, "rb") as fh:
                 tally, rejected = fold(fh, definition, progress)
     except OSError as exc:
-        print(f"votewire tally: cannot read reports: {exc}", file=sys.stderr)
+        return f"cannot read reports: {exc}"
+    return tally, rejected, {}
+
+
+def _fold_archive(
+    args: argparse.Namespace, show: bool
+) -> tuple[ElectionTally, list[dict[str, Any]], dict[str, Any]] | str:
+    """Fold an archive directory: (tally, rejected, extra output) or an error message."""
+    try:
+        window: Window = window_of(args.start, args.end)
+        archive = Archive(Path(args.reports))
+        definitions = None
+        if args.definition is not None:
+            definition = _load_definition(args.definition)
+            definitions = {definition.election_id: definition}
+        progress = Progress(sys.stderr, enabled=show, label="tally")
+        folded = fold_archive(
+            archive,
+            window=window,
+            election=args.election,
+            definitions=definitions,
+            progress=progress,
+        )
+    except (BadTime, ManifestError, NoDefinition, ArchiveBroken) as exc:
+        return str(exc)
+    except (OSError, ValueError) as exc:
+        kind = "bad definition" if isinstance(exc, DefinitionError) else "cannot read"
+        return f"{kind}: {exc}"
+    tally = next(iter(folded.tallies.values()))
+    problem = _check_scope(args, tally.definition)
+    if problem:
+        return problem
+    extra = {
+        "archive": {
+            "head": archive.manifest.head,
+            "window": window.to_dict(),
+            "skipped": dict(folded.skipped),
+        }
+    }
+    return tally, folded.skipped_records, extra
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `votewire tally` with parsed arguments; returns the exit status."""
+    show = bool(args.progress) or sys.stderr.isatty()
+    is_archive = args.reports != "-" and os.path.isdir(args.reports)
+    outcome = _fold_archive(args, show) if is_archive else _fold_file(args, show)
+    if isinstance(outcome, str):
+        print(f"votewire tally: {outcome}", file=sys.stderr)
         return 2
+    tally, rejected, extra = outcome
     counters = {**tally.counters, "rejected": len(rejected)}
     if args.json:
         document = {
@@ -130,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
             "rejected": rejected,
             "counters": counters,
             "flags": [f.to_dict() for f in tally.flags],
+            **extra,
         }
         json.dump(document, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
         sys.stdout.write("\n")

@@ -6,20 +6,28 @@ views carry them (percent strings are never recomputed here).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 MAX_LISTED = 20
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A fixed-width table; the first column left-aligned, the others right-aligned."""
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    right: Collection[int] | None = None,
+) -> str:
+    """A fixed-width table; by default the first column left-aligned and the others
+    right-aligned, else the columns numbered in `right` right-aligned."""
     cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    aligned = set(range(1, len(headers))) if right is None else set(right)
 
     def line(row: list[str]) -> str:
-        parts = [row[0].ljust(widths[0])]
-        parts += [cell.rjust(widths[i]) for i, cell in enumerate(row) if i]
+        parts = [
+            cell.rjust(widths[i]) if i in aligned else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
         return "  ".join(parts).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
@@ -93,9 +101,14 @@ def render_view(view: Mapping[str, Any], counters: Mapping[str, int]) -> str:
 
 
 def render_rejections(rejected: Sequence[Mapping[str, Any]]) -> str:
-    """One line per problem of each rejected line (the first `MAX_LISTED` lines)."""
+    """One line per problem of each rejected line (the first `MAX_LISTED` lines), or
+    one line per log record that could not be folded (archive input)."""
     out = []
     for item in rejected[:MAX_LISTED]:
+        if "problems" not in item:  # a log record the fold could not use (archive input)
+            where = f"partition {item['partition']} offset {item['offset']}"
+            out.append(f"{where}: {item['reason']}: {item['detail']}")
+            continue
         rid = item["report_id"] or "?"
         for p in item["problems"]:
             field = f" ({p['field']})" if p["field"] else ""

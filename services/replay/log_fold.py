@@ -1,0 +1,142 @@
+"""Folding the event log with the live pipeline's own code.
+
+`definitions_of(records)` reads the definitions topic (or file) as the
+live `DefinitionCatalog` does: per election the newest definition, a
+tombstone removes it, an undecodable record is skipped.
+
+`LogFold(definitions, window)` folds records of the reports topic exactly as
+the aggregate's first stage does (`services.aggregate.folder`): the value is
+decoded with `codec.decode_report_trusted` (ingest validated it before
+publishing), the key must be "<election_id>/<race_id>", and the report goes
+to its election's `ElectionTally` (the core's `RaceState` per race, the
+core's rollups for regions and the nation). The per-record path is total: a
+record that cannot be folded is counted in `skipped` by reason
+(`undecodable`, `misrouted`, `unknown_election`, `unknown_race`,
+`fold_failed`), and listed in `skipped_records`, never raised. Records
+outside the window are counted as `outside_window` and not folded.
+
+Order: records must be offered in log order per partition (the exporter and
+the Kafka reader both do), so every race sees its reports in the order the
+live pipeline saw them, and the views, `version` fields included, are those
+the live pipeline published after the same records. An `observer` sees every
+folded report with its record and the result (audit's anomaly collector).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from services.core.codec import DefinitionError, decode_definition, decode_report_trusted, loads
+from services.core.models import ElectionDefinition, Report
+from services.core.race_state import ApplyResult
+from services.core.tally import ElectionTally
+from services.replay.as_of import Window
+from services.replay.log_records import LogRecord
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED_SKIPS = 1000
+
+
+class FoldObserver(Protocol):
+    def on_report(self, record: LogRecord, report: Report, result: ApplyResult) -> None: ...
+
+
+def definitions_of(
+    records: Iterable[LogRecord], window: Window | None = None
+) -> dict[str, ElectionDefinition]:
+    """Per election, the newest definition among `records` (in log order).
+
+    With a window whose end is set, definitions published after the end are
+    ignored unless an election has none before it (a definition published
+    late still describes the night)."""
+    before: dict[str, ElectionDefinition] = {}
+    after: dict[str, ElectionDefinition] = {}
+    cut = window.end_ms if window is not None else None
+    for record in records:
+        if record.key is None:
+            continue
+        late = cut is not None and record.timestamp_ms > cut
+        target = after if late else before
+        election_id = record.key.decode(errors="replace")
+        if record.value is None:
+            target.pop(election_id, None)
+            continue
+        try:
+            definition = decode_definition(loads(record.value))
+        except (DefinitionError, ValueError) as exc:
+            log.warning("skipping undecodable definition %r: %s", election_id, exc)
+            continue
+        target[definition.election_id] = definition
+    return {**after, **before}
+
+
+class LogFold:
+    """Folds report records into one `ElectionTally` per election (see the module doc)."""
+
+    def __init__(
+        self,
+        definitions: Mapping[str, ElectionDefinition],
+        window: Window | None = None,
+        observer: FoldObserver | None = None,
+        elections: Iterable[str] | None = None,
+    ) -> None:
+        wanted = set(definitions if elections is None else elections)
+        self.tallies = {e: ElectionTally(d) for e, d in definitions.items() if e in wanted}
+        self._left_out = set(definitions) - wanted
+        self.window = window or Window()
+        self.observer = observer
+        self.folded = 0
+        self.skipped: Counter[str] = Counter()
+        self.skipped_records: list[dict[str, Any]] = []
+        self.ignored: Counter[str] = Counter()
+        """Reports of elections left out with `elections` (not an error)."""
+
+    def offer(self, record: LogRecord) -> bool:
+        """Fold one record of the reports topic; True if it was folded."""
+        if not self.window.contains(record.timestamp_ms):
+            self.skipped["outside_window"] += 1
+            return False
+        try:
+            report = decode_report_trusted(loads(record.value or b""))
+        except (ValueError, KeyError, TypeError) as exc:
+            return self._skip(record, "undecodable", str(exc)[:200])
+        election_id = report.election_id
+        tally = self.tallies.get(election_id)
+        if tally is None:
+            if election_id in self._left_out:
+                self.ignored[election_id] += 1
+                return False
+            return self._skip(record, "unknown_election", election_id)
+        if record.key != f"{election_id}/{report.race_id}".encode():
+            return self._skip(record, "misrouted", f"key {record.key!r}")
+        if tally.definition.race(report.race_id) is None:
+            return self._skip(record, "unknown_race", f"{election_id}/{report.race_id}")
+        try:
+            result = tally.apply(report)
+        except Exception as exc:  # the per-record path stays total, as in the aggregate
+            return self._skip(record, "fold_failed", repr(exc)[:200])
+        self.folded += 1
+        if self.observer is not None:
+            self.observer.on_report(record, report, result)
+        return True
+
+    def offer_all(self, records: Iterable[LogRecord]) -> None:
+        for record in records:
+            self.offer(record)
+
+    def _skip(self, record: LogRecord, reason: str, detail: str) -> bool:
+        self.skipped[reason] += 1
+        if len(self.skipped_records) < MAX_LISTED_SKIPS:
+            self.skipped_records.append(
+                {
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "reason": reason,
+                    "detail": detail,
+                }
+            )
+        return False
