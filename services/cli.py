@@ -3,6 +3,7 @@
     votewire stack up|down|status [--brokers 3]   local Kafka + Redis
     votewire serve ingest|live                     HTTP/websocket services
     votewire aggregate                             the faust worker
+    votewire rebuild                               rewrite every Redis view from Kafka
     votewire demo                                  stack + services + a simulated night
     votewire scenario kz-2021 --out DIR            write a definition and a night of reports
     votewire tally --definition DEF REPORTS        fold a report file with the pure engine
@@ -31,6 +32,7 @@ from services.config import REPO_ROOT, Settings, SettingsError
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "services.sim.scenario_command",
     "services.ingest.importer",
+    "services.aggregate.rebuild",
     "services.replay.tally_command",
     "services.replay.replay_command",
     "services.replay.archive_command",
@@ -78,6 +80,9 @@ def run_aggregate(args: argparse.Namespace) -> int:
     replication = asyncio.run(cluster_replication(settings))
     app = create_app(settings, replication=replication)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+    # faust's spinner also turns the root logger to DEBUG at warning level: costly, and
+    # meaningless without a terminal.
+    worker.spinner = None
     worker.execute_from_commandline()
     return 0
 

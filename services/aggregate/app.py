@@ -1,22 +1,55 @@
 """The aggregate worker's composition root: `create_app(settings)` -> faust.App.
 
-Agents are registered by `register`, called from the factory: nothing is
-registered at import time, and there is no module-level app.
+Three stages, each a thin faust agent around a domain-core fold
+(docs/aggregate.md):
+
+    reports ──fold-reports──> race-snapshots (compacted, for rebuild)
+      (key election/race)  └─> <app>-race-views-by-region ──fold-regions──┐
+                                 (key election/region)                     │
+    <app>-region-views-by-election <───────────────────────────────────────┘
+      (key election) ──fold-nation──> (Redis only)
+
+Every stage folds `noack_take` batches and acknowledges a batch only once
+it is folded and its sends are enqueued (a batch that fails is never
+acknowledged: the worker exits, see `crash`). It keeps its state in a
+`RoutedTable` and offers views to one coalescing Redis writer
+(`ViewFlusher`). Agents are registered by `register`, called from the
+factory: nothing at import time, no module-level app.
 
 Processing guarantee: at-least-once, agent concurrency 1 (faust-streaming's
 exactly-once mode and concurrency > 1 both have open bugs around rebalances
-and offset commits); idempotent folding makes re-delivery harmless.
+and offset commits); folds are idempotent, so re-delivery is harmless.
+Rebalance: revocation drops the in-memory caches; once recovery has restored
+the tables, each stage re-publishes every key it now owns (`recover`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn, cast
+
 import faust
 import redis.asyncio as aioredis
+from faust.web import Request, Response, View
 
+from services.aggregate.flusher import ViewFlusher
 from services.aggregate.folder import RaceFolder
+from services.aggregate.metrics import Metrics
+from services.aggregate.ports import Definitions, Record
+from services.aggregate.rollups import NationalStage, RegionStage
+from services.aggregate.state_table import RoutedTable, routed_table
 from services.config import Settings
 from services.infra.definition_catalog import DefinitionCatalog
 from services.infra.redis_views import RedisViews
+
+log = logging.getLogger(__name__)
+
+CATALOG_WAIT_S = 30.0
 
 
 def broker_url(bootstrap: str) -> str:
@@ -24,12 +57,17 @@ def broker_url(bootstrap: str) -> str:
 
 
 def create_app(settings: Settings, replication: int = 1) -> faust.App:
+    datadir = settings.state_dir / "aggregate" / f"{settings.aggregate_app_id}-data"
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.aggregate_app_id,
         broker=broker_url(settings.kafka_bootstrap),
         store="memory://",
         processing_guarantee="at_least_once",
         producer_acks=-1,
+        # Race states can exceed aiokafka's default 16 KiB batch; an oversized
+        # record then travels alone, one round trip per record and partition.
+        producer_max_batch_size=512 * 1024,
         topic_partitions=settings.report_partitions,
         topic_replication_factor=replication,
         topic_allow_declare=True,
@@ -38,49 +76,235 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         web_in_thread=False,
         broker_commit_every=100,
         broker_commit_interval=0.5,
+        broker_session_timeout=settings.aggregate_session_timeout_s,
+        broker_heartbeat_interval=max(1.0, settings.aggregate_session_timeout_s / 5),
         consumer_auto_offset_reset="earliest",
+        datadir=str(datadir),
     )
     register(app, settings)
     return app
 
 
-def register(app: faust.App, settings: Settings) -> None:
-    """Declare the topics, tables and agents of the aggregate stage on `app`."""
-    reports = app.topic(
-        settings.reports_topic,
+class TopicSender:
+    """`ports.Downstream` on faust's producer: enqueued now; faust flushes its
+    producer before it commits offsets (at-least-once). Raw bytes, default
+    partitioner (murmur2 of the key, like every aiokafka/Java producer)."""
+
+    def __init__(self, app: faust.App, topic: faust.TopicT) -> None:
+        self.app = app
+        self.topic = topic.get_topic_name()
+
+    async def send(self, key: bytes | None, value: bytes) -> None:
+        await self.app.producer.send(self.topic, key, value, None, None, None)
+
+
+class Startup:
+    """Starts the definition catalog and the Redis writer once, on first need.
+
+    faust starts `app.task`s only after table recovery, but the recovery
+    callbacks already need definitions; whichever comes first starts them."""
+
+    def __init__(self, catalog: DefinitionCatalog, flusher: ViewFlusher) -> None:
+        self.catalog = catalog
+        self.flusher = flusher
+        self._task: asyncio.Future[None] | None = None
+
+    async def ready(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._task)
+
+    async def _start(self) -> None:
+        self.flusher.start()
+        await self.catalog.start()
+
+
+@dataclass
+class Aggregate:
+    """The parts `register` wired, for the web pages and tests."""
+
+    metrics: Metrics
+    flusher: ViewFlusher
+    folder: RaceFolder
+    regions: RegionStage
+    nation: NationalStage
+
+
+def raw_topic(app: faust.App, name: str, partitions: int, *, internal: bool) -> faust.TopicT:
+    return app.topic(
+        name,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
         value_serializer="raw",
-        partitions=settings.report_partitions,
-        internal=False,
+        partitions=partitions,
+        internal=internal,
     )
-    race_states = app.Table(
-        "race-states",
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.report_partitions,
-    )
+
+
+def register(app: faust.App, settings: Settings) -> Aggregate:
+    """Declare the topics, tables, agents, hooks and pages of the aggregate on `app`."""
+    n = settings.report_partitions
+    reports = raw_topic(app, settings.reports_topic, n, internal=False)
+    snapshots = raw_topic(app, settings.race_snapshots_topic, n, internal=False)
+    dead_letters = raw_topic(app, settings.dead_letter_topic, 1, internal=False)
+    by_region = raw_topic(app, f"{app.conf.id}-race-views-by-region", n, internal=True)
+    by_election = raw_topic(app, f"{app.conf.id}-region-views-by-election", n, internal=True)
+    race_states = routed_table(app, "race-states", n)
+    region_races = routed_table(app, "region-races", n)
+    nation_regions = routed_table(app, "nation-regions", n)
+
+    metrics = Metrics()
     catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
     redis_client = aioredis.Redis.from_url(settings.redis_url)
-    folder = RaceFolder(catalog, RedisViews(redis_client, settings.redis_prefix), race_states)
+    flusher = ViewFlusher(
+        RedisViews(redis_client, settings.redis_prefix), metrics, settings.aggregate_flush_ms / 1000
+    )
+    definitions = Definitions(catalog)
+    folder = RaceFolder(
+        definitions,
+        race_states,
+        TopicSender(app, snapshots),
+        TopicSender(app, by_region),
+        TopicSender(app, dead_letters),
+        flusher,
+        metrics,
+    )
+    regions = RegionStage(
+        definitions, region_races, TopicSender(app, by_election), flusher, metrics
+    )
+    nation = NationalStage(definitions, nation_regions, flusher, metrics)
+    parts = Aggregate(metrics, flusher, folder, regions, nation)
+    startup = Startup(catalog, flusher)
+
+    batch_max = settings.aggregate_batch_max
+
+    def stage_agent(
+        topic: faust.TopicT,
+        name: str,
+        fold: Callable[[list[Record]], Awaitable[None]],
+        window_s: float,
+    ) -> None:
+        async def run(stream: faust.StreamT[bytes]) -> None:
+            assert isinstance(stream, faust.Stream)  # noack_take is not on StreamT
+            async for batch in stream.noack_take(batch_max, window_s):
+                events = cast(list[faust.EventT[bytes]], batch)
+                try:
+                    await fold([Record(e.key, e.value, e.message.partition) for e in events])
+                except Exception:
+                    crash(name)
+                for event in events:  # only now: their offsets may be committed
+                    await stream.ack(event)
+                metrics.batch_done(len(events))
+                now = time.time()
+                metrics.ages(name, [now - e.message.timestamp for e in events])
+
+        run.__qualname__ = run.__name__ = name.replace("-", "_")
+        app.agent(topic, concurrency=1, name=name)(run)
+
+    # Stage 1 batches briefly (latency of race views); stages 2 and 3 batch
+    # as long as the Redis writer coalesces: a region or the nation is folded
+    # at most once per window, however many races changed in it.
+    stage_agent(reports, "fold-reports", folder.fold_batch, settings.aggregate_batch_ms / 1000)
+    coalesce_s = max(settings.aggregate_batch_ms, settings.aggregate_flush_ms) / 1000
+    stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
+    stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
+
+    on_recover(app, race_states, reports, folder.recover, startup, metrics)
+    on_recover(app, region_races, by_region, regions.recover, startup, metrics)
+    on_recover(app, nation_regions, by_election, nation.recover, startup, metrics)
 
     @app.on_partitions_revoked.connect
-    async def on_revoked(app: faust.App, revoked: set[object], **kwargs: object) -> None:
-        folder.forget_cache()
+    async def on_revoked(*args: Any, **kwargs: Any) -> None:
+        folder.forget()
+        regions.forget()
+        nation.forget()
 
-    @app.task
-    async def start_catalog() -> None:
-        await catalog.start()
+    @app.task  # type: ignore[untyped-decorator]
+    async def start() -> None:
+        await startup.ready()
+
+    @app.timer(1.0)  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        metrics.tick()
 
     @app.on_before_shutdown.connect
-    async def on_shutdown(app: faust.App, **kwargs: object) -> None:
+    async def on_shutdown(*args: Any, **kwargs: Any) -> None:
+        await flusher.stop()
         await catalog.stop()
         await redis_client.aclose()
 
-    @app.agent(reports, concurrency=1, name="fold-reports")
-    async def fold_reports(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await folder.fold(event.key, event.value)
+    lagging = (reports, by_region, by_election)
 
-    app.folder = folder  # type: ignore[attr-defined]  # exposed for the metrics page
+    @app.page("/metrics")
+    async def metrics_page(self: View, request: Request) -> Response:
+        body = metrics.snapshot(consumer_lag(app, lagging))
+        body["redis_pending_views"] = flusher.pending
+        return self.json(body)
+
+    @app.page("/healthz")
+    async def health_page(self: View, request: Request) -> Response:
+        ok, reason = metrics.health(consumer_lag(app, lagging))
+        return self.json({"status": reason}, status=200 if ok else 503)
+
+    app.aggregate = parts  # type: ignore[attr-defined]
+    return parts
+
+
+def crash(stage: str) -> NoReturn:
+    """Exit at once, the failed batch unacknowledged (crash-only, at-least-once).
+
+    The per-record paths are total, so only an infrastructure failure or a bug
+    gets here (a send the producer gave up on, say). faust would restart the
+    agent and, with `take_events`, acknowledge the failed batch; its changes
+    could then be lost. Exiting without acknowledging anything makes the
+    failure visible and safe: a restarted or surviving worker folds again from
+    the last committed offsets, idempotently."""
+    log.critical("stage %s failed a batch; exiting without acknowledging it", stage, exc_info=True)
+    logging.shutdown()
+    os._exit(70)
+
+
+def on_recover(
+    app: faust.App,
+    table: RoutedTable,
+    source: faust.TopicT,
+    recover: Callable[[set[int]], Awaitable[int]],
+    startup: Startup,
+    metrics: Metrics,
+) -> None:
+    """After each recovery, let the stage re-publish the keys of its active partitions."""
+    topic = source.get_topic_name()
+
+    async def callback() -> None:
+        partitions = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+        try:
+            await asyncio.wait_for(startup.ready(), CATALOG_WAIT_S)
+            count = await recover(partitions)
+        except Exception:
+            metrics.count("recover_errors")
+            log.exception("re-publishing %s after recovery failed", table.name)
+            return
+        metrics.count("recoveries")
+        log.info("%s: re-published %d keys of partitions %s", table.name, count, sorted(partitions))
+
+    table.on_recover(callback)
+
+
+def consumer_lag(app: faust.App, topics: tuple[faust.TopicT, ...]) -> dict[str, int]:
+    """Messages behind per "topic:partition": highwater - committed, assigned partitions."""
+    names = {t.get_topic_name() for t in topics}
+    committed: Mapping[Any, int] = app.monitor.tp_committed_offsets
+    lag: dict[str, int] = {}
+    try:
+        assigned = app.consumer.assignment()
+    except Exception:  # not started yet
+        return lag
+    for tp in assigned:
+        if tp.topic not in names:
+            continue
+        high = app.consumer.highwater(tp)
+        if high is None:
+            continue
+        lag[f"{tp.topic}:{tp.partition}"] = max(0, high - committed.get(tp, 0))
+    return lag

@@ -85,3 +85,20 @@ async def cluster_replication(settings: Settings) -> int:
         return await replication_factor(admin, settings.replication)
     finally:
         await admin.close()
+
+
+async def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    """The partition ids of `topic`, ascending; empty if it does not exist.
+
+    For readers without a consumer group (which have no metadata for a topic
+    until they ask): `rebuild`, tests and benches reading a topic to its end."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for found in described:
+        if found["topic"] == topic and found["error_code"] == 0:
+            return sorted(p["partition"] for p in found["partitions"])
+    return []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -117,6 +118,33 @@ class RedisViews:
             ],
         )
         return int(seq) if written else None
+
+    async def put_views(self, items: Sequence[tuple[str, int, bytes]]) -> list[int | None]:
+        """`put_view` for each (channel, version, doc), pipelined in one round trip.
+
+        Each write is its own atomic conditional script run (the batch is not a
+        transaction). Raises `BadChannel` before sending anything if a channel
+        is malformed; a Redis error raises after the pipeline ran (writes
+        before it may have been applied, which the version check makes safe
+        to retry)."""
+        for channel, _, _ in items:
+            check_channel(channel)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for channel, version, doc in items:
+                await self._put(
+                    keys=[self.view_key(channel), self.feed_key(channel), self.epoch_key],
+                    args=[
+                        version,
+                        doc,
+                        channel,
+                        self.pubsub_channel(channel),
+                        self.feed_maxlen,
+                        secrets.token_hex(6),
+                    ],
+                    client=pipe,
+                )
+            replies = await pipe.execute()
+        return [int(seq) if written else None for written, seq in replies]
 
     async def get_view(self, channel: str) -> StoredView | None:
         check_channel(channel)

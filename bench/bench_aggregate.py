@@ -1,0 +1,372 @@
+"""Benchmark of the aggregate worker on the real stack (votewire stack up).
+
+    python bench/bench_aggregate.py [--runs R] [--rates 200,2000] [--seconds S]
+
+1. Fold rate. The kz-2021 night (faults on: duplicates, corrections, late
+   and reordered reports; ~14,000 reports) is produced to a fresh reports
+   topic. Then, per run:
+   - the ceiling: a plain aiokafka consumer reads the whole topic;
+   - one aggregate worker starts on it: "fold" is stage 1's rate (reports
+     folded / time from its first to its last report, from /metrics); "all
+     views" is the rate until Redis holds every final document of the night
+     (race, region, national, turnout, race list), stages 2 and 3 included.
+2. Latency at steady rates (default 200 and 2,000 reports/s): a running
+   worker; reports are produced the way ingest publishes them (idempotent
+   producer, acks=all) at a fixed rate; for each report that changes its
+   race, the time from Kafka's acknowledgement (the moment ingest would
+   answer "accepted") to the pub/sub message of a race view at or past the
+   version that report produced. Views are coalesced, so one message can
+   settle several reports.
+
+Each run uses its own topics, consumer group and Redis prefix. Medians of the
+runs are printed as a table. The host is shared with Kafka and Redis: on a
+2-core machine all three compete for the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.config import Settings
+from services.core.codec import report_to_bytes
+from services.core.models import ElectionDefinition, Report
+from services.core.race_state import RaceState
+from services.core.scenario import FaultRates
+from services.infra.kafka_topics import topic_partitions
+from services.infra.redis_views import RedisViews
+from services.launcher import ServiceProcess, start_services
+from tests.support.aggregate_night import (
+    expected_outputs,
+    kz_night,
+    produce_reports,
+    publish_definition,
+    read_json,
+    read_reports,
+    redis_outputs,
+    report_key,
+    tally_of,
+)
+from tests.support.polling import eventually
+from tests.support.stack import free_port, isolated_env, settings_for
+
+PORT = "VOTEWIRE_AGGREGATE_PORT"
+FAULTS = FaultRates(duplicates=0.05, corrections=0.05, reorder=0.05, late=0.02)
+
+
+@dataclass
+class FoldRun:
+    ceiling: float
+    fold: float
+    all_views: float
+
+
+@dataclass
+class LatencyRun:
+    rate: int
+    sent: int
+    matched: int
+    p50_ms: float
+    p99_ms: float
+    achieved_rate: float
+    samples: list[float] = field(default_factory=list, repr=False)
+    """Latencies in seconds, one per report that changed its race view."""
+    worker: dict[str, object] = field(default_factory=dict)
+    """The worker's own latency figures (/metrics) at the end of the run."""
+
+
+def env_for(tag: str) -> dict[str, str]:
+    return {**isolated_env(tag), "VOTEWIRE_LOG_LEVEL": "info"}
+
+
+async def plain_consumer_rate(settings: Settings, expected: int) -> float:
+    """Reports/s of an aiokafka consumer reading the whole reports topic (no processing)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition(settings.reports_topic, p)
+            for p in await topic_partitions(settings.kafka_bootstrap, settings.reports_topic)
+        ]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        seen = 0
+        start = time.perf_counter()
+        while seen < expected:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            seen += sum(len(records) for records in batch.values())
+        return seen / (time.perf_counter() - start)
+    finally:
+        await consumer.stop()
+
+
+async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: Path) -> FoldRun:
+    env = env_for("bench-fold")
+    settings = settings_for(env)
+    await publish_definition(settings, definition)
+    await produce_reports(settings, reports)
+    ceiling = await plain_consumer_rate(settings, len(reports))
+    expected = expected_outputs(tally_of(definition, await read_reports(settings)))
+    procs = start_services(env, logs, names=("aggregate",))
+    url = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/metrics"
+    summary = f"summary:{definition.election_id}"
+    final = expected[summary][0]
+    try:
+        first = last = views_at = None
+        deadline = time.perf_counter() + 600
+        while views_at is None:
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"the worker did not finish the night; logs in {logs}")
+            stats = await read_json(url)
+            now = time.perf_counter()
+            folded = stats["counters"].get("reports_folded", 0) if stats else 0
+            if folded and first is None:
+                first = now
+            if folded >= len(reports) and last is None:
+                last = now
+            if last is not None:
+                stored = await redis_outputs(settings, [summary])
+                if stored and stored[summary][0] == final:
+                    views_at = time.perf_counter()
+            await asyncio.sleep(0.05)  # sampling period of the measurement
+        assert first is not None and last is not None
+        found = await redis_outputs(settings, expected)
+        if found != expected:  # the check that makes the figures worth printing
+            wrong = sorted(c for c in expected if found.get(c) != expected[c])
+            raise SystemExit(f"{len(wrong)} documents differ from the pure fold: {wrong[:5]}")
+        return FoldRun(ceiling, len(reports) / (last - first), len(reports) / (views_at - first))
+    finally:
+        for proc in procs.values():
+            proc.stop()
+
+
+def race_versions(definition: ElectionDefinition, reports: list[Report]) -> list[int | None]:
+    """For each report, the version of its race view once it is folded (None: no change)."""
+    states: dict[str, RaceState] = {}
+    out: list[int | None] = []
+    for report in reports:
+        state = states.get(report.race_id) or states.setdefault(
+            report.race_id, RaceState(definition, report.race_id)
+        )
+        result = state.apply(report)
+        out.append(result.version if result.changed else None)
+    return out
+
+
+class Prober:
+    """Matches race-view updates seen on Redis pub/sub to the reports they settle."""
+
+    def __init__(self, versions: list[int | None], first_measured: int) -> None:
+        self.versions = versions
+        self.first_measured = first_measured
+        self.acked: dict[int, float] = {}
+        self.pending: dict[str, list[tuple[int, int]]] = {}  # channel -> [(version, index)]
+        self.seen: dict[str, int] = {}
+        self.latencies: list[float] = []
+
+    def expect(self, index: int, channel: str) -> None:
+        version = self.versions[index]
+        if version is not None:
+            self.pending.setdefault(channel, []).append((version, index))
+
+    def on_ack(self, index: int, channel: str, at: float) -> None:
+        self.acked[index] = at
+        version = self.versions[index]
+        if version is not None and self.seen.get(channel, 0) >= version:
+            self.pending[channel].remove((version, index))
+            self._record(index, 0.0)  # the view was out before the ack came back
+
+    def on_update(self, channel: str, version: int, at: float) -> None:
+        self.seen[channel] = max(self.seen.get(channel, 0), version)
+        waiting = self.pending.get(channel, [])
+        while waiting and waiting[0][0] <= version and waiting[0][1] in self.acked:
+            _, index = waiting.pop(0)
+            self._record(index, at - self.acked[index])
+
+    def _record(self, index: int, seconds: float) -> None:
+        if index >= self.first_measured:
+            self.latencies.append(max(0.0, seconds))
+
+    @property
+    def settled(self) -> bool:
+        return not any(self.pending.values())
+
+
+def start_workers(env: dict[str, str], logs: Path, count: int) -> list[ServiceProcess]:
+    """`count` aggregate workers of one consumer group (each its own web port)."""
+    workers = [
+        ServiceProcess(
+            "aggregate",
+            {**env, "VOTEWIRE_AGGREGATE_PORT": str(free_port()) if n else env[PORT]},
+            logs / f"aggregate-{n}.log",
+        )
+        for n in range(count)
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.wait_healthy(120)
+    except BaseException:
+        for worker in workers:
+            worker.stop()
+        raise
+    return workers
+
+
+async def latency_run(
+    definition: ElectionDefinition,
+    reports: list[Report],
+    rate: int,
+    seconds: float,
+    logs: Path,
+    workers: int = 1,
+) -> LatencyRun:
+    """Warm up (every stage has published once), then send `rate`/s for `seconds`."""
+    env = env_for(f"bench-lat{rate}")
+    settings = settings_for(env)
+    await publish_definition(settings, definition)
+    warmup = 200
+    chosen = reports[: warmup + int(rate * seconds)]
+    prober = Prober(race_versions(definition, chosen), warmup)
+    worker_ages: dict[str, object] = {}
+    procs = start_workers(env, logs, workers)
+    client = aioredis.Redis.from_url(settings.redis_url)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=2
+    )
+    await producer.start()
+    try:
+        async with client.pubsub() as pubsub:
+            pattern = RedisViews(client, settings.redis_prefix).pubsub_pattern
+            await pubsub.psubscribe(pattern.replace("*", "race:*"))
+
+            async def listen() -> None:
+                async for message in pubsub.listen():
+                    if message["type"] == "pmessage":
+                        head = json.loads(message["data"])
+                        prober.on_update(head["channel"], head["version"], time.perf_counter())
+
+            async def send(index: int, report: Report) -> None:
+                channel = f"race:{report.election_id}:{report.race_id}"
+                prober.expect(index, channel)
+                await producer.send_and_wait(
+                    settings.reports_topic, report_to_bytes(report), key=report_key(report)
+                )
+                prober.on_ack(index, channel, time.perf_counter())
+
+            listener = asyncio.create_task(listen())
+            await asyncio.gather(*(send(i, r) for i, r in enumerate(chosen[:warmup])))
+            summary = f"summary:{definition.election_id}"
+            await eventually(lambda: redis_outputs(settings, [summary]), 120, "warm-up views")
+            sends: list[asyncio.Task[None]] = []
+            start = time.perf_counter()
+            for n, index in enumerate(range(warmup, len(chosen))):
+                delay = start + n / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)  # pacing
+                sends.append(asyncio.create_task(send(index, chosen[index])))
+            await asyncio.gather(*sends)
+            achieved = len(sends) / (time.perf_counter() - start)
+
+            async def settled() -> bool:
+                return prober.settled
+
+            try:
+                await eventually(settled, 60, "the last updates")
+            except AssertionError:
+                missing = sum(len(v) for v in prober.pending.values())
+                raise SystemExit(f"{missing} reports never reached their race view") from None
+            listener.cancel()
+            stats = await read_json(f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/metrics")
+            if stats:
+                worker_ages.update(stats["record_age_at_fold"])
+                worker_ages["offer_to_redis"] = stats["offer_to_redis"]
+    finally:
+        await producer.stop()
+        await client.aclose()
+        for proc in procs:
+            proc.stop()
+    data = sorted(prober.latencies)
+    return LatencyRun(
+        rate,
+        len(chosen) - warmup,
+        len(data),
+        statistics.median(data) * 1000 if data else float("nan"),
+        data[min(len(data) - 1, int(len(data) * 0.99))] * 1000 if data else float("nan"),
+        achieved,
+        data,
+        worker_ages,
+    )
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    width = max(len(name) for name, _ in rows)
+    lines = [f"| {'measure'.ljust(width)} | value", f"| {'-' * width} | -----"]
+    lines += [f"| {name.ljust(width)} | {value}" for name, value in rows]
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each measurement")
+    parser.add_argument("--rates", default="200,2000", help="steady rates for latency")
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of a latency run")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="aggregate workers in the latency runs"
+    )
+    args = parser.parse_args()
+
+    definition, reports = kz_night(FAULTS)
+    logs = Path(tempfile.mkdtemp(prefix="bench-aggregate-"))
+    print(f"kz-2021 night: {len(reports):,} valid reports, {len(definition.races)} races")
+    folds = []
+    for run in range(args.runs):
+        folds.append(await fold_run(definition, reports, logs / f"fold-{run}"))
+        print(f"  fold run {run + 1}: {folds[-1]}")
+    ceiling = statistics.median(f.ceiling for f in folds)
+    fold = statistics.median(f.fold for f in folds)
+    views = statistics.median(f.all_views for f in folds)
+    rows = [
+        ("plain aiokafka consumer (ceiling)", f"{ceiling:,.0f} reports/s"),
+        ("aggregate fold, stage 1 (1 worker)", f"{fold:,.0f} reports/s ({fold / ceiling:.1%})"),
+        ("aggregate, every view final", f"{views:,.0f} reports/s ({views / ceiling:.1%})"),
+    ]
+    for rate in (int(r) for r in args.rates.split(",")):
+        runs = []
+        for run in range(args.runs):
+            runs.append(
+                await latency_run(
+                    definition, reports, rate, args.seconds, logs / f"lat-{rate}", args.workers
+                )
+            )
+            print(f"  latency run {run + 1} at {rate}/s: {runs[-1]}")
+        p50 = statistics.median(r.p50_ms for r in runs)
+        p99 = statistics.median(r.p99_ms for r in runs)
+        achieved = statistics.median(r.achieved_rate for r in runs)
+        rows.append(
+            (
+                f"ack -> race view @ {rate}/s, {args.workers} worker(s) (sent {achieved:,.0f}/s)",
+                f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms",
+            )
+        )
+    print(f"\nmedians of {args.runs} run(s); logs in {logs}\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,186 @@
+"""The Redis channels the aggregate publishes, and the documents on them.
+
+Channel set (E = election_id, G = region_id, R = race_id); see docs/aggregate.md:
+
+- `race:E:R`      the race view (`RaceView`), version = the race's version;
+- `region:E:G`    the region view (`RegionView`), version = sum of its races' versions;
+- `summary:E`     the national view (`NationalView`), version = sum of all races' versions;
+- `turnout:E`     the national turnout series, `turnout:E:G` a region's
+                  (`turnout_doc`), version = that of the view they come from;
+- `races:E`       one line per race of the election (`race_line`), definition
+                  order, version = the national version.
+
+Every builder here is a pure function of views, shared by the live stages
+and `rebuild`, so both publish byte-identical documents at equal versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from services.aggregate.ports import Output
+from services.core.codec import dumps
+from services.core.models import ElectionDefinition, Race
+from services.core.rollup import NationalRollup, RegionRollup
+from services.core.views import NationalView, RaceView, RegionView
+
+RaceLine = dict[str, Any]
+
+
+def race_channel(election_id: str, race_id: str) -> str:
+    return f"race:{election_id}:{race_id}"
+
+
+def region_channel(election_id: str, region_id: str) -> str:
+    return f"region:{election_id}:{region_id}"
+
+
+def summary_channel(election_id: str) -> str:
+    return f"summary:{election_id}"
+
+
+def turnout_channel(election_id: str, region_id: str | None = None) -> str:
+    return f"turnout:{election_id}" if region_id is None else f"turnout:{election_id}:{region_id}"
+
+
+def races_channel(election_id: str) -> str:
+    return f"races:{election_id}"
+
+
+def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[str, Any]:
+    """The turnout series of a region (or the nation when `region_id` is None)."""
+    return {
+        "election_id": view["election_id"],
+        "test": view["test"],
+        "region_id": region_id,
+        "name": view["name"],
+        "version": view["version"],
+        "registered": view["registered"],
+        "precincts_total": view["precincts_total"],
+        "turnout_by_mark": view["turnout_by_mark"],
+    }
+
+
+def race_line(view: RaceView) -> RaceLine:
+    """One race's line in `races:E`."""
+    return {
+        "race_id": view["race_id"],
+        "name": view["name"],
+        "region_id": view["region_id"],
+        "status": view["status"],
+        "leader": view["leader"],
+        "precincts_reporting": view["precincts_reporting"],
+        "precincts_total": view["precincts_total"],
+        "version": view["version"],
+    }
+
+
+def empty_line(race: Race) -> RaceLine:
+    """`race_line` of a race not heard from (equal to that of its empty view)."""
+    return {
+        "race_id": race.race_id,
+        "name": race.name,
+        "region_id": race.region_id,
+        "status": "not_reporting",
+        "leader": None,
+        "precincts_reporting": 0,
+        "precincts_total": len(race.precincts),
+        "version": 0,
+    }
+
+
+def region_lines(
+    definition: ElectionDefinition, region_id: str, views: Mapping[str, RaceView]
+) -> list[RaceLine]:
+    """Lines of the region's races in definition order; unheard races as empty ones."""
+    return [
+        race_line(views[race.race_id]) if race.race_id in views else empty_line(race)
+        for race in definition.races_in(region_id)
+    ]
+
+
+def races_doc(
+    definition: ElectionDefinition, version: int, lines: Mapping[str, Sequence[RaceLine]]
+) -> dict[str, Any]:
+    """`races:E`: region by region in definition order (regions not heard from: empty)."""
+    out: list[RaceLine] = []
+    for region in definition.regions:
+        found = lines.get(region.region_id)
+        out.extend(found if found is not None else region_lines(definition, region.region_id, {}))
+    return {
+        "election_id": definition.election_id,
+        "test": definition.test,
+        "version": version,
+        "races": out,
+    }
+
+
+def region_outputs(view: RegionView) -> list[Output]:
+    """What a region view publishes: `region:E:G` and `turnout:E:G`."""
+    e, g, v = view["election_id"], view["region_id"], view["version"]
+    return [
+        Output(region_channel(e, g), v, dumps(view)),
+        Output(turnout_channel(e, g), v, dumps(turnout_doc(view, g))),
+    ]
+
+
+def national_outputs(
+    definition: ElectionDefinition,
+    view: NationalView,
+    lines: Mapping[str, Sequence[RaceLine]],
+) -> list[Output]:
+    """What the national view publishes: `summary:E`, `turnout:E` and `races:E`."""
+    e, v = definition.election_id, view["version"]
+    return [
+        Output(summary_channel(e), v, dumps(view)),
+        Output(turnout_channel(e), v, dumps(turnout_doc(view, None))),
+        Output(races_channel(e), v, dumps(races_doc(definition, v, lines))),
+    ]
+
+
+def election_outputs(
+    definition: ElectionDefinition, race_views: Mapping[str, RaceView]
+) -> list[Output]:
+    """Every document of an election from its newest race views (one per race heard of).
+
+    What the three stages publish once they have folded these views; used by
+    `rebuild` and by tests. Races and regions never heard of publish nothing."""
+    e = definition.election_id
+    out = [
+        Output(race_channel(e, race_id), view["version"], dumps(view))
+        for race_id, view in race_views.items()
+    ]
+    national = NationalRollup(definition)
+    lines: dict[str, list[RaceLine]] = {}
+    for region in definition.regions:
+        g = region.region_id
+        members = {
+            r.race_id: race_views[r.race_id]
+            for r in definition.races_in(g)
+            if r.race_id in race_views
+        }
+        if not members:
+            continue
+        rollup = RegionRollup(definition, g)
+        for view in members.values():
+            rollup.put(view)
+        national.put(rollup.view())
+        lines[g] = region_lines(definition, g, members)
+        out += region_outputs(rollup.view())
+    if lines:
+        out += national_outputs(definition, national.view(), lines)
+    return out
+
+
+def all_channels(definition: ElectionDefinition) -> Iterable[str]:
+    """Every channel the aggregate publishes for an election."""
+    e = definition.election_id
+    yield summary_channel(e)
+    yield races_channel(e)
+    yield turnout_channel(e)
+    for region in definition.regions:
+        yield region_channel(e, region.region_id)
+        yield turnout_channel(e, region.region_id)
+    for race in definition.races:
+        yield race_channel(e, race.race_id)

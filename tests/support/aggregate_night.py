@@ -1,0 +1,180 @@
+"""Driving the aggregate from tests and benches: a night on Kafka, and the views it must give.
+
+- `kz_night(faults)`: the kz-2021 definition and its night's *valid* reports in
+  delivery order (malformed payloads, which ingest would reject, left out);
+- `publish_definition` / `produce_reports`: put them on the isolated topics,
+  keyed exactly like ingest (`<election_id>/<race_id>`, acks=all);
+- `read_reports`: the reports topic as the aggregate consumes it;
+- `expected_outputs`: every Redis document the aggregate must publish once it
+  has folded those reports, computed by the pure engine (`ElectionTally`)
+  in the topic's per-race order (versions count changes in that order);
+- `redis_outputs` / `wait_for_outputs`: what Redis holds, and waiting until
+  it holds exactly the expected documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.aggregate.channels import election_outputs
+from services.config import Settings
+from services.core.codec import (
+    decode_report_trusted,
+    dumps,
+    encode_definition,
+    loads,
+    report_to_bytes,
+)
+from services.core.models import ElectionDefinition, Report
+from services.core.scenario import FaultRates, kz2021_definition, simulate_night
+from services.core.tally import ElectionTally
+from services.infra.kafka_topics import ensure_topics, topic_partitions
+from services.infra.redis_views import RedisViews
+from tests.support.polling import eventually
+
+Outputs = dict[str, tuple[int, bytes]]
+
+
+def kz_night(faults: FaultRates, seed: int = 2021) -> tuple[ElectionDefinition, list[Report]]:
+    definition = kz2021_definition(seed)
+    night = simulate_night(definition, seed=seed, faults=faults)
+    return definition, [e.payload for e in night if not isinstance(e.payload, dict)]
+
+
+def report_key(report: Report) -> bytes:
+    return f"{report.election_id}/{report.race_id}".encode()
+
+
+async def publish_definition(settings: Settings, definition: ElectionDefinition) -> None:
+    await ensure_topics(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            settings.definitions_topic,
+            dumps(encode_definition(definition)),
+            key=definition.election_id.encode(),
+        )
+    finally:
+        await producer.stop()
+
+
+async def produce_reports(settings: Settings, reports: Sequence[Report], chunk: int = 1000) -> None:
+    """Send `reports` in order (per race order is kept), waiting for every ack."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+    )
+    await producer.start()
+    try:
+        for start in range(0, len(reports), chunk):
+            futures = [
+                await producer.send(settings.reports_topic, report_to_bytes(r), key=report_key(r))
+                for r in reports[start : start + chunk]
+            ]
+            await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def read_reports(settings: Settings) -> list[Report]:
+    """Every report on the topic, each partition in order (the aggregate's fold order)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition(settings.reports_topic, p)
+            for p in await topic_partitions(settings.kafka_bootstrap, settings.reports_topic)
+        ]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        end = await consumer.end_offsets(parts)
+        reports: list[Report] = []
+        while any([await consumer.position(tp) < end[tp] for tp in parts]):
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for records in batch.values():
+                reports += [decode_report_trusted(loads(r.value)) for r in records]
+        return reports
+    finally:
+        await consumer.stop()
+
+
+def tally_of(definition: ElectionDefinition, reports: Iterable[Report]) -> ElectionTally:
+    tally = ElectionTally(definition)
+    for report in reports:
+        tally.apply(report)
+    return tally
+
+
+def expected_outputs(tally: ElectionTally) -> Outputs:
+    """Every document the aggregate publishes for the tally's reports, by channel."""
+    views = {rid: state.view() for rid, state in tally.races.items() if state.version > 0}
+    return {o.channel: (o.version, o.doc) for o in election_outputs(tally.definition, views)}
+
+
+async def redis_outputs(settings: Settings, channels: Iterable[str]) -> Outputs:
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        views = RedisViews(client, settings.redis_prefix)
+        found: Outputs = {}
+        for channel in channels:
+            stored = await views.get_view(channel)
+            if stored is not None:
+                found[channel] = (stored.version, stored.doc)
+        return found
+    finally:
+        await client.aclose()
+
+
+def diff(expected: Outputs, found: Outputs) -> list[str]:
+    """Channels whose stored document differs from the expected one (sorted)."""
+    return sorted(c for c in expected.keys() | found.keys() if expected.get(c) != found.get(c))
+
+
+async def wait_for_outputs(
+    settings: Settings, expected: Outputs, deadline_s: float, what: str
+) -> Outputs:
+    """Wait until Redis holds exactly `expected`; fail naming the channels that differ."""
+    last: list[str] = []
+
+    async def probe() -> Outputs | None:
+        found = await redis_outputs(settings, expected)
+        last[:] = diff(expected, found)
+        return found if not last else None
+
+    try:
+        return await eventually(probe, deadline_s, what)
+    except AssertionError:
+        raise AssertionError(f"{what}: {len(last)} channels differ, e.g. {last[:8]}") from None
+
+
+async def delete_redis_prefix(settings: Settings) -> int:
+    """Delete every key of the deployment's Redis prefix (a wiped Redis); return how many."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    deleted = 0
+    try:
+        async for key in client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000):
+            deleted += await client.delete(key)
+    finally:
+        await client.aclose()
+    return deleted
+
+
+async def read_json(url: str) -> Any:
+    """GET `url` and parse it (None if it does not answer)."""
+    import httpx
+
+    with contextlib.suppress(httpx.HTTPError):
+        async with httpx.AsyncClient(timeout=5) as http:
+            return (await http.get(url)).json()
+    return None

@@ -1,0 +1,158 @@
+"""The aggregate's three stages without Kafka or Redis: in-memory ports, the pure fold's views."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from functools import cache
+
+from services.aggregate.folder import RaceFolder
+from services.aggregate.metrics import Metrics
+from services.aggregate.ports import Definitions, Record
+from services.aggregate.rollups import NationalStage, RegionStage
+from services.core.codec import report_to_bytes
+from services.core.models import ElectionDefinition, Report
+from services.core.scenario import FaultRates
+from tests.support.aggregate_night import expected_outputs, kz_night, report_key, tally_of
+
+
+class Table(dict[bytes, bytes]):
+    def put(self, key: bytes, value: bytes, partition: int) -> None:
+        self[key] = value
+
+    def entries(self) -> Iterator[tuple[bytes, bytes]]:
+        return iter(list(self.items()))
+
+
+class Topic:
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes | None, bytes]] = []
+
+    async def send(self, key: bytes | None, value: bytes) -> None:
+        self.sent.append((key, value))
+
+    def drain(self) -> list[Record]:
+        records = [Record(k, v, 0) for k, v in self.sent]
+        self.sent.clear()
+        return records
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.docs: dict[str, tuple[int, bytes]] = {}
+        self.offers = 0
+
+    def offer(self, channel: str, version: int, doc: bytes) -> None:
+        self.offers += 1
+        if channel not in self.docs or self.docs[channel][0] < version:
+            self.docs[channel] = (version, doc)
+
+
+class Catalog:
+    def __init__(self, definition: ElectionDefinition) -> None:
+        self.definition = definition
+
+    def get(self, election_id: str) -> ElectionDefinition | None:
+        return self.definition if election_id == self.definition.election_id else None
+
+    async def wait_for(self, election_id: str, timeout_s: float) -> ElectionDefinition | None:
+        return self.get(election_id)
+
+
+class Pipeline:
+    """Stage 1 -> 2 -> 3 wired with in-memory ports; `run` pushes batches through all three."""
+
+    def __init__(self, definition: ElectionDefinition) -> None:
+        definitions = Definitions(Catalog(definition))
+        self.sink, self.metrics = Sink(), Metrics()
+        self.snapshots, self.by_region, self.by_election = Topic(), Topic(), Topic()
+        self.tables = (Table(), Table(), Table())
+        self.folder = RaceFolder(
+            definitions, self.tables[0], self.snapshots, self.by_region, Topic(), self.sink,
+            self.metrics,
+        )  # fmt: skip
+        self.regions = RegionStage(
+            definitions, self.tables[1], self.by_election, self.sink, self.metrics
+        )
+        self.nation = NationalStage(definitions, self.tables[2], self.sink, self.metrics)
+
+    async def run(self, reports: list[Report], batch: int = 50) -> None:
+        for start in range(0, len(reports), batch):
+            chunk = reports[start : start + batch]
+            await self.folder.fold_batch([Record(report_key(r), report_to_bytes(r), 0)
+                                          for r in chunk])  # fmt: skip
+            await self.drain()
+
+    async def drain(self) -> None:
+        await self.regions.fold_batch(self.by_region.drain())
+        await self.nation.fold_batch(self.by_election.drain())
+
+
+@cache
+def whole_night() -> tuple[ElectionDefinition, list[Report]]:
+    return kz_night(FaultRates(duplicates=0.05, corrections=0.05, reorder=0.05))
+
+
+def night(share: float) -> tuple[ElectionDefinition, list[Report]]:
+    """The first `share` of the kz-2021 night with faults (duplicates, corrections, reorder)."""
+    definition, reports = whole_night()
+    return definition, reports[: int(len(reports) * share)]
+
+
+async def test_three_stages_publish_exactly_the_pure_folds_documents() -> None:
+    """Race, region, national, turnout and race-list documents equal ElectionTally's."""
+    definition, reports = night(0.25)
+    pipeline = Pipeline(definition)
+    await pipeline.run(reports)
+    assert pipeline.sink.docs == expected_outputs(tally_of(definition, reports))
+
+
+async def test_redelivered_batches_and_resent_snapshots_change_nothing() -> None:
+    """At-least-once: every report folded twice and every snapshot re-sent, same documents."""
+    definition, reports = night(0.15)
+    pipeline = Pipeline(definition)
+    await pipeline.run(reports)
+    expected = dict(pipeline.sink.docs)
+    applied = pipeline.metrics.counters["reports_applied"]
+    await pipeline.run(reports, batch=37)  # the whole night re-delivered, other batching
+    assert pipeline.metrics.counters["reports_applied"] == applied
+    await pipeline.folder.recover({0})  # stage 1 re-sends every race view
+    await pipeline.drain()
+    await pipeline.regions.recover({0})
+    await pipeline.drain()
+    assert pipeline.sink.docs == expected
+    assert pipeline.metrics.counters["race_views_not_newer"] > 0
+
+
+async def test_recovery_from_the_tables_alone_republishes_every_view() -> None:
+    """A new worker with only the state tables (no caches, empty Redis) offers every view."""
+    definition, reports = night(0.15)
+    first = Pipeline(definition)
+    await first.run(reports)
+    second = Pipeline(definition)
+    second.tables = first.tables
+    second.folder.table, second.regions.table, second.nation.table = first.tables
+    assert await second.folder.recover({0}) == len(
+        [c for c in first.sink.docs if c.startswith("race:")]
+    )
+    await second.regions.recover({0})
+    await second.drain()
+    await second.nation.recover({0})
+    assert second.sink.docs == first.sink.docs
+    assert await second.folder.recover({1}) == 0  # entries of other partitions are not owned
+
+
+async def test_out_of_order_snapshots_never_move_a_region_backwards() -> None:
+    """Race views arriving shuffled (old after new) leave the newest in every region."""
+    definition, reports = night(0.15)
+    pipeline = Pipeline(definition)
+    for start in range(0, len(reports), 50):
+        chunk = reports[start : start + 50]
+        await pipeline.folder.fold_batch(
+            [Record(report_key(r), report_to_bytes(r), 0) for r in chunk]
+        )
+    messages = pipeline.by_region.drain()
+    random.Random(7).shuffle(messages)
+    await pipeline.regions.fold_batch(messages)
+    await pipeline.nation.fold_batch(pipeline.by_election.drain())
+    assert pipeline.sink.docs == expected_outputs(tally_of(definition, reports))
