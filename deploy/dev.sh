@@ -25,6 +25,19 @@ setup() {
   "$VENV/bin/votewire" stack up
 }
 
+# The dashboard's browser test drives Debian's Chromium with Playwright (never
+# `playwright install`: browsers are not downloaded, the system one is used).
+browser() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "[dev] installing Debian's chromium for the browser test"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends chromium \
+      || { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+           --no-install-recommends chromium; }
+  fi
+}
+
 case "${1:-}" in
   demo)
     shift
@@ -34,7 +47,8 @@ case "${1:-}" in
   test)
     shift
     setup
-    "$VENV/bin/ruff" check services tests bench deploy
+    browser
+    "$VENV/bin/ruff" check services tests bench deploy examples
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)

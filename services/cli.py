@@ -64,7 +64,9 @@ def run_serve(args: argparse.Namespace) -> int:
         port=args.port or port,
         log_level=settings.log_level,
         ws="websockets-sansio",
+        # Compression costs memory per socket; frames are small JSON and encoded once.
         ws_per_message_deflate=False,
+        ws_max_size=65536,
     )
     return 0
 

@@ -1,11 +1,14 @@
 """The live protocol's client frames, parsed strictly, and its server frames.
 
-Client -> server (JSON text frames):
+Client -> server (JSON text or binary frames; docs/live-protocol.md):
   {"type": "subscribe", "channel": C, "resume": {"seq": n, "epoch": E}?}
   {"type": "unsubscribe", "channel": C}
-  {"type": "ping"}
-Server -> client: "snapshot", "update" (built by the aggregate, forwarded
-verbatim), "subscribed"/"unsubscribed", "pong", and "error" with a code.
+  {"type": "ping"}              answered by {"type": "pong"}
+  {"type": "pong"}              the answer to a server ping
+Server -> client (binary frames of UTF-8 JSON): "snapshot", "update" (built
+by the aggregate, forwarded verbatim), "subscribed", "unsubscribed", "ping",
+"pong", and "error" with a code. A bad frame is answered with an error frame;
+it never ends the connection.
 """
 
 from __future__ import annotations
@@ -17,11 +20,25 @@ from services.infra.redis_views import CHANNEL_RE
 
 MAX_FRAME_BYTES = 4096
 
+CHANNEL_KINDS: dict[str, tuple[int, ...]] = {
+    "race": (3,),
+    "region": (3,),
+    "summary": (2,),
+    "turnout": (2, 3),
+    "races": (2,),
+}
+"""Channel kind -> allowed number of ':'-separated parts (race:E:R has 3)."""
+
 
 class ProtocolError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, channel: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.channel = channel
+
+    def frame(self) -> bytes:
+        extra = {"channel": self.channel} if self.channel else {}
+        return control("error", code=self.code, message=str(self), **extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +58,29 @@ class Ping:
     pass
 
 
-ClientFrame = Subscribe | Unsubscribe | Ping
+@dataclass(frozen=True, slots=True)
+class Pong:
+    pass
 
 
-def parse_client_frame(text: str) -> ClientFrame:
+ClientFrame = Subscribe | Unsubscribe | Ping | Pong
+
+
+def check_channel_name(channel: object) -> str:
+    """`channel` if it is a channel this service serves; ProtocolError otherwise."""
+    if not isinstance(channel, str) or not CHANNEL_RE.match(channel):
+        raise ProtocolError("bad_channel", "channel must be like race:<election>:<race>")
+    parts = channel.split(":")
+    if len(parts) not in CHANNEL_KINDS.get(parts[0], ()):
+        kinds = ", ".join(CHANNEL_KINDS)
+        raise ProtocolError("unknown_channel", f"no such channel; kinds are {kinds}", channel)
+    return channel
+
+
+def parse_client_frame(text: str, max_bytes: int = MAX_FRAME_BYTES) -> ClientFrame:
     """Decode one client frame or raise ProtocolError (never anything else)."""
-    if len(text) > MAX_FRAME_BYTES:
-        raise ProtocolError("frame_too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    if len(text) > max_bytes:
+        raise ProtocolError("frame_too_large", f"frames are limited to {max_bytes} bytes")
     try:
         obj = json.loads(text)
     except ValueError:
@@ -57,11 +90,11 @@ def parse_client_frame(text: str) -> ClientFrame:
     kind = obj.get("type")
     if kind == "ping":
         return Ping()
-    channel = obj.get("channel")
+    if kind == "pong":
+        return Pong()
     if kind not in ("subscribe", "unsubscribe"):
-        raise ProtocolError("unknown_type", "type must be subscribe, unsubscribe or ping")
-    if not isinstance(channel, str) or not CHANNEL_RE.match(channel):
-        raise ProtocolError("bad_channel", "channel must be like race:<election>:<race>")
+        raise ProtocolError("unknown_type", "type must be subscribe, unsubscribe, ping or pong")
+    channel = check_channel_name(obj.get("channel"))
     if kind == "unsubscribe":
         return Unsubscribe(channel)
     resume = obj.get("resume")
@@ -70,9 +103,10 @@ def parse_client_frame(text: str) -> ClientFrame:
     seq = resume.get("seq") if isinstance(resume, dict) else None
     epoch = resume.get("epoch") if isinstance(resume, dict) else None
     if type(seq) is not int or seq < 0 or not isinstance(epoch, str):
-        raise ProtocolError("bad_resume", "resume is {seq: int >= 0, epoch: str}")
+        raise ProtocolError("bad_resume", "resume is {seq: int >= 0, epoch: str}", channel)
     return Subscribe(channel, seq, epoch)
 
 
 def control(kind: str, **fields: object) -> bytes:
-    return json.dumps({"type": kind, **fields}, separators=(",", ":")).encode()
+    """A server frame other than snapshot/update, compact UTF-8 JSON."""
+    return json.dumps({"type": kind, **fields}, separators=(",", ":"), ensure_ascii=False).encode()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from services.live.protocol import (
     Ping,
+    Pong,
     ProtocolError,
     Subscribe,
     Unsubscribe,
@@ -28,12 +29,36 @@ def test_subscribe_with_resume_is_parsed() -> None:
     assert frame == Subscribe("race:kz:r1", 4, "e")
 
 
-def test_unsubscribe_and_ping() -> None:
-    """Unsubscribe names its channel; ping has no fields."""
+def test_unsubscribe_ping_and_pong() -> None:
+    """Unsubscribe names its channel; ping and pong have no fields."""
     assert parse_client_frame('{"type":"unsubscribe","channel":"summary:kz"}') == Unsubscribe(
         "summary:kz"
     )
     assert parse_client_frame('{"type":"ping"}') == Ping()
+    assert parse_client_frame('{"type":"pong"}') == Pong()
+
+
+@pytest.mark.parametrize(
+    "channel",
+    ["race:kz:r1", "region:kz:akmola", "summary:kz", "turnout:kz", "turnout:kz:akmola", "races:kz"],
+)
+def test_every_published_channel_kind_is_accepted(channel: str) -> None:
+    """The channels the aggregate writes are all subscribable."""
+    assert parse_client_frame(json.dumps({"type": "subscribe", "channel": channel})) == Subscribe(
+        channel
+    )
+
+
+def test_an_error_frame_names_code_and_channel() -> None:
+    """A refused subscribe says which channel and why, as one JSON frame."""
+    with pytest.raises(ProtocolError) as info:
+        parse_client_frame('{"type":"subscribe","channel":"weather:kz"}')
+    assert json.loads(info.value.frame()) == {
+        "type": "error",
+        "code": "unknown_channel",
+        "message": str(info.value),
+        "channel": "weather:kz",
+    }
 
 
 @pytest.mark.parametrize(
@@ -44,6 +69,11 @@ def test_unsubscribe_and_ping() -> None:
         ('{"type":"dance"}', "unknown_type"),
         ('{"type":"subscribe","channel":"race:kz:r1\\"x"}', "bad_channel"),
         ('{"type":"subscribe","channel":"RACE"}', "bad_channel"),
+        ('{"type":"subscribe"}', "bad_channel"),
+        ('{"type":"subscribe","channel":"weather:kz"}', "unknown_channel"),
+        ('{"type":"subscribe","channel":"race:kz"}', "unknown_channel"),
+        ('{"type":"subscribe","channel":"summary:kz:x"}', "unknown_channel"),
+        ('{"type":"subscribe","channel":"race:kz:r1","resume":7}', "bad_resume"),
         (
             '{"type":"subscribe","channel":"race:kz:r1","resume":{"seq":-1,"epoch":"e"}}',
             "bad_resume",

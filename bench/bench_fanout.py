@@ -1,0 +1,443 @@
+"""Fan-out benchmark of the live service against a bare `websockets` broadcast server.
+
+    python bench/bench_fanout.py [--clients N ...] [--rate R] [--seconds S] [--workers W]
+
+For each N (default 1,000, 5,000 and 10,000), on the real Redis:
+
+1. start one live process (`votewire serve live`, as deployed: uvicorn,
+   websockets-sansio, per-message compression off);
+2. open N websocket clients (in W client processes), each subscribed to
+   the national summary and one region (round-robin over the 14 kz-2021
+   regions), and wait until every subscription is answered;
+3. write views to Redis at a steady rate for S seconds: each tick (R per
+   second) a new national view and a new view of the next region, real
+   kz-2021 documents (3-4 KiB) stamped with the wall-clock write time;
+4. measure at the clients: frames delivered per second, the delay from the
+   Redis write to receipt (p50/p99), and the server's RSS growth per
+   connection (VmRSS after the clients subscribed minus before, / N).
+
+Then the same clients against the ceiling: a bare `websockets` server
+(`--bare-server`, this file) that follows the same Redis pub/sub and calls
+`websockets.broadcast` with the pre-encoded frame to the subscribers of its
+channel; no snapshots, no ordering or conflation, no limits, no heartbeats.
+
+Every client also checks that its seqs per channel strictly increase (the
+bench exits 1 otherwise, or if the server dropped a client). Clients read
+the write time with a regex instead of parsing each frame, so
+the numbers measure delivery, not client-side JSON. Clients, servers and
+Redis share this machine's CPUs: on a small box the clients are part of the
+load. Per-message compression is off on both servers (a deflate context per
+socket costs tens of KiB and compresses each frame once per client).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis.asyncio as aioredis
+import websockets
+from websockets.asyncio.client import connect
+
+from services.config import Settings
+from services.core.codec import dumps
+from services.infra.redis_views import RedisViews
+from services.launcher import ServiceProcess
+
+ELECTION = "bench-fanout"
+STAMP = re.compile(rb'"bench_t":([0-9.]+)')
+HEAD = re.compile(rb'"channel":"([^"]+)","seq":(\d+)')
+
+
+def raise_fd_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_s(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
+
+
+def sample_views() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A national view and 14 region views from the kz-2021 night at 60 %."""
+    from services.core.scenario import kz2021
+    from services.core.scenario.night import simulate_night
+    from services.core.tally import ElectionTally
+
+    definition = kz2021.kz2021_definition()
+    tally = ElectionTally(definition)
+    night = simulate_night(definition)
+    for emitted in night[: int(len(night) * 0.6)]:
+        tally.apply(emitted.payload)  # type: ignore[arg-type]
+    views = tally.views()
+    return dict(views["national"]), {k: dict(v) for k, v in views["regions"].items()}
+
+
+# --- client side -----------------------------------------------------------------------
+
+
+async def _client(
+    url: str,
+    channels: list[str],
+    ready: asyncio.Event,
+    got: list[float],
+    counters: dict[str, int],
+    opening: asyncio.Semaphore,
+) -> None:
+    async with opening:
+        ws = await connect(url, max_size=None, compression=None, open_timeout=120)
+        for channel in channels:
+            await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+        answered = 0
+        while answered < len(channels):
+            raw = await ws.recv()
+            if raw[:20].find(b'"type":"ping"') < 0:
+                answered += 1
+    counters["ready"] += 1
+    if counters["ready"] == counters["total"]:
+        ready.set()
+    last: dict[bytes, int] = {}
+    try:
+        async for raw in ws:
+            head = HEAD.search(raw[:200])
+            if head:
+                seq = int(head[2])
+                if seq <= last.get(head[1], 0):
+                    counters["backwards"] += 1  # a seq at or below one already received
+                last[head[1]] = seq
+            found = STAMP.search(raw[:200])
+            if found:
+                got.append(time.time() - float(found[1]))
+                got.append(float(found[1]))
+            elif raw.startswith(b'{"type":"ping"'):
+                await ws.send('{"type":"pong"}')
+    except websockets.ConnectionClosed:
+        counters["closed"] += 1
+
+
+def client_worker(url: str, first: int, count: int, regions: list[str], conn: Any) -> None:
+    raise_fd_limit()
+
+    async def run() -> None:
+        ready = asyncio.Event()
+        got: list[float] = []
+        counters = {"ready": 0, "total": count, "closed": 0, "backwards": 0}
+        opening = asyncio.Semaphore(100)
+        tasks = [
+            asyncio.create_task(
+                _client(
+                    url,
+                    [
+                        f"summary:{ELECTION}",
+                        f"region:{ELECTION}:{regions[(first + i) % len(regions)]}",
+                    ],
+                    ready,
+                    got,
+                    counters,
+                    opening,
+                )
+            )
+            for i in range(count)
+        ]
+        await ready.wait()
+        conn.send("ready")
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
+        conn.send({"got": got, "closed": counters["closed"], "backwards": counters["backwards"]})
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(run())
+
+
+# --- the ceiling: a bare broadcast server ----------------------------------------------
+
+
+def bare_server(port: int, redis_url: str, prefix: str) -> None:
+    raise_fd_limit()
+
+    async def run() -> None:
+        subscribers: dict[str, set[Any]] = {}
+
+        async def handler(ws: Any) -> None:
+            mine: list[str] = []
+            try:
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame.get("type") == "subscribe":
+                        subscribers.setdefault(frame["channel"], set()).add(ws)
+                        mine.append(frame["channel"])
+                        await ws.send(
+                            b'{"type":"subscribed","channel":"%s","seq":0}'
+                            % frame["channel"].encode()
+                        )
+            except websockets.ConnectionClosed:
+                pass  # the benchmark's clients leave without a goodbye
+            finally:
+                for channel in mine:
+                    subscribers[channel].discard(ws)
+
+        client = aioredis.Redis.from_url(redis_url)
+        async with (
+            websockets.serve(
+                handler,
+                "127.0.0.1",
+                port,
+                compression=None,
+                max_size=None,
+                ping_interval=None,
+                backlog=4096,
+            ),
+            client.pubsub() as pubsub,
+        ):
+            await pubsub.psubscribe(f"{prefix}:chan:*")
+            async for message in pubsub.listen():
+                if message["type"] != "pmessage":
+                    continue
+                channel = message["channel"].decode().split(":chan:", 1)[1]
+                websockets.broadcast(subscribers.get(channel, ()), message["data"])
+
+    asyncio.run(run())
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+async def write_steadily(
+    views: RedisViews,
+    national: dict[str, Any],
+    regions: dict[str, dict[str, Any]],
+    rate: float,
+    seconds: float,
+    version: int,
+) -> tuple[float, float, int]:
+    names = sorted(regions)
+    start = time.time()
+    ticks = int(rate * seconds)
+    for tick in range(ticks):
+        due = start + tick / rate
+        await asyncio.sleep(max(0.0, due - time.time()))  # pacing the writes, not waiting on state
+        version += 1
+        stamp = time.time()
+        region = names[tick % len(names)]
+        await views.put_view(
+            f"summary:{ELECTION}",
+            version,
+            dumps({**national, "bench_t": stamp, "version": version}),
+        )
+        await views.put_view(
+            f"region:{ELECTION}:{region}",
+            version,
+            dumps({**regions[region], "bench_t": stamp, "version": version}),
+        )
+    return start, time.time(), version
+
+
+async def measure(
+    kind: str,
+    n: int,
+    args: argparse.Namespace,
+    settings: Settings,
+    views: RedisViews,
+    national: dict[str, Any],
+    regions: dict[str, dict[str, Any]],
+    version: int,
+) -> tuple[dict[str, Any], int]:
+    port = int(settings.live_port) + (1 if kind == "bare" else 0)
+    env = {
+        "VOTEWIRE_REDIS_PREFIX": settings.redis_prefix,
+        "VOTEWIRE_LIVE_PORT": str(port),
+        "VOTEWIRE_LIVE_MAX_CONNECTIONS_PER_IP": "0",
+        "VOTEWIRE_LOG_LEVEL": "warning",
+    }
+    log = Path(args.log_dir) / f"{kind}-{n}.log"
+    server: Any
+    if kind == "live":
+        server = ServiceProcess("live", env, log)
+        server.start()
+        server.wait_healthy()
+        pid = server.process.pid
+    else:
+        server = mp.get_context("spawn").Process(
+            target=bare_server, args=(port, settings.redis_url, settings.redis_prefix)
+        )
+        server.start()
+        pid = server.pid
+        await asyncio.sleep(1.5)  # the bare server has no health endpoint
+    before = rss_kib(pid)
+    url = f"ws://127.0.0.1:{port}/v1/live"
+    ctx = mp.get_context("spawn")
+    workers, pipes = [], []
+    per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
+    first = 0
+    t_open = time.time()
+    for count in per:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=client_worker, args=(url, first, count, sorted(regions), child))
+        proc.start()
+        workers.append(proc)
+        pipes.append(parent)
+        first += count
+    for pipe in pipes:
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    t_open = time.time() - t_open
+    await asyncio.sleep(1.0)  # let allocations settle before reading RSS
+    after = rss_kib(pid)
+    cpu0 = cpu_s(pid)
+    t0, t1, version = await write_steadily(
+        views, national, regions, args.rate, args.seconds, version
+    )
+    await asyncio.sleep(args.drain)  # frames in flight still count
+    cpu1 = cpu_s(pid)
+    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+    delays: list[float] = []
+    closed = backwards = 0
+    for pipe in pipes:
+        pipe.send("stop")
+        result = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        got = result["got"]
+        closed += result["closed"]
+        backwards += result["backwards"]
+        delays.extend(d for d, stamp in zip(got[::2], got[1::2], strict=True) if t0 <= stamp <= t1)
+    for proc in workers:
+        proc.join(30)
+    if kind == "live":
+        server.stop()
+    else:
+        server.terminate()
+        server.join(10)
+    delays.sort()
+    ticks = int(args.rate * args.seconds)
+    expected = n * ticks * (1 + 1 / len(regions))
+    q = (
+        (lambda p: delays[min(len(delays) - 1, int(p * len(delays)))] * 1000)
+        if delays
+        else (lambda p: float("nan"))
+    )
+    return {
+        "server": kind,
+        "clients": n,
+        "open_s": t_open,
+        "frames_s": len(delays) / (t1 - t0),
+        "delivered": len(delays) / expected if expected else 0.0,
+        "p50_ms": q(0.50),
+        "p99_ms": q(0.99),
+        "kib_per_conn": (after - before) / n,
+        "cpu_us_frame": 1e6 * (user + system) / max(1, len(delays)),
+        "sys_share": system / max(1e-9, user + system),
+        "closed": closed,
+        "backwards": backwards,
+    }, version
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'server':<6} {'clients':>7} {'open s':>7} {'frames/s':>10} {'deliv.':>7} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'KiB/conn':>9} {'CPU us/fr':>9} {'(sys)':>6} {'vs bare':>16}"
+    )
+    lines = [head, "-" * len(head)]
+    bare = {r["clients"]: r for r in rows if r["server"] == "bare"}
+    for r in rows:
+        ratio = ""
+        if r["server"] == "live" and r["clients"] in bare:
+            b = bare[r["clients"]]
+            ratio = f"x{r['frames_s'] / b['frames_s']:.2f} fr, x{r['p99_ms'] / b['p99_ms']:.1f} p99"
+        lines.append(
+            f"{r['server']:<6} {r['clients']:>7} {r['open_s']:>7.1f} {r['frames_s']:>10.0f} "
+            f"{r['delivered']:>7.1%} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
+            f"{r['kib_per_conn']:>9.1f} {r['cpu_us_frame']:>9.1f} {r['sys_share']:>6.0%} "
+            f"{ratio:>16}"
+        )
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> bool:
+    hard = raise_fd_limit()
+    settings = Settings.from_env(
+        {
+            **os.environ,
+            "VOTEWIRE_REDIS_PREFIX": f"bench-{os.getpid()}",
+            "VOTEWIRE_LIVE_PORT": str(args.port),
+        }
+    )
+    national, regions = sample_views()
+    print(
+        f"fd limit {hard}; views: national {len(dumps(national))} B, "
+        f"region ~{len(dumps(next(iter(regions.values()))))} B; {len(regions)} regions; "
+        f"{args.rate}/s national + {args.rate}/s one region, {args.seconds}s per run",
+        flush=True,
+    )
+    client = aioredis.Redis.from_url(settings.redis_url)
+    views = RedisViews(client, settings.redis_prefix, feed_maxlen=100)
+    rows: list[dict[str, Any]] = []
+    version = 1
+    await views.put_view(f"summary:{ELECTION}", version, dumps(national))
+    for name, view in regions.items():
+        await views.put_view(f"region:{ELECTION}:{name}", version, dumps(view))
+    Path(args.log_dir).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, at start)
+    try:
+        for n in args.clients:
+            if n + 200 > hard:  # the server holds n sockets; clients are spread over workers
+                print(f"skipping {n} clients: fd limit {hard}", flush=True)
+                continue
+            for kind in ("live", "bare"):
+                row, version = await measure(
+                    kind, n, args, settings, views, national, regions, version
+                )
+                rows.append(row)
+                print(table([row]).splitlines()[-1], flush=True)
+    finally:
+        keys = [k async for k in client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000)]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+    print()
+    print(table(rows))
+    bad = [r for r in rows if r["backwards"] or r["closed"]]
+    for r in bad:
+        print(
+            f"FAIL {r['server']} {r['clients']}: {r['backwards']} frames at or below a seq "
+            f"already received, {r['closed']} connections closed by the server"
+        )
+    if not bad:
+        print("every client saw strictly increasing seqs per channel; no connection was dropped")
+    return not bad
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000, 10000])
+    parser.add_argument("--rate", type=float, default=4.0, help="ticks per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--drain", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--port", type=int, default=18480)
+    parser.add_argument("--log-dir", default="bench/results/fanout-logs")
+    sys.exit(0 if asyncio.run(main_async(parser.parse_args())) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Reading several views at once from Redis: elections on offer, races of a region.
+
+Everything here reads the same keys as `RedisViews` (its `view_key` layout)
+and writes nothing. Listing uses SCAN, never KEYS, so a large keyspace is
+walked in steps without blocking Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from services.infra.redis_views import RedisViews
+
+_GLOB = re.compile(r"([*?\[\]\\])")
+
+
+def _glob_escape(text: str) -> str:
+    return _GLOB.sub(r"\\\1", text)
+
+
+async def scan_channels(views: RedisViews, channel_glob: str) -> list[str]:
+    """Channels with a stored view whose name matches `channel_glob`, sorted."""
+    head = f"{views.prefix}:view:"
+    match = _glob_escape(head) + channel_glob
+    found = {
+        key.decode()[len(head) :] async for key in views.client.scan_iter(match=match, count=2000)
+    }
+    return sorted(found)
+
+
+async def read_views(views: RedisViews, channels: list[str]) -> dict[str, dict[str, Any]]:
+    """The parsed views of `channels` that exist, in one round trip."""
+    if not channels:
+        return {}
+    async with views.client.pipeline(transaction=False) as pipe:
+        for channel in channels:
+            pipe.hget(views.view_key(channel), "doc")
+        docs = await pipe.execute()
+    return {c: json.loads(d) for c, d in zip(channels, docs, strict=True) if d is not None}
+
+
+def _newest_first(entry: dict[str, Any]) -> tuple[str, bool, str]:
+    # Views carry no date today; if the national view gains one it ranks first.
+    return (str(entry.get("date") or ""), not entry["test"], entry["election_id"])
+
+
+async def list_elections(views: RedisViews) -> list[dict[str, Any]]:
+    """Every election with a national view, newest first (date, then real before test, id)."""
+    summaries = await read_views(views, await scan_channels(views, "summary:*"))
+    out = [
+        {
+            "election_id": channel.split(":", 1)[1],
+            "name": view.get("name", ""),
+            "test": bool(view.get("test", False)),
+            "date": view.get("date"),
+            "version": view.get("version", 0),
+            "precincts_reporting": view.get("precincts_reporting", 0),
+            "precincts_total": view.get("precincts_total", 0),
+        }
+        for channel, view in summaries.items()
+    ]
+    return sorted(out, key=_newest_first, reverse=True)
+
+
+class ElectionIndex:
+    """`list_elections`, remembered for `ttl_s`: the dashboard asks on every page load,
+    and a SCAN per visitor would be a needless load on Redis on election night.
+    Concurrent callers share one scan."""
+
+    def __init__(self, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._cached: tuple[float, list[dict[str, Any]]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def elections(self, views: RedisViews) -> list[dict[str, Any]]:
+        async with self._lock:
+            if self._cached is None or self.clock() >= self._cached[0]:
+                self._cached = (self.clock() + self.ttl_s, await list_elections(views))
+            return self._cached[1]
+
+
+async def region_races(views: RedisViews, election_id: str, region_id: str) -> list[dict[str, Any]]:
+    """Race views of one region, in the order of `races:E` (else by race id).
+
+    Races that have no view yet are left out. Without a `races:E` list the
+    race channels of the election are scanned instead.
+    """
+    listing = await read_views(views, [f"races:{election_id}"])
+    if listing:
+        lines = listing[f"races:{election_id}"].get("races", [])
+        ids = [line["race_id"] for line in lines if line.get("region_id") == region_id]
+        channels = [f"race:{election_id}:{race_id}" for race_id in ids]
+    else:
+        channels = await scan_channels(views, f"race:{_glob_escape(election_id)}:*")
+    found = await read_views(views, channels)
+    return [found[c] for c in channels if c in found and found[c].get("region_id") == region_id]

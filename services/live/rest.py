@@ -1,0 +1,180 @@
+"""The REST face of the live service: the same views, fetched, with ETags.
+
+Every view endpoint answers the stored document with
+`ETag: "<epoch>-<version>"` and `X-Votewire-Seq` / `X-Votewire-Epoch`: a
+client may fetch by REST, then subscribe with `resume` from that seq and get
+exactly the updates after it. `If-None-Match` with the current tag gives 304.
+`Cache-Control: no-cache`: caches may keep a copy but must revalidate, so a
+proxy never serves a number older than Redis holds.
+
+Errors are JSON `{"error": {"code", "message"}}`: 400 bad_channel (an id
+outside the channel grammar), 401 unknown_token, 403 forbidden (a private
+channel without a grant), 404 no_view (nothing published yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.infra.redis_views import StoredView
+from services.live.access import presented_token
+from services.live.context import LiveContext
+from services.live.csv_export import region_results_csv
+from services.live.elections import read_views, region_races
+from services.live.protocol import ProtocolError, check_channel_name
+
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=NO_CACHE)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison of an If-None-Match header against `etag`."""
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _context(request: Request) -> LiveContext:
+    ctx: LiveContext = request.state.live
+    return ctx
+
+
+def _refuse(request: Request, channel: str) -> Response | None:
+    """An error response if `channel` is malformed or not readable by this request."""
+    try:
+        check_channel_name(channel)
+    except ProtocolError as exc:
+        return error(400, exc.code, str(exc))
+    access = _context(request).access
+    reader = access.reader(presented_token(request.headers, request.query_params))
+    if reader is None:
+        return error(401, "unknown_token", "the read token is not known")
+    if not access.may_read(reader, channel):
+        return error(403, "forbidden", "this channel needs a read token")
+    return None
+
+
+def view_response(request: Request, stored: StoredView) -> Response:
+    etag = f'"{stored.epoch}-{stored.version}"'
+    headers = {
+        "ETag": etag,
+        "X-Votewire-Seq": str(stored.seq),
+        "X-Votewire-Epoch": stored.epoch,
+        **NO_CACHE,
+    }
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(stored.doc, media_type="application/json", headers=headers)
+
+
+async def serve_channel(request: Request, channel: str) -> Response:
+    refused = _refuse(request, channel)
+    if refused is not None:
+        return refused
+    stored = await _context(request).views.get_view(channel)
+    if stored is None:
+        return error(404, "no_view", f"nothing published on {channel} yet")
+    return view_response(request, stored)
+
+
+def _channel_of(kind: str, p: dict[str, str]) -> str:
+    e = p["election_id"]
+    if kind == "turnout_region":
+        return f"turnout:{e}:{p['region_id']}"
+    if kind in ("region", "race"):
+        return f"{kind}:{e}:{p[kind + '_id']}"
+    return f"{kind}:{e}"
+
+
+def election_view(kind: str) -> Endpoint:
+    """The endpoint serving the `kind` channel of the election in the path."""
+
+    async def endpoint(request: Request) -> Response:
+        return await serve_channel(request, _channel_of(kind, request.path_params))
+
+    return endpoint
+
+
+async def any_view(request: Request) -> Response:
+    return await serve_channel(request, request.path_params["channel"])
+
+
+async def elections(request: Request) -> Response:
+    ctx = _context(request)
+    found = await ctx.elections.elections(ctx.views)
+    body: dict[str, Any] = {
+        "elections": found,
+        "default": found[0]["election_id"] if found else None,
+    }
+    return JSONResponse(body, headers=NO_CACHE)
+
+
+async def region_csv(request: Request) -> Response:
+    e, g = request.path_params["election_id"], request.path_params["region_id"]
+    refused = _refuse(request, f"region:{e}:{g}") or _refuse(request, f"races:{e}")
+    if refused is not None:
+        return refused
+    views = _context(request).views
+    region = (await read_views(views, [f"region:{e}:{g}"])).get(f"region:{e}:{g}")
+    races = [
+        r
+        for r in await region_races(views, e, g)
+        if _refuse(request, f"race:{e}:{r['race_id']}") is None
+    ]
+    if region is None and not races:
+        return error(404, "no_view", f"nothing published for region {g} yet")
+    semicolon = request.query_params.get("delimiter") == "semicolon"
+    body = region_results_csv(races, (region or {}).get("name", ""), semicolon=semicolon)
+    etag = f'"csv-{hashlib.sha256(body).hexdigest()[:20]}"'
+    headers = {
+        "ETag": etag,
+        "Content-Disposition": f'attachment; filename="{e}-{g}-results.csv"',
+        **NO_CACHE,
+    }
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def health(request: Request) -> Response:
+    ctx = _context(request)
+    body = {
+        "status": "ok" if ctx.feed.connected else "feed_down",
+        "feed": {"connected": ctx.feed.connected, "connects": ctx.feed.connects},
+        "sessions": ctx.sessions,
+        "channels": len(ctx.hub.channels()),
+        "subscriptions": ctx.hub.subscriptions(),
+        "published": ctx.hub.published,
+        "closes": dict(ctx.closes),
+    }
+    status = 200 if ctx.feed.connected else 503
+    return Response(json.dumps(body), status, media_type="application/json")
+
+
+E = "/v1/elections/{election_id}"
+
+ROUTES = [
+    Route("/healthz", health),
+    Route("/v1/elections", elections),
+    Route(f"{E}/summary", election_view("summary")),
+    Route(f"{E}/races", election_view("races")),
+    Route(f"{E}/turnout", election_view("turnout")),
+    Route(f"{E}/turnout/{{region_id}}", election_view("turnout_region")),
+    Route(f"{E}/regions/{{region_id}}/results.csv", region_csv),
+    Route(f"{E}/regions/{{region_id}}", election_view("region")),
+    Route(f"{E}/races/{{race_id}}", election_view("race")),
+    Route("/v1/views/{channel}", any_view),
+]

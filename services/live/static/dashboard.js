@@ -1,0 +1,226 @@
+// The public dashboard: one election, live over /v1/live.
+//
+// Channels: summary:E (national), races:E (every race with its status; also
+// tells which regions exist), region:E:G for each region, and race:E:R for
+// the race on display. The URL holds the state (?election=&region=&race=),
+// so any view can be linked. Renders are coalesced to one per frame.
+
+import { drawTurnoutChart, markValues } from "./chart.js";
+import { bar, h, n, pct, setText, time } from "./dom.js";
+import { LiveClient } from "./live.js";
+import { renderRace, renderRaceList } from "./race.js";
+
+const params = new URLSearchParams(location.search);
+const token = params.get("token");
+const state = {
+  election: null,
+  summary: null,
+  races: null,
+  regions: new Map(),           // region_id -> region view (null until heard)
+  region: params.get("region"),
+  race: params.get("race"),
+  raceView: null,
+};
+let client = null;
+let renderQueued = false;
+
+function withToken(path) {
+  return token ? `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : path;
+}
+
+async function pickElection() {
+  if (params.get("election")) return params.get("election");
+  for (;;) {
+    try {
+      const response = await fetch(withToken("/v1/elections"));
+      if (response.ok) {
+        const body = await response.json();
+        if (body.default) return body.default;
+      }
+    } catch (err) { /* not reachable yet: try again below */ }
+    setText("status-detail", "waiting for an election to be published");
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
+}
+
+function remember() {
+  const url = new URL(location.href);
+  url.searchParams.set("election", state.election);
+  for (const key of ["region", "race"]) {
+    if (state[key]) url.searchParams.set(key, state[key]);
+    else url.searchParams.delete(key);
+  }
+  history.replaceState(null, "", url);
+}
+
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => { renderQueued = false; render(); });
+}
+
+function regionIds() {
+  const ids = [];
+  for (const line of state.races?.races || []) if (!ids.includes(line.region_id)) ids.push(line.region_id);
+  return ids;
+}
+
+function onRaces(view) {
+  state.races = view;
+  for (const id of regionIds()) {
+    if (state.regions.has(id)) continue;
+    state.regions.set(id, null);
+    client.subscribe(`region:${state.election}:${id}`, (regionView) => {
+      state.regions.set(id, regionView);
+      scheduleRender();
+    });
+  }
+  scheduleRender();
+}
+
+const narrow = window.matchMedia("(max-width: 760px)");
+
+function reveal(id) {
+  // On a phone the panels stack: bring the one just filled into view.
+  if (narrow.matches) document.getElementById(id).scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function selectRegion(id) {
+  state.region = state.region === id ? null : id;
+  remember();
+  scheduleRender();
+  if (state.region) reveal("region-title");
+}
+
+function selectRace(id, { user = true } = {}) {
+  if (state.race) client.unsubscribe(`race:${state.election}:${state.race}`);
+  state.race = id;
+  state.raceView = null;
+  remember();
+  if (id) {
+    client.subscribe(`race:${state.election}:${id}`, (view) => { state.raceView = view; scheduleRender(); });
+    if (user) reveal("race");
+  }
+  scheduleRender();
+}
+
+// turnout_pct counts precincts with results only: before the first result it is no figure.
+function resultsTurnout(view) {
+  return view && view.registered_reporting > 0 ? pct(view.turnout_pct) : "—";
+}
+
+function latestMark(view) {
+  const reported = (view?.turnout_by_mark || []).filter((m) => m.precincts_reported > 0);
+  return reported.length ? reported[reported.length - 1] : null;
+}
+
+function renderNation() {
+  const s = state.summary;
+  if (!s) return;
+  document.title = `${s.name} · votewire`;
+  setText("election-name", s.name);
+  document.getElementById("test-banner").hidden = !s.test;
+  const mark = latestMark(s);
+  setText("national-turnout", resultsTurnout(s));
+  setText("national-ballots", s.registered_reporting > 0
+    ? `${n(s.ballots_cast)} of ${n(s.registered_reporting)} registered` : "no results in yet");
+  setText("national-mark", mark ? pct(mark.pct) : "—");
+  setText("national-mark-label", mark ? `at ${mark.mark}, ${n(mark.precincts_reported)} precincts` : "no hourly figure yet");
+  setText("national-precincts", `${n(s.precincts_reporting)} / ${n(s.precincts_total)}`);
+  setText("national-precincts-pct", `${s.precincts_reporting_pct}% reporting`);
+  setText("national-races", `${n(s.races_complete)} / ${n(s.races_total)}`);
+  const most = Math.max(1, ...s.seats_by_party.map((p) => p.seats));
+  document.getElementById("seats").replaceChildren(
+    ...(s.seats_by_party.length ? s.seats_by_party.map((p) => h("div", { class: "party" },
+      h("span", { class: "party-name", text: p.party }), bar((100 * p.seats) / most),
+      h("span", { class: "num", text: n(p.seats) }))) : [h("p", { class: "muted", text: "No race decided yet." })]));
+  document.getElementById("votes").replaceChildren(
+    ...s.votes_by_party.slice(0, 8).map((p) => h("div", { class: "party" },
+      h("span", { class: "party-name", text: p.party }), bar(p.pct), h("span", { class: "num", text: pct(p.pct) }))),
+    h("div", { class: "party" }, h("span", { class: "party-name", text: "Against all" }),
+      bar(s.against_all.pct, "against"), h("span", { class: "num", text: pct(s.against_all.pct) })),
+    h("div", { class: "party" }, h("span", { class: "party-name", text: "Invalid" }),
+      bar(s.invalid.pct, "invalid"), h("span", { class: "num", text: pct(s.invalid.pct) })));
+}
+
+function renderChart() {
+  const marks = (state.summary?.turnout_by_mark || []).map((m) => m.mark);
+  const series = [];
+  for (const [id, view] of state.regions) {
+    if (!view) continue;
+    series.push({ id: `region:${id}`, label: view.name, values: markValues(view, marks),
+                  role: id === state.region ? "selected" : "other" });
+  }
+  series.push({ id: "national", label: "National", values: markValues(state.summary, marks), role: "national" });
+  drawTurnoutChart(document.getElementById("turnout-chart"), marks, series);
+  const picked = state.regions.get(state.region);
+  setText("chart-legend-region", picked ? picked.name : "pick a region in the table");
+}
+
+function renderRegions() {
+  const rows = regionIds().map((id) => {
+    const v = state.regions.get(id);
+    const mark = latestMark(v);
+    const lead = v?.votes_by_party?.[0];
+    return h("tr", { class: id === state.region ? "selected" : "", "data-region": id },
+      h("th", { scope: "row" }, h("button", { type: "button", onclick: () => selectRegion(id), text: v?.name || id })),
+      h("td", { class: "num", text: mark ? `${pct(mark.pct)} (${mark.mark})` : "—" }),
+      h("td", { class: "num", text: resultsTurnout(v) }),
+      h("td", { class: "num" }, v ? `${n(v.precincts_reporting)} / ${n(v.precincts_total)}` : "—",
+        v ? bar((100 * v.precincts_reporting) / Math.max(1, v.precincts_total)) : null),
+      h("td", { class: "num", text: v ? `${n(v.races_complete)} / ${n(v.races_total)}` : "—" }),
+      h("td", { text: lead && lead.votes > 0 ? `${lead.party} ${pct(lead.pct)}` : "—" }));
+  });
+  document.getElementById("region-rows").replaceChildren(...rows);
+}
+
+function renderRegionPanel() {
+  const region = state.regions.get(state.region);
+  setText("region-title", region ? region.name : state.region ? state.region : "Races");
+  const csv = document.getElementById("region-csv");
+  csv.hidden = !state.region;
+  if (state.region) csv.href = withToken(`/v1/elections/${state.election}/regions/${state.region}/results.csv`);
+  const lines = (state.races?.races || []).filter((line) => line.region_id === state.region);
+  const target = document.getElementById("race-list");
+  if (!state.region) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
+  else renderRaceList(target, lines, state.race, selectRace);
+  renderRace(document.getElementById("race"), state.raceView);
+}
+
+function render() {
+  renderNation();
+  renderChart();
+  renderRegions();
+  renderRegionPanel();
+}
+
+function showStatus(status) {
+  const labels = { connecting: "Connecting", live: "Live", behind: "Behind", reconnecting: "Reconnecting",
+                   offline: "Offline", refused: "Refused" };
+  const pill = document.getElementById("status");
+  pill.className = `pill ${status.state}`;
+  pill.dataset.state = status.state;
+  setText("status-label", labels[status.state] || status.state);
+  const retry = status.retryInS !== null ? ` · retrying in ${status.retryInS}s` : "";
+  const rtt = status.rttMs !== null && status.state === "live" ? ` · ${status.rttMs} ms` : "";
+  setText("status-detail", `${status.detail}${retry}${rtt}`);
+  setText("last-update", time(status.lastUpdateAt));
+}
+
+async function main() {
+  state.election = await pickElection();
+  remember();
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  client = new LiveClient(withToken(`${scheme}://${location.host}/v1/live`), {
+    onStatus: showStatus,
+    onError: (frame) => console.warn("live error", frame),
+  });
+  window.votewire = { client, state };  // for the curious, and for the browser test
+  client.subscribe(`summary:${state.election}`, (view) => { state.summary = view; scheduleRender(); });
+  client.subscribe(`races:${state.election}`, (view) => onRaces(view));
+  if (state.race) selectRace(state.race, { user: false });
+  client.start();
+  render();
+}
+
+main();

@@ -1,0 +1,73 @@
+// The races of a region (from races:E) and one race in full (race:E:R).
+
+import { bar, h, n, pct } from "./dom.js";
+
+const STATUS = { not_reporting: "not reporting", counting: "counting", complete: "complete" };
+
+export function renderRaceList(target, lines, selectedRace, onPick) {
+  if (!lines.length) {
+    target.replaceChildren(h("p", { class: "muted", text: "No races listed for this region yet." }));
+    return;
+  }
+  const items = lines.map((line) =>
+    h("li", {},
+      h("button", {
+        type: "button",
+        class: line.race_id === selectedRace ? "race-pick selected" : "race-pick",
+        "data-race": line.race_id,
+        onclick: () => onPick(line.race_id),
+      },
+      h("span", { class: "race-name", text: line.name }),
+      h("span", { class: `status ${line.status}`, text: STATUS[line.status] || line.status }),
+      h("span", { class: "muted", text: `${n(line.precincts_reporting)}/${n(line.precincts_total)}` }))));
+  target.replaceChildren(h("ul", { class: "race-list" }, items));
+}
+
+function outcomeText(view) {
+  const o = view.outcome;
+  const name = (id) => view.candidates.find((c) => c.candidate_id === id)?.name || id;
+  if (!o) return view.status === "complete" ? "Complete" : "Counting: no result yet";
+  const names = (o.candidate_ids || []).map(name).join(", ");
+  switch (o.type) {
+    case "winner": return `Winner: ${names}`;
+    case "runoff": return `Runoff: ${names}`;
+    case "tie": return `Tie${o.place ? ` for place ${o.place}` : ""}: ${names}`;
+    case "repeat_election": return `Repeat election (${o.reason === "against_all" ? "against all won" : "no majority"})`;
+    default: return o.type;
+  }
+}
+
+export function renderRace(target, view) {
+  if (!view) {
+    target.replaceChildren(h("p", { class: "muted", text: "Pick a race to see its candidates." }));
+    return;
+  }
+  const winners = new Set(view.outcome?.type === "winner" ? view.outcome.candidate_ids : []);
+  const rows = view.candidates.map((c) =>
+    h("div", { class: winners.has(c.candidate_id) ? "cand winner" : "cand", "data-candidate": c.candidate_id },
+      h("div", { class: "cand-head" },
+        h("span", { class: "cand-name", text: c.name }),
+        h("span", { class: "muted", text: c.party }),
+        h("span", { class: "num", text: `${n(c.votes)} · ${pct(c.pct)}` })),
+      bar(c.pct, winners.has(c.candidate_id) ? "win" : "")));
+  const extra = [];
+  if (view.against_all) {
+    extra.push(h("div", { class: "cand against" },
+      h("div", { class: "cand-head" },
+        h("span", { class: "cand-name", text: "Against all" }),
+        h("span", { class: "num", text: `${n(view.against_all.votes)} · ${pct(view.against_all.pct)}` })),
+      bar(view.against_all.pct, "against")));
+  }
+  extra.push(h("div", { class: "cand invalid" },
+    h("div", { class: "cand-head" },
+      h("span", { class: "cand-name", text: "Invalid ballots" }),
+      h("span", { class: "num", text: `${n(view.invalid.votes)} · ${pct(view.invalid.pct)}` })),
+    bar(view.invalid.pct, "invalid")));
+  target.replaceChildren(
+    h("h3", { text: view.name }),
+    h("p", { class: "race-meta" },
+      h("span", { class: `status ${view.status}`, text: STATUS[view.status] || view.status }),
+      ` ${n(view.precincts_reporting)} of ${n(view.precincts_total)} precincts · turnout ${pct(view.turnout_pct)}`),
+    h("p", { class: "outcome", "data-testid": "race-outcome", text: outcomeText(view) }),
+    h("div", { class: "cands" }, rows, extra));
+}

@@ -1,0 +1,60 @@
+"""The first frames of a subscription: a snapshot, or exactly what was missed.
+
+`open_channel` is called with the connection's mailbox already subscribed
+to the channel in the hub and the channel *held*, so no live update can
+overtake what this queues. Cases (docs/live-protocol.md, "Subscribing"):
+
+- no view yet: `subscribed` with seq 0 and `empty: true`;
+- a resume at (seq, epoch) of the current epoch whose missed updates are
+  all still in the Redis stream and fit in the connection's reply budget:
+  `subscribed` with `resumed: true` and `missed: k`, then those k updates
+  verbatim, in seq order;
+- otherwise (no resume, other epoch, stream trimmed past it, too much to
+  replay, a seq from the future): the snapshot, flagged `resync: true` when a
+  resume was asked for, so a client never mistakes a jump for continuity.
+"""
+
+from __future__ import annotations
+
+from services.infra.redis_views import RedisViews
+from services.live.mailbox import Mailbox
+from services.live.protocol import Subscribe, control
+
+_ACK_BYTES = 512
+"""Room kept for the `subscribed` acknowledgement ahead of a replay."""
+
+
+def _size(updates: list[tuple[int, bytes]]) -> int:
+    return sum(len(frame) for _, frame in updates)
+
+
+async def open_channel(views: RedisViews, mailbox: Mailbox, request: Subscribe) -> str:
+    """Queue the subscription's first frames; return which case applied."""
+    channel = request.channel
+    resuming = request.resume_seq is not None
+    stored = await views.get_view(channel)
+    if stored is None:
+        flag = {"resync": True} if resuming else {}
+        mailbox.put_reply(control("subscribed", channel=channel, seq=0, empty=True, **flag))
+        return "empty"
+    since = request.resume_seq
+    if since is not None and request.resume_epoch == stored.epoch and since <= stored.seq:
+        missed = await views.updates_since(channel, since)
+        if missed is not None and _size(missed) + _ACK_BYTES <= mailbox.reply_room():
+            mailbox.put_reply(
+                control(
+                    "subscribed",
+                    channel=channel,
+                    seq=since,
+                    epoch=stored.epoch,
+                    resumed=True,
+                    missed=len(missed),
+                )
+            )
+            for _, update in missed:
+                mailbox.put_reply(update)
+            mailbox.mark_sent(channel, stored.epoch, missed[-1][0] if missed else since)
+            return "resumed"
+    mailbox.put_reply(stored.snapshot_message(resync=resuming))
+    mailbox.mark_sent(channel, stored.epoch, stored.seq)
+    return "resync" if resuming else "snapshot"

@@ -1,0 +1,151 @@
+"""The live service's REST views, ETags and the CSV export, against real views in Redis."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from services.config import Settings
+from services.infra.redis_views import RedisViews
+from tests.support.definitions import result_report, tiny_definition
+from tests.support.live import ElectionViews, LiveServer, drop_prefix, serve_live
+from tests.support.stack import isolated_env, settings_for
+
+pytestmark = pytest.mark.integration
+
+E = "tiny-2026"
+
+
+def turnout_report(
+    report_id: str, race_id: str, precinct_id: str, mark: str, n: int
+) -> dict[str, Any]:
+    return {
+        "kind": "turnout",
+        "report_id": report_id,
+        "election_id": E,
+        "race_id": race_id,
+        "precinct_id": precinct_id,
+        "mark": mark,
+        "ballots_cast": n,
+        "revision": 1,
+        "reported_at": "2026-07-25T10:05:00+06:00",
+    }
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[tuple[ElectionViews, LiveServer, httpx.AsyncClient]]:
+    settings: Settings = settings_for(isolated_env("rest"))
+    client = aioredis.Redis.from_url(settings.redis_url)
+    election = ElectionViews(RedisViews(client, settings.redis_prefix), tiny_definition(E))
+    try:
+        async with (
+            serve_live(settings) as live,
+            httpx.AsyncClient(base_url=f"{live.http}/v1/elections/{E}") as http,
+        ):
+            yield election, live, http
+    finally:
+        await drop_prefix(client, settings.redis_prefix)
+        await client.aclose()
+
+
+async def test_every_view_endpoint_answers_with_an_etag_and_304(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """summary, regions, races, race, turnout: 200 + ETag, then 304, then 200 after a change."""
+    election, _, http = stack
+    await election.apply(turnout_report("t1", "r1", "p1", "10:00", 300))
+    paths = ["/summary", "/regions/north", "/races", "/races/r1", "/turnout", "/turnout/north"]
+    tags = {}
+    for path in paths:
+        first = await http.get(path)
+        assert first.status_code == 200, (path, first.text)
+        assert first.headers["cache-control"] == "no-cache"
+        assert first.json()["election_id"] == E
+        tags[path] = first.headers["etag"]
+        again = await http.get(path, headers={"If-None-Match": tags[path]})
+        assert again.status_code == 304, path
+    await election.apply(result_report("p1r", "r1", "p1", 1000, {"c1": 400, "c2": 300}, 50, 10))
+    for path in paths:
+        changed = await http.get(path, headers={"If-None-Match": tags[path]})
+        assert changed.status_code == 200, path
+        assert changed.headers["etag"] != tags[path]
+    race = (await http.get("/races/r1")).json()
+    assert race["candidates"][0]["name"] == "Асқар Б."
+    listing = (await http.get("/races")).json()
+    assert [(r["race_id"], r["status"]) for r in listing["races"]] == [
+        ("r1", "counting"),
+        ("r2", "not_reporting"),
+    ]
+
+
+async def test_rest_position_headers_let_a_client_resume_the_websocket(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """X-Votewire-Seq/Epoch of a REST view are the seq and epoch a snapshot would carry."""
+    election, _, http = stack
+    await election.apply(turnout_report("t1", "r1", "p1", "10:00", 300))
+    await election.apply(turnout_report("t2", "r1", "p2", "10:00", 100))
+    got = await http.get("/races/r1")
+    assert got.headers["x-votewire-seq"] == "2"
+    stored = await election.views.get_view(f"race:{E}:r1")
+    assert stored is not None and got.headers["x-votewire-epoch"] == stored.epoch
+
+
+async def test_errors_are_named(stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient]) -> None:
+    """Unknown views are 404 no_view, ids outside the grammar 400 bad_channel."""
+    _, _, http = stack
+    missing = await http.get("/races/r9")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "no_view")
+    bad = await http.get("/races/r%20x")
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_channel")
+
+
+async def test_the_elections_list_names_the_default(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """/v1/elections lists every election with a national view; the newest is the default."""
+    election, live, _ = stack
+    await election.apply(turnout_report("t1", "r1", "p1", "10:00", 300))
+    async with httpx.AsyncClient() as http:
+        body = (await http.get(f"{live.http}/v1/elections")).json()
+    assert body["default"] == E
+    assert body["elections"][0]["name"] == "Тестовые выборы / Сынақ сайлауы"
+    assert body["elections"][0]["test"] is True
+
+
+async def test_region_results_csv(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """One row per race x candidate plus against-all and invalid; BOM; ETag; semicolon dialect."""
+    election, _, http = stack
+    await election.apply(
+        result_report("a", "r1", "p1", 1000, {"c1": 400, "c2": 300}, 50, 10),
+        result_report("b", "r1", "p2", 500, {"c1": 100, "c2": 200}, 20, 5),
+    )
+    got = await http.get("/regions/north/results.csv")
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "text/csv; charset=utf-8"
+    assert got.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
+    assert [(r["race_id"], r["line"], r["candidate_name"], r["votes"]) for r in rows] == [
+        ("r1", "candidate", "Асқар Б.", "500"),
+        ("r1", "candidate", "Гүлнар Е.", "500"),
+        ("r1", "against_all", "", "70"),
+        ("r1", "invalid", "", "15"),
+    ]
+    assert {r["region_name"] for r in rows} == {"Солтүстік"}
+    assert {(r["status"], r["outcome"]) for r in rows} == {("complete", "tie")}
+    assert got.content.count(b"\r\n") == 5
+    same = await http.get(
+        "/regions/north/results.csv", headers={"If-None-Match": got.headers["etag"]}
+    )
+    assert same.status_code == 304
+    excel = await http.get("/regions/north/results.csv", params={"delimiter": "semicolon"})
+    first = excel.content.decode("utf-8-sig").splitlines()[1].split(";")
+    assert first[-2] == "46,08"  # 500 of 1085 ballots, with a decimal comma

@@ -1,0 +1,161 @@
+"""Test access to the live service: an in-process server, websocket helpers, real views.
+
+`serve_live` runs `create_app` under uvicorn on a free port in the test's
+event loop (the same websocket implementation as `votewire serve live`).
+`ElectionViews` folds reports with the domain core and publishes every
+channel the aggregate would (via its own channel builders), so REST, CSV
+and dashboard tests see real documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import uvicorn
+from starlette.applications import Starlette
+from websockets.asyncio.client import ClientConnection
+
+from services.aggregate.channels import national_outputs, race_channel, region_lines, region_outputs
+from services.config import Settings
+from services.core.codec import decode_definition, decode_report_trusted, dumps
+from services.core.models import ElectionDefinition, Report
+from services.core.race_state import RaceState
+from services.core.rollup import NationalRollup, RegionRollup
+from services.infra.redis_views import RedisViews
+from services.live.app import create_app
+from services.live.limits import LiveLimits
+from tests.support.polling import eventually
+from tests.support.stack import free_port
+
+
+@dataclass
+class LiveServer:
+    app: Starlette
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/live"
+
+
+@contextlib.asynccontextmanager
+async def serve_live(
+    settings: Settings, limits: LiveLimits | None = None, port: int | None = None
+) -> AsyncIterator[LiveServer]:
+    """The live app served on 127.0.0.1 until the block ends."""
+    port = port or free_port()
+    app = create_app(settings, limits)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():
+            task.result()  # raise what stopped it
+        return server.started
+
+    await eventually(started, 30, "the live app to start")
+    try:
+        yield LiveServer(app, port)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+async def drop_prefix(client: aioredis.Redis, prefix: str) -> None:
+    """Delete every key a test wrote under its isolated prefix."""
+    keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=5000)]
+    for start in range(0, len(keys), 1000):
+        await client.delete(*keys[start : start + 1000])
+
+
+def with_live(settings: Settings, **fields: Any) -> Settings:
+    return dataclasses.replace(settings, **fields)
+
+
+async def recv_json(ws: ClientConnection, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The next frame as JSON; fails after `timeout_s`."""
+    raw = await asyncio.wait_for(ws.recv(), timeout_s)
+    frame: dict[str, Any] = json.loads(raw)
+    return frame
+
+
+async def recv_until(
+    ws: ClientConnection, kind: str, timeout_s: float = 5.0, skip: tuple[str, ...] = ("ping",)
+) -> dict[str, Any]:
+    """The next frame of type `kind`, skipping heartbeats; fails on anything else."""
+    while True:
+        frame = await recv_json(ws, timeout_s)
+        if frame["type"] in skip and frame["type"] != kind:
+            continue
+        assert frame["type"] == kind, frame
+        return frame
+
+
+async def send_json(ws: ClientConnection, **frame: Any) -> None:
+    await ws.send(json.dumps(frame))
+
+
+class ElectionViews:
+    """An election folded in memory, published to Redis the way the aggregate does."""
+
+    def __init__(self, views: RedisViews, definition: dict[str, Any] | ElectionDefinition) -> None:
+        self.views = views
+        self.definition = (
+            definition
+            if isinstance(definition, ElectionDefinition)
+            else decode_definition(definition)
+        )
+        self.races = {
+            r.race_id: RaceState(self.definition, r.race_id) for r in self.definition.races
+        }
+        self.regions = {
+            g.region_id: RegionRollup(self.definition, g.region_id) for g in self.definition.regions
+        }
+        self.nation = NationalRollup(self.definition)
+
+    async def apply(self, *reports: dict[str, Any] | Report) -> None:
+        """Fold `reports` and publish every channel they change (plus the rollups)."""
+        touched: set[str] = set()
+        outputs: list[tuple[str, int, bytes]] = []
+        for obj in reports:
+            report = decode_report_trusted(obj) if isinstance(obj, dict) else obj
+            state = self.races[report.race_id]
+            if state.apply(report).changed:
+                touched.add(state.race.region_id)
+                e = self.definition.election_id
+                outputs.append((race_channel(e, state.race_id), state.version, dumps(state.view())))
+        for region_id in touched:
+            rollup = self.regions[region_id]
+            for race in self.definition.races_in(region_id):
+                rollup.put(self.races[race.race_id].view())
+            self.nation.put(rollup.view())
+            outputs.extend(region_outputs(rollup.view()))
+        if touched:
+            views = {rid: s.view() for rid, s in self.races.items()}
+            lines = {
+                g.region_id: region_lines(self.definition, g.region_id, views)
+                for g in self.definition.regions
+            }
+            outputs.extend(national_outputs(self.definition, self.nation.view(), lines))
+        for channel, version, doc in outputs:
+            await self.views.put_view(channel, version, doc)
