@@ -96,10 +96,7 @@ class _Checker:
     def string(self, name: str) -> str | None:
         value = self.payload.get(name)
         if type(value) is str:
-            if is_utf8(value):
-                return value
-            self.add("wrong_type", name, "not valid Unicode text (lone surrogate)")
-            return None
+            return value
         if name in self.payload:
             self.add("wrong_type", name, f"expected a string, got {_show(value)}")
         return None
@@ -147,6 +144,7 @@ def _structure(payload: object) -> _Checker | Problem:
 def _scalars(c: _Checker) -> tuple[str | None, int | None, datetime | None]:
     """report_id, revision, reported_at."""
     rid = c.string("report_id")
+    # isprintable() is False for lone surrogates too (category Cs).
     if rid is not None and not (0 < len(rid) <= MAX_REPORT_ID and rid.isprintable()):
         c.add("bad_report_id", "report_id", f"expected 1-{MAX_REPORT_ID} printable characters")
         rid = None

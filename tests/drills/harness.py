@@ -232,9 +232,33 @@ async def converge(
         if not diff:
             return time.monotonic() - start
         await asyncio.sleep(0.25)  # deadline-poll
+    detail = await explain(settings, diff[0], tally) if diff else ""
     raise AssertionError(
-        f"views differ from the fold after {deadline_s:.0f}s: {len(diff)} channels, e.g. {diff[:5]}"
+        f"views differ from the fold after {deadline_s:.0f}s: {len(diff)} channels, "
+        f"e.g. {diff[:5]}; {detail}"
     )
+
+
+async def explain(settings: Settings, channel: str, tally: ElectionTally) -> str:
+    """Which fields of `channel` differ between Redis and the fold."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        raw = await client.hget(f"{settings.redis_prefix}:view:{channel}", "doc")
+    finally:
+        await client.aclose()
+    kind, member = channel.split(":", 1)[0], channel.rsplit(":", 1)[-1]
+    if kind == "race":
+        want: Any = tally.race_view(member)
+    elif kind == "region":
+        want = tally.region_view(member)
+    else:
+        want = tally.national_view()
+    if raw is None:
+        return f"{channel} missing in Redis"
+    got, expected = json.loads(raw), json.loads(dumps(want))
+    fields = [k for k in expected if k != "version" and got.get(k) != expected.get(k)]
+    shown = [(k, got.get(k), expected.get(k)) for k in fields[:2]]
+    return f"{channel}: differing fields {fields}; (field, redis, fold): {shown}"
 
 
 async def put_definition(ingest: str, definition: ElectionDefinition) -> None:

@@ -252,8 +252,8 @@ def test_codes_used_by_tests_are_in_the_table() -> None:
 
 
 def test_lone_surrogates_are_rejected_not_echoed(defn: ElectionDefinition) -> None:
-    """A string JSON can carry but UTF-8 cannot is a wrong_type, and never becomes the id."""
+    """A report_id JSON can carry but UTF-8 cannot is a bad_report_id, never echoed back."""
     verdict = validate_report(payload(report_id="bad\ud800"), defn)
     assert isinstance(verdict, Rejected)
     assert verdict.report_id is None
-    assert any(p.code == "wrong_type" and p.field == "report_id" for p in verdict.problems)
+    assert any(p.code == "bad_report_id" for p in verdict.problems)
