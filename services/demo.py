@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
             timeout=30,
         )
         put.raise_for_status()
-        print(f"[demo] watch: ws://{live}/v1/live  (subscribe to summary:{definition.election_id})")
+        print(f"[demo] dashboard: http://{live}/?election={definition.election_id}")
+        summary = f"summary:{definition.election_id}"
+        print(f"[demo] websocket: ws://{live}/v1/live  (subscribe to {summary})")
         print(f"[demo] views: http://{live}/v1/views/summary:{definition.election_id}")
         print(f"[demo] ingest API: {ingest}/v1/reports   logs: {settings.state_dir / 'logs'}")
         print(f"[demo] sending {len(night)} reports at speed {args.speed:g}")
