@@ -74,6 +74,15 @@ def java_binary() -> str:
     return java
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, base64url. Like Kafka's own Uuid.randomUuid,
+    never one starting with "-", which StorageTool's argument parser takes for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaCluster:
     """1 or 3 combined broker+controller KRaft nodes on loopback.
 
@@ -166,7 +175,7 @@ class KafkaCluster:
         id_file = self.dir / "cluster.id"
         if id_file.exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         for node in self.nodes():
             conf = self.write_config(node)
             subprocess.run(

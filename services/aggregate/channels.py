@@ -20,60 +20,31 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from services.aggregate.ports import Output
+from services.core.channels import (
+    RaceLine,
+    race_channel,
+    race_line,
+    races_channel,
+    region_channel,
+    summary_channel,
+    turnout_channel,
+    turnout_doc,
+)
 from services.core.codec import dumps
 from services.core.models import ElectionDefinition, Race
 from services.core.rollup import NationalRollup, RegionRollup
 from services.core.views import NationalView, RaceView, RegionView
 
-RaceLine = dict[str, Any]
-
-
-def race_channel(election_id: str, race_id: str) -> str:
-    return f"race:{election_id}:{race_id}"
-
-
-def region_channel(election_id: str, region_id: str) -> str:
-    return f"region:{election_id}:{region_id}"
-
-
-def summary_channel(election_id: str) -> str:
-    return f"summary:{election_id}"
-
-
-def turnout_channel(election_id: str, region_id: str | None = None) -> str:
-    return f"turnout:{election_id}" if region_id is None else f"turnout:{election_id}:{region_id}"
-
-
-def races_channel(election_id: str) -> str:
-    return f"races:{election_id}"
-
-
-def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[str, Any]:
-    """The turnout series of a region (or the nation when `region_id` is None)."""
-    return {
-        "election_id": view["election_id"],
-        "test": view["test"],
-        "region_id": region_id,
-        "name": view["name"],
-        "version": view["version"],
-        "registered": view["registered"],
-        "precincts_total": view["precincts_total"],
-        "turnout_by_mark": view["turnout_by_mark"],
-    }
-
-
-def race_line(view: RaceView) -> RaceLine:
-    """One race's line in `races:E`."""
-    return {
-        "race_id": view["race_id"],
-        "name": view["name"],
-        "region_id": view["region_id"],
-        "status": view["status"],
-        "leader": view["leader"],
-        "precincts_reporting": view["precincts_reporting"],
-        "precincts_total": view["precincts_total"],
-        "version": view["version"],
-    }
+__all__ = [
+    "RaceLine",
+    "race_channel",
+    "race_line",
+    "races_channel",
+    "region_channel",
+    "summary_channel",
+    "turnout_channel",
+    "turnout_doc",
+]
 
 
 def empty_line(race: Race) -> RaceLine:

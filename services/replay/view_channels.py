@@ -11,68 +11,29 @@ G = region_id, R = race_id):
 - `turnout:E`, `turnout:E:G`  the turnout series of the nation / a region;
 - `races:E`       one line per race, definition order, version = national.
 
-The shapes are restated here rather than imported because replay must not
-depend on a service's internals; `tests/unit/test_view_channels.py` pins
-them to the aggregate's builders byte for byte.
+Channel names and the derived documents come from `services.core.channels`,
+shared with the aggregate; `tests/unit/test_view_channels.py` pins the whole
+document set to the aggregate's builders byte for byte.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from services.core.channels import (
+    race_channel,
+    race_line,
+    races_channel,
+    region_channel,
+    summary_channel,
+    turnout_channel,
+    turnout_doc,
+)
 from services.core.codec import dumps
 from services.core.models import ElectionDefinition
 from services.core.tally import ElectionTally
-from services.core.views import NationalView, RaceView, RegionView
 
 Scope = Literal["national", "region", "race"]
-
-
-def race_channel(election_id: str, race_id: str) -> str:
-    return f"race:{election_id}:{race_id}"
-
-
-def region_channel(election_id: str, region_id: str) -> str:
-    return f"region:{election_id}:{region_id}"
-
-
-def summary_channel(election_id: str) -> str:
-    return f"summary:{election_id}"
-
-
-def turnout_channel(election_id: str, region_id: str | None = None) -> str:
-    return f"turnout:{election_id}" if region_id is None else f"turnout:{election_id}:{region_id}"
-
-
-def races_channel(election_id: str) -> str:
-    return f"races:{election_id}"
-
-
-def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[str, Any]:
-    """The turnout series of a region (or the nation when `region_id` is None)."""
-    return {
-        "election_id": view["election_id"],
-        "test": view["test"],
-        "region_id": region_id,
-        "name": view["name"],
-        "version": view["version"],
-        "registered": view["registered"],
-        "precincts_total": view["precincts_total"],
-        "turnout_by_mark": view["turnout_by_mark"],
-    }
-
-
-def race_line(view: RaceView) -> dict[str, Any]:
-    return {
-        "race_id": view["race_id"],
-        "name": view["name"],
-        "region_id": view["region_id"],
-        "status": view["status"],
-        "leader": view["leader"],
-        "precincts_reporting": view["precincts_reporting"],
-        "precincts_total": view["precincts_total"],
-        "version": view["version"],
-    }
 
 
 def view_documents(tally: ElectionTally) -> list[tuple[str, int, bytes]]:

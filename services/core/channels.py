@@ -1,0 +1,67 @@
+"""Channel names of the published views, and the small documents derived from views.
+
+Every place that writes or reads views by channel (the aggregate's stages and
+`rebuild`, replay namespaces, the live service, tests) names channels and
+builds these documents here, so they are byte-identical wherever they come
+from (E = election_id, G = region_id, R = race_id):
+
+- `race:E:R`, `region:E:G`, `summary:E`: the race, region and national views;
+- `turnout:E`, `turnout:E:G`: the turnout series of the nation / a region;
+- `races:E`: one line per race (`race_line`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.core.views import NationalView, RaceView, RegionView
+
+RaceLine = dict[str, Any]
+
+
+def race_channel(election_id: str, race_id: str) -> str:
+    return f"race:{election_id}:{race_id}"
+
+
+def region_channel(election_id: str, region_id: str) -> str:
+    return f"region:{election_id}:{region_id}"
+
+
+def summary_channel(election_id: str) -> str:
+    return f"summary:{election_id}"
+
+
+def turnout_channel(election_id: str, region_id: str | None = None) -> str:
+    return f"turnout:{election_id}" if region_id is None else f"turnout:{election_id}:{region_id}"
+
+
+def races_channel(election_id: str) -> str:
+    return f"races:{election_id}"
+
+
+def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[str, Any]:
+    """The turnout series of a region (or the nation when `region_id` is None)."""
+    return {
+        "election_id": view["election_id"],
+        "test": view["test"],
+        "region_id": region_id,
+        "name": view["name"],
+        "version": view["version"],
+        "registered": view["registered"],
+        "precincts_total": view["precincts_total"],
+        "turnout_by_mark": view["turnout_by_mark"],
+    }
+
+
+def race_line(view: RaceView) -> RaceLine:
+    """One race's line in `races:E`."""
+    return {
+        "race_id": view["race_id"],
+        "name": view["name"],
+        "region_id": view["region_id"],
+        "status": view["status"],
+        "leader": view["leader"],
+        "precincts_reporting": view["precincts_reporting"],
+        "precincts_total": view["precincts_total"],
+        "version": view["version"],
+    }
