@@ -51,17 +51,29 @@ def progress(total: int) -> Any:
     return show
 
 
-def final_summary(settings: Settings, election_id: str) -> None:
+def final_summary(settings: Settings, election_id: str, deadline_s: float = 180.0) -> None:
+    """Wait (deadline-bounded) for the national view to count every precinct, then print it."""
+    import time
+
     url = f"http://{settings.host}:{settings.live_port}/v1/views/summary:{election_id}"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            view = json.load(response)
-    except OSError:
-        print(f"[demo] national view not available yet at {url}")
+    start, view = time.monotonic(), None
+    while time.monotonic() - start < deadline_s:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                view = json.load(response)
+        except OSError:
+            view = None
+        if view and view["precincts_reporting"] == view["precincts_total"]:
+            break
+        time.sleep(0.5)
+    if view is None:
+        print(f"[demo] national view not available at {url}")
         return
     print(
-        f"[demo] national: registered {view['registered']:,}  ballots {view['ballots_cast']:,}"
-        f"  turnout {view['turnout_pct']} %"
+        f"[demo] national after {time.monotonic() - start:.0f} s: "
+        f"precincts {view['precincts_reporting']}/{view['precincts_total']}  "
+        f"registered {view['registered']:,}  ballots {view['ballots_cast']:,}  "
+        f"turnout {view['turnout_pct']} %"
     )
     seats = view.get("seats_by_party") or []
     if seats:
