@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.core.codec import DefinitionError, decode_definition, loads
 from services.core.models import ElectionDefinition
+from services.infra.kafka_topics import topic_partitions
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class DefinitionCatalog:
             await consumer.start()
             partitions = [
                 TopicPartition(self.topic, p)
-                for p in consumer.partitions_for_topic(self.topic) or {0}
+                for p in await topic_partitions(self.bootstrap, self.topic) or [0]
             ]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)

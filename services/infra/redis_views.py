@@ -106,18 +106,24 @@ class RedisViews:
     async def put_view(self, channel: str, version: int, doc: bytes) -> int | None:
         """Store `doc` if `version` is newer; return the new seq, or None if skipped."""
         check_channel(channel)
-        written, seq = await self._put(
-            keys=[self.view_key(channel), self.feed_key(channel), self.epoch_key],
-            args=[
-                version,
-                doc,
-                channel,
-                self.pubsub_channel(channel),
-                self.feed_maxlen,
-                secrets.token_hex(6),
-            ],
-        )
+        keys, args = self._put_call(channel, version, doc)
+        written, seq = await self._put(keys=keys, args=args)
         return int(seq) if written else None
+
+    def _put_call(
+        self, channel: str, version: int, doc: bytes
+    ) -> tuple[list[str], list[str | int | bytes]]:
+        """KEYS and ARGV of the conditional-write script for one view."""
+        keys = [self.view_key(channel), self.feed_key(channel), self.epoch_key]
+        args: list[str | int | bytes] = [
+            version,
+            doc,
+            channel,
+            self.pubsub_channel(channel),
+            self.feed_maxlen,
+            secrets.token_hex(6),
+        ]
+        return keys, args
 
     async def put_views(self, items: Sequence[tuple[str, int, bytes]]) -> list[int | None]:
         """`put_view` for each (channel, version, doc), pipelined in one round trip.
@@ -131,18 +137,8 @@ class RedisViews:
             check_channel(channel)
         async with self.client.pipeline(transaction=False) as pipe:
             for channel, version, doc in items:
-                await self._put(
-                    keys=[self.view_key(channel), self.feed_key(channel), self.epoch_key],
-                    args=[
-                        version,
-                        doc,
-                        channel,
-                        self.pubsub_channel(channel),
-                        self.feed_maxlen,
-                        secrets.token_hex(6),
-                    ],
-                    client=pipe,
-                )
+                keys, args = self._put_call(channel, version, doc)
+                await self._put(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
         return [int(seq) if written else None for written, seq in replies]
 
