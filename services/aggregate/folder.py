@@ -107,7 +107,7 @@ class RaceFolder:
             if state is not None:
                 changed[key] = (record.partition, state)
         for key, (partition, state) in changed.items():
-            self.table.put(key, tag(partition, dumps(state.to_dict())), partition)
+            self.table.put(key, tag(partition, state.to_bytes()), partition)
         await self._publish([(key, state) for key, (_, state) in changed.items()])
 
     async def recover(self, partitions: set[int]) -> int:

@@ -20,10 +20,12 @@ store holds (standby or stale data of revoked partitions).
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from services.core.models import ElectionDefinition
 
@@ -143,6 +145,52 @@ def pack(docs: Iterable[bytes], limit: int = MAX_MESSAGE_BYTES) -> Iterator[byte
         size += len(doc) + 1
     if chunk:
         yield b"[" + b",".join(chunk) + b"]"
+
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def unpack(message: bytes, depth: int = 1) -> list[tuple[Any, bytes]]:
+    """Inverse of `pack`: each element of a JSON array with its own bytes.
+
+    The bytes are the element's exact text in `message`, so a stage can keep
+    a received document without encoding it again. With `depth` 2 every
+    element must itself be an array, and comes as `unpack` of it (a list of
+    (value, bytes)) with its bytes. `ValueError` if `message` is not such an
+    array."""
+    text = message.decode()
+    items, end = _array(text, _skip(text, 0), depth)
+    if end != len(text):
+        raise ValueError("trailing data after the JSON array")
+    return items
+
+
+def _skip(text: str, i: int) -> int:
+    return _SPACE.match(text, i).end()  # type: ignore[union-attr]
+
+
+def _array(text: str, i: int, depth: int) -> tuple[list[tuple[Any, bytes]], int]:
+    """Parse the array at `text[i]`; its (value, bytes) items and the index after it."""
+    if text[i : i + 1] != "[":
+        raise ValueError(f"not a JSON array at {i}")
+    items: list[tuple[Any, bytes]] = []
+    i = _skip(text, i + 1)
+    if text[i : i + 1] == "]":
+        return items, _skip(text, i + 1)
+    while True:
+        if depth > 1:
+            value, stop = _array(text, i, depth - 1)
+        else:
+            value, stop = _DECODER.raw_decode(text, i)
+        items.append((value, text[i:stop].rstrip(" \t\n\r").encode()))
+        i = _skip(text, stop)
+        sep = text[i : i + 1]
+        i = _skip(text, i + 1)
+        if sep == "]":
+            return items, i
+        if sep != ",":
+            raise ValueError(f"malformed JSON array at {i}")
 
 
 def owned_entries(table: StateTable, partitions: set[int]) -> Iterator[tuple[bytes, bytes]]:

@@ -31,7 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from services.aggregate.channels import RaceLine, national_outputs, region_lines, region_outputs
+from services.aggregate.channels import (
+    empty_line,
+    national_outputs,
+    race_line,
+    region_outputs,
+)
 from services.aggregate.metrics import Metrics
 from services.aggregate.ports import (
     Definitions,
@@ -42,6 +47,7 @@ from services.aggregate.ports import (
     owned_entries,
     pack,
     tag,
+    unpack,
     untag,
 )
 from services.core.codec import dumps, loads
@@ -56,13 +62,20 @@ log = logging.getLogger(__name__)
 class _Region:
     rollup: RegionRollup
     views: dict[str, RaceView] = field(default_factory=dict)
+    lines: dict[str, bytes] = field(default_factory=dict)
+    """Encoded race line per race, definition order (empty lines for races not heard of)."""
+
+    def encoded_lines(self) -> bytes:
+        """`channels.encode_lines` of the region's race lines, spliced from `lines`."""
+        return b"[" + b",".join(self.lines.values()) + b"]"
 
 
 @dataclass
 class _Nation:
     rollup: NationalRollup
     versions: dict[str, int] = field(default_factory=dict)
-    lines: dict[str, list[RaceLine]] = field(default_factory=dict)
+    lines: dict[str, bytes] = field(default_factory=dict)
+    """Per region heard of, its encoded race lines (`channels.encode_lines`)."""
 
 
 class _Stage:
@@ -85,11 +98,11 @@ class _Stage:
         stored = self.table.get(key)
         return loads(untag(stored)[1]) if stored else None
 
-    def _snapshots(self, record: Record, what: str) -> list[Any]:
+    def _snapshots(self, record: Record, what: str, depth: int = 1) -> list[tuple[Any, bytes]]:
+        """The (document, its exact bytes) packed in `record` (`ports.unpack`);
+        none if it is malformed."""
         try:
-            found = loads(record.value or b"")
-            if isinstance(found, list):
-                return found
+            return unpack(record.value or b"", depth)
         except ValueError:
             pass
         self.metrics.count(f"{what}_bad")
@@ -118,9 +131,9 @@ class RegionStage(_Stage):
     async def fold_batch(self, records: Sequence[Record]) -> None:
         dirty: dict[tuple[str, str], ElectionDefinition] = {}
         for record in records:
-            for view in self._snapshots(record, "race_views"):
+            for view, raw in self._snapshots(record, "race_views"):
                 try:
-                    changed = await self._put(cast(RaceView, view), record.partition)
+                    changed = await self._put(cast(RaceView, view), raw, record.partition)
                 except Exception:
                     log.exception("race view at partition %d ignored", record.partition)
                     self.metrics.count("race_views_bad")
@@ -146,8 +159,8 @@ class RegionStage(_Stage):
         await self._publish(sorted(owned.items()))
         return len(owned)
 
-    async def _put(self, view: RaceView, partition: int) -> ElectionDefinition | None:
-        """Keep `view` if newer; return the definition if the region changed."""
+    async def _put(self, view: RaceView, raw: bytes, partition: int) -> ElectionDefinition | None:
+        """Keep `view` (encoded as `raw`) if newer; return the definition if the region changed."""
         definition = await self._definition(view["election_id"])
         if definition is None:
             return None
@@ -158,8 +171,9 @@ class RegionStage(_Stage):
             return None
         region.rollup.put(view)
         region.views[view["race_id"]] = view
+        region.lines[view["race_id"]] = dumps(race_line(view))
         key = f"{view['election_id']}/{view['race_id']}".encode()
-        self.table.put(key, tag(partition, dumps(view)), partition)
+        self.table.put(key, tag(partition, raw), partition)
         return definition
 
     def _region(self, definition: ElectionDefinition, region_id: str) -> _Region:
@@ -173,6 +187,9 @@ class RegionStage(_Stage):
             if view is not None and view["region_id"] == region_id:
                 region.rollup.put(view)
                 region.views[race.race_id] = view
+                region.lines[race.race_id] = dumps(race_line(view))
+            else:
+                region.lines[race.race_id] = dumps(empty_line(race))
         self._regions[key] = region
         return region
 
@@ -180,10 +197,10 @@ class RegionStage(_Stage):
         by_election: dict[bytes, list[bytes]] = {}
         for (e, g), definition in regions:
             region = self._region(definition, g)
-            view = region.rollup.view()
-            lines = region_lines(definition, g, region.views)
-            by_election.setdefault(e.encode(), []).append(dumps({"view": view, "races": lines}))
-            for out in region_outputs(view):
+            outputs = region_outputs(region.rollup.view())
+            entry = b"[%b,%b]" % (outputs[0].doc, region.encoded_lines())
+            by_election.setdefault(e.encode(), []).append(entry)
+            for out in outputs:
                 self.sink.offer(*out)
         for key, docs in by_election.items():
             for message in pack(docs):
@@ -192,7 +209,7 @@ class RegionStage(_Stage):
 
 
 class NationalStage(_Stage):
-    """Stage 3 (see the module doc). Input: arrays of {"view": RegionView, "races": [...]}."""
+    """Stage 3 (see the module doc). Input: arrays of entries `[RegionView, [RaceLine...]]`."""
 
     def __init__(
         self, definitions: Definitions, table: StateTable, sink: ViewSink, metrics: Metrics
@@ -206,9 +223,9 @@ class NationalStage(_Stage):
     async def fold_batch(self, records: Sequence[Record]) -> None:
         dirty: dict[str, ElectionDefinition] = {}
         for record in records:
-            for entry in self._snapshots(record, "region_views"):
+            for entry, raw in self._snapshots(record, "region_views", depth=2):
                 try:
-                    changed = await self._put(entry, record.partition)
+                    changed = await self._put(entry, raw, record.partition)
                 except Exception:
                     log.exception("region view at partition %d ignored", record.partition)
                     self.metrics.count("region_views_bad")
@@ -224,7 +241,7 @@ class NationalStage(_Stage):
         owned: set[str] = set()
         for _, payload in owned_entries(self.table, partitions):
             try:
-                owned.add(loads(payload)["view"]["election_id"])
+                owned.add(loads(payload)[0]["election_id"])
             except (ValueError, KeyError, TypeError):
                 self.metrics.count("recover_errors")
         for e in sorted(owned):
@@ -233,9 +250,13 @@ class NationalStage(_Stage):
                 self._publish(definition)
         return len(owned)
 
-    async def _put(self, entry: Any, partition: int) -> ElectionDefinition | None:
-        """Keep the entry's region view if newer; return the definition if it was."""
-        view = cast(RegionView, entry["view"])
+    async def _put(
+        self, entry: list[tuple[Any, bytes]], raw: bytes, partition: int
+    ) -> ElectionDefinition | None:
+        """Keep the entry (`unpack`ed; encoded as `raw`) if its region view is newer;
+        return the definition if it was."""
+        (found, _), (_, lines) = entry
+        view = cast(RegionView, found)
         e, g = view["election_id"], view["region_id"]
         definition = await self._definition(e)
         if definition is None:
@@ -246,8 +267,8 @@ class NationalStage(_Stage):
             return None
         nation.rollup.put(view)
         nation.versions[g] = view["version"]
-        nation.lines[g] = entry["races"]
-        self.table.put(f"{e}/{g}".encode(), tag(partition, dumps(entry)), partition)
+        nation.lines[g] = lines
+        self.table.put(f"{e}/{g}".encode(), tag(partition, raw), partition)
         return definition
 
     def _nation(self, definition: ElectionDefinition) -> _Nation:
@@ -257,11 +278,13 @@ class NationalStage(_Stage):
             return nation
         nation = _Nation(NationalRollup(definition))
         for region in definition.regions:
-            entry = self._load(f"{e}/{region.region_id}".encode())
-            if entry is not None:
-                nation.rollup.put(entry["view"])
-                nation.versions[region.region_id] = entry["view"]["version"]
-                nation.lines[region.region_id] = entry["races"]
+            stored = self.table.get(f"{e}/{region.region_id}".encode())
+            if stored:
+                (found, _), (_, lines) = unpack(untag(stored)[1])
+                view = cast(RegionView, found)
+                nation.rollup.put(view)
+                nation.versions[region.region_id] = view["version"]
+                nation.lines[region.region_id] = lines
         self._nations[e] = nation
         return nation
 

@@ -44,34 +44,37 @@ class _Sums:
         self.seats: Counter[str] = Counter()
         self.party_votes: Counter[str] = Counter()
 
-    def _common(self, v: RaceView | RollupView) -> None:
-        self.version += v["version"]
-        self.registered += v["registered"]
-        self.registered_reporting += v["registered_reporting"]
-        self.ballots_cast += v["ballots_cast"]
-        self.precincts_total += v["precincts_total"]
-        self.precincts_reporting += v["precincts_reporting"]
-        self.invalid += v["invalid"]["votes"]
+    def _common(self, v: RaceView | RollupView, sign: int = 1) -> None:
+        self.version += sign * v["version"]
+        self.registered += sign * v["registered"]
+        self.registered_reporting += sign * v["registered_reporting"]
+        self.ballots_cast += sign * v["ballots_cast"]
+        self.precincts_total += sign * v["precincts_total"]
+        self.precincts_reporting += sign * v["precincts_reporting"]
+        self.invalid += sign * v["invalid"]["votes"]
         against_all = v["against_all"]
-        self.against_all += against_all["votes"] if against_all else 0
+        self.against_all += sign * against_all["votes"] if against_all else 0
+        ballots, registered = self.mark_ballots, self.mark_registered
         for i, line in enumerate(v["turnout_by_mark"]):
-            self.mark_ballots[i] += line["ballots_cast"]
-            self.mark_registered[i] += line["registered"]
-            self.mark_precincts[i] += line["precincts_reported"]
+            ballots[i] += sign * line["ballots_cast"]
+            registered[i] += sign * line["registered"]
+            self.mark_precincts[i] += sign * line["precincts_reported"]
 
-    def add_race(self, v: RaceView) -> None:
-        self._common(v)
-        self.races_total += 1
-        self.races_reporting += v["status"] != "not_reporting"
-        self.races_complete += v["status"] == "complete"
-        party = {c["candidate_id"]: c["party"] for c in v["candidates"]}
+    def add_race(self, v: RaceView, sign: int = 1) -> None:
+        """Count race view `v` in (sign 1) or, if it was counted, out again (sign -1)."""
+        self._common(v, sign)
+        self.races_total += sign
+        self.races_reporting += sign * (v["status"] != "not_reporting")
+        self.races_complete += sign * (v["status"] == "complete")
         for c in v["candidates"]:
-            self.party_votes[c["party"]] += c["votes"]
+            self.party_votes[c["party"]] += sign * c["votes"]
         outcome = v["outcome"]
         if outcome is not None:
-            self.outcomes[outcome["type"]] += 1
+            _bump(self.outcomes, outcome["type"], sign)
             if outcome["type"] == "winner":
-                self.seats.update(party[cid] for cid in outcome["candidate_ids"])
+                party = {c["candidate_id"]: c["party"] for c in v["candidates"]}
+                for cid in outcome["candidate_ids"]:
+                    _bump(self.seats, party[cid], sign)
 
     def add_rollup(self, v: RollupView) -> None:
         self._common(v)
@@ -126,6 +129,15 @@ class _Sums:
         }
 
 
+def _bump(counter: Counter[str], key: str, by: int) -> None:
+    """Add `by` to `counter[key]`; a count back at zero leaves no key (as if never counted)."""
+    n = counter[key] + by
+    if n:
+        counter[key] = n
+    else:
+        del counter[key]
+
+
 def region_view(
     definition: ElectionDefinition, region_id: str, race_views: Iterable[RaceView]
 ) -> RegionView:
@@ -152,31 +164,44 @@ def national_view(
 
 
 class RegionRollup:
-    """The latest race view per race of one region, and their fold."""
+    """The latest race view per race of one region, and their fold.
+
+    Incremental: `put` counts the old view of the race out and the new one in,
+    so a put costs one race, not the region; `view()` equals `region_view` of
+    the latest views (a unit property test holds it to that)."""
 
     def __init__(self, definition: ElectionDefinition, region_id: str) -> None:
+        region = definition.region(region_id)
+        if region is None:
+            raise ValueError(f"unknown region {region_id!r}")
         self.definition = definition
         self.region_id = region_id
-        self._views: dict[str, RaceView | None] = dict.fromkeys(
-            r.race_id for r in definition.races_in(region_id)
-        )
+        self._name = region.name
+        self._views: dict[str, RaceView] = {
+            r.race_id: RaceState(definition, r.race_id).view()
+            for r in definition.races_in(region_id)
+        }
+        self._sums = _Sums(len(definition.turnout_marks))
+        for v in self._views.values():
+            self._sums.add_race(v)
         self._view: RegionView | None = None
 
     def put(self, race_view: RaceView) -> None:
         """Replace the view of `race_view["race_id"]` (a race of this region)."""
-        if race_view["race_id"] not in self._views:
-            raise ValueError(f"race {race_view['race_id']!r} is not in {self.region_id!r}")
-        self._views[race_view["race_id"]] = race_view
+        race_id = race_view["race_id"]
+        old = self._views.get(race_id)
+        if old is None:
+            raise ValueError(f"race {race_id!r} is not in {self.region_id!r}")
+        self._sums.add_race(old, -1)
+        self._sums.add_race(race_view)
+        self._views[race_id] = race_view
         self._view = None
 
     def view(self) -> RegionView:
         """The region view (cached until the next `put`; do not mutate)."""
         if self._view is None:
-            views = [
-                v if v is not None else RaceState(self.definition, race_id).view()
-                for race_id, v in self._views.items()
-            ]
-            self._view = region_view(self.definition, self.region_id, views)
+            rollup = self._sums.rollup(self.definition)
+            self._view = {**rollup, "region_id": self.region_id, "name": self._name}
         return self._view
 
 

@@ -22,7 +22,13 @@ import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection
 
-from services.aggregate.channels import national_outputs, race_channel, region_lines, region_outputs
+from services.aggregate.channels import (
+    encode_lines,
+    national_outputs,
+    race_channel,
+    region_lines,
+    region_outputs,
+)
 from services.config import Settings
 from services.core.codec import decode_definition, decode_report_trusted, dumps
 from services.core.models import ElectionDefinition, Report
@@ -153,7 +159,7 @@ class ElectionViews:
         if touched:
             views = {rid: s.view() for rid, s in self.races.items()}
             lines = {
-                g.region_id: region_lines(self.definition, g.region_id, views)
+                g.region_id: encode_lines(region_lines(self.definition, g.region_id, views))
                 for g in self.definition.regions
             }
             outputs.extend(national_outputs(self.definition, self.nation.view(), lines))

@@ -54,4 +54,3 @@ def test_configuration_doc_lists_every_setting() -> None:
     doc = (REPO_ROOT / "docs" / "configuration.md").read_text()
     missing = [name for name in SETTINGS_DOC if f"`{name}`" not in doc]
     assert not missing, f"regenerate docs/configuration.md; missing {missing}"
-
