@@ -86,6 +86,10 @@ class Feeder:
     acknowledged: dict[str, dict[str, Any]] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
+    """When each request of `latencies` was sent (monotonic), same order."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra request headers (e.g. Authorization when ingest has credentials)."""
     errors: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -103,7 +107,9 @@ class Feeder:
             sent = time.monotonic()
             try:
                 response = await client.post(
-                    self.url, content=dumps(body), headers={"Content-Type": "application/json"}
+                    self.url,
+                    content=dumps(body),
+                    headers={"Content-Type": "application/json", **self.headers},
                 )
             except httpx.HTTPError:
                 self.errors += 1
@@ -114,6 +120,7 @@ class Feeder:
                 await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
                 continue
             self.latencies.append(time.monotonic() - sent)
+            self.sent_at.append(sent)
             if response.status_code >= 500:
                 raise AssertionError(f"ingest answered {response.status_code}: {response.text}")
             by_id = {p.get("report_id"): p for p in body if isinstance(p, dict)}
@@ -261,10 +268,14 @@ async def explain(settings: Settings, channel: str, tally: ElectionTally) -> str
     return f"{channel}: differing fields {fields}; (field, redis, fold): {shown}"
 
 
-async def put_definition(ingest: str, definition: ElectionDefinition) -> None:
+async def put_definition(
+    ingest: str, definition: ElectionDefinition, headers: dict[str, str] | None = None
+) -> None:
     async with httpx.AsyncClient(timeout=30) as client:
         response = await client.put(
-            f"{ingest}/v1/elections/{definition.election_id}", json=encode_definition(definition)
+            f"{ingest}/v1/elections/{definition.election_id}",
+            json=encode_definition(definition),
+            headers=headers,
         )
         assert response.status_code == 200, response.text
 
