@@ -37,6 +37,7 @@ FULL = [
     ("aggregate", ["bench_aggregate.py"]),
     ("fanout", ["bench_fanout.py", "--clients", "1000", "5000"]),
     ("replay", ["bench_replay.py", "--million"]),
+    ("e2e", ["bench_e2e.py", "--clients", "1000"]),
 ]
 QUICK = [
     ("fold", ["bench_fold.py", "--runs", "3"]),
@@ -44,6 +45,7 @@ QUICK = [
     ("aggregate", ["bench_aggregate.py", "--runs", "1", "--seconds", "5"]),
     ("fanout", ["bench_fanout.py", "--clients", "200", "--seconds", "5"]),
     ("replay", ["bench_replay.py", "--runs", "1"]),
+    ("e2e", ["bench_e2e.py", "--clients", "200", "--seconds", "4"]),
 ]
 
 
