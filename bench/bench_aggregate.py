@@ -6,6 +6,8 @@
    and reordered reports; ~14,000 reports) is produced to a fresh reports
    topic. Then, per run:
    - the ceiling: a plain aiokafka consumer reads the whole topic;
+   - faust's ceiling: a no-op faust agent with stage 1's settings reads it
+     (bench/faust_floor.py), the most any faust agent can fold here;
    - one aggregate worker starts on it: "fold" is stage 1's rate (reports
      folded / time from its first to its last report, from /metrics); "all
      views" is the rate until Redis holds every final document of the night
@@ -28,7 +30,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,6 +74,7 @@ FAULTS = FaultRates(duplicates=0.05, corrections=0.05, reorder=0.05, late=0.02)
 @dataclass
 class FoldRun:
     ceiling: float
+    faust_floor: float
     fold: float
     all_views: float
 
@@ -114,12 +120,29 @@ async def plain_consumer_rate(settings: Settings, expected: int) -> float:
         await consumer.stop()
 
 
+def faust_floor_rate(env: dict[str, str], topic: str, expected: int) -> float:
+    """Reports/s of a no-op faust agent on `topic` (bench/faust_floor.py, its own process)."""
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("faust_floor.py")), topic, str(expected)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    found = re.search(r"^faust-no-op (\d+)$", out.stdout, re.M)
+    if found is None:
+        raise SystemExit(f"faust_floor.py failed ({out.returncode}): {out.stderr[-2000:]}")
+    return float(found.group(1))
+
+
 async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: Path) -> FoldRun:
     env = env_for("bench-fold")
     settings = settings_for(env)
     await publish_definition(settings, definition)
     await produce_reports(settings, reports)
     ceiling = await plain_consumer_rate(settings, len(reports))
+    floor = faust_floor_rate(env, settings.reports_topic, len(reports))
     expected = expected_outputs(tally_of(definition, await read_reports(settings)))
     procs = start_services(env, logs, names=("aggregate",))
     url = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/metrics"
@@ -148,7 +171,9 @@ async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: 
         if found != expected:  # the check that makes the figures worth printing
             wrong = sorted(c for c in expected if found.get(c) != expected[c])
             raise SystemExit(f"{len(wrong)} documents differ from the pure fold: {wrong[:5]}")
-        return FoldRun(ceiling, len(reports) / (last - first), len(reports) / (views_at - first))
+        return FoldRun(
+            ceiling, floor, len(reports) / (last - first), len(reports) / (views_at - first)
+        )
     finally:
         for proc in procs.values():
             proc.stop()
@@ -339,11 +364,16 @@ async def main() -> None:
         folds.append(await fold_run(definition, reports, logs / f"fold-{run}"))
         print(f"  fold run {run + 1}: {folds[-1]}")
     ceiling = statistics.median(f.ceiling for f in folds)
+    floor = statistics.median(f.faust_floor for f in folds)
     fold = statistics.median(f.fold for f in folds)
     views = statistics.median(f.all_views for f in folds)
     rows = [
         ("plain aiokafka consumer (ceiling)", f"{ceiling:,.0f} reports/s"),
-        ("aggregate fold, stage 1 (1 worker)", f"{fold:,.0f} reports/s ({fold / ceiling:.1%})"),
+        ("no-op faust agent (faust's ceiling)", f"{floor:,.0f} reports/s ({floor / ceiling:.1%})"),
+        (
+            "aggregate fold, stage 1 (1 worker)",
+            f"{fold:,.0f} reports/s ({fold / ceiling:.1%}; {fold / floor:.0%} of no-op faust)",
+        ),
         ("aggregate, every view final", f"{views:,.0f} reports/s ({views / ceiling:.1%})"),
     ]
     for rate in (int(r) for r in args.rates.split(",")):
