@@ -1,25 +1,29 @@
 """Fan-out benchmark of the live service against a bare `websockets` broadcast server.
 
     python bench/bench_fanout.py [--clients N ...] [--rate R] [--seconds S] [--workers W]
+                                 [--live-processes K ...]
 
-For each N (default 1,000, 5,000 and 10,000), on the real Redis:
+For each N (default 1,000, 5,000 and 10,000) and each K (default 1), on the real Redis:
 
-1. start one live process (`votewire serve live`, as deployed: uvicorn,
-   websockets-sansio, per-message compression off);
-2. open N websocket clients (in W client processes), each subscribed to
-   the national summary and one region (round-robin over the 14 kz-2021
-   regions), and wait until every subscription is answered;
+1. start K live processes (`votewire serve live`, as deployed: uvicorn,
+   websockets-sansio, per-message compression off), each on its own port;
+2. open N websocket clients (in W client processes; client i of N goes to
+   server i*K//N, equal blocks), each subscribed to the national summary
+   and one region (round-robin over the 14 kz-2021 regions, so every server
+   has every region), and wait until every subscription is answered;
 3. write views to Redis at a steady rate for S seconds: each tick (R per
    second) a new national view and a new view of the next region, real
    kz-2021 documents (3-4 KiB) stamped with the wall-clock write time;
 4. measure at the clients: frames delivered per second, the delay from the
-   Redis write to receipt (p50/p99), and the server's RSS growth per
-   connection (VmRSS after the clients subscribed minus before, / N).
+   Redis write to receipt (p50/p99); at the servers: RSS growth per
+   connection (the servers' VmRSS after the clients subscribed minus before,
+   summed, / N) and CPU per delivered frame (user + system, summed).
 
-Then the same clients against the ceiling: a bare `websockets` server
-(`--bare-server`, this file) that follows the same Redis pub/sub and calls
+Then the same clients against the ceiling: K bare `websockets` servers
+(`bare_server`, this file), each following the same Redis pub/sub and calling
 `websockets.broadcast` with the pre-encoded frame to the subscribers of its
 channel; no snapshots, no ordering or conflation, no limits, no heartbeats.
+With K > 1 the rows read "live xK" / "bare xK" and "vs bare" compares equal K.
 
 Every client also checks that its seqs per channel strictly increase (the
 bench exits 1 otherwise, or if the server dropped a client). Clients read
@@ -37,8 +41,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import re
-import resource
 import sys
 import time
 from pathlib import Path
@@ -48,23 +50,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 import websockets
-from websockets.asyncio.client import connect
 
+from bench.fanout_clients import ELECTION, client_worker, raise_fd_limit
 from services.config import Settings
 from services.core.codec import dumps
 from services.infra.redis_views import RedisViews
 from services.launcher import ServiceProcess
-
-ELECTION = "bench-fanout"
-STAMP = re.compile(rb'"bench_t":([0-9.]+)')
-HEAD = re.compile(rb'"channel":"([^"]+)","seq":(\d+)')
-
-
-def raise_fd_limit() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def rss_kib(pid: int) -> int:
@@ -94,83 +85,6 @@ def sample_views() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         tally.apply(emitted.payload)  # type: ignore[arg-type]
     views = tally.views()
     return dict(views["national"]), {k: dict(v) for k, v in views["regions"].items()}
-
-
-# --- client side -----------------------------------------------------------------------
-
-
-async def _client(
-    url: str,
-    channels: list[str],
-    ready: asyncio.Event,
-    got: list[float],
-    counters: dict[str, int],
-    opening: asyncio.Semaphore,
-) -> None:
-    async with opening:
-        ws = await connect(url, max_size=None, compression=None, open_timeout=120)
-        for channel in channels:
-            await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
-        answered = 0
-        while answered < len(channels):
-            raw = await ws.recv()
-            if raw[:20].find(b'"type":"ping"') < 0:
-                answered += 1
-    counters["ready"] += 1
-    if counters["ready"] == counters["total"]:
-        ready.set()
-    last: dict[bytes, int] = {}
-    try:
-        async for raw in ws:
-            head = HEAD.search(raw[:200])
-            if head:
-                seq = int(head[2])
-                if seq <= last.get(head[1], 0):
-                    counters["backwards"] += 1  # a seq at or below one already received
-                last[head[1]] = seq
-            found = STAMP.search(raw[:200])
-            if found:
-                got.append(time.time() - float(found[1]))
-                got.append(float(found[1]))
-            elif raw.startswith(b'{"type":"ping"'):
-                await ws.send('{"type":"pong"}')
-    except websockets.ConnectionClosed:
-        counters["closed"] += 1
-
-
-def client_worker(url: str, first: int, count: int, regions: list[str], conn: Any) -> None:
-    raise_fd_limit()
-
-    async def run() -> None:
-        ready = asyncio.Event()
-        got: list[float] = []
-        counters = {"ready": 0, "total": count, "closed": 0, "backwards": 0}
-        opening = asyncio.Semaphore(100)
-        tasks = [
-            asyncio.create_task(
-                _client(
-                    url,
-                    [
-                        f"summary:{ELECTION}",
-                        f"region:{ELECTION}:{regions[(first + i) % len(regions)]}",
-                    ],
-                    ready,
-                    got,
-                    counters,
-                    opening,
-                )
-            )
-            for i in range(count)
-        ]
-        await ready.wait()
-        conn.send("ready")
-        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
-        conn.send({"got": got, "closed": counters["closed"], "backwards": counters["backwards"]})
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    asyncio.run(run())
 
 
 # --- the ceiling: a bare broadcast server ----------------------------------------------
@@ -256,9 +170,59 @@ async def write_steadily(
     return start, time.time(), version
 
 
+def label(kind: str, servers: int) -> str:
+    return kind if servers == 1 else f"{kind} x{servers}"
+
+
+async def start_servers(
+    kind: str, ports: list[int], n: int, args: argparse.Namespace, settings: Settings
+) -> tuple[list[Any], list[int]]:
+    """Start one server of `kind` per port; (the servers, their pids) once they serve."""
+    servers: list[Any] = []
+    try:
+        for i, port in enumerate(ports):
+            if kind == "live":
+                env = {
+                    "VOTEWIRE_REDIS_PREFIX": settings.redis_prefix,
+                    "VOTEWIRE_LIVE_PORT": str(port),
+                    "VOTEWIRE_LIVE_MAX_CONNECTIONS_PER_IP": "0",
+                    "VOTEWIRE_LOG_LEVEL": "warning",
+                }
+                part = "" if len(ports) == 1 else f"-x{len(ports)}-{i}"
+                servers.append(
+                    ServiceProcess("live", env, Path(args.log_dir) / f"live-{n}{part}.log")
+                )
+            else:
+                servers.append(
+                    mp.get_context("spawn").Process(
+                        target=bare_server, args=(port, settings.redis_url, settings.redis_prefix)
+                    )
+                )
+            servers[-1].start()
+        if kind == "live":
+            for server in servers:
+                server.wait_healthy()
+            return servers, [server.process.pid for server in servers]
+        await asyncio.sleep(1.5)  # the bare server has no health endpoint
+        return servers, [server.pid for server in servers]
+    except BaseException:
+        stop_servers(kind, servers)
+        raise
+
+
+def stop_servers(kind: str, servers: list[Any]) -> None:
+    for server in servers:
+        if kind == "live":
+            server.stop()
+        else:
+            server.terminate()
+            server.join(10)
+
+
 async def measure(
     kind: str,
     n: int,
+    k: int,
     args: argparse.Namespace,
     settings: Settings,
     views: RedisViews,
@@ -266,69 +230,55 @@ async def measure(
     regions: dict[str, dict[str, Any]],
     version: int,
 ) -> tuple[dict[str, Any], int]:
-    port = int(settings.live_port) + (1 if kind == "bare" else 0)
-    env = {
-        "VOTEWIRE_REDIS_PREFIX": settings.redis_prefix,
-        "VOTEWIRE_LIVE_PORT": str(port),
-        "VOTEWIRE_LIVE_MAX_CONNECTIONS_PER_IP": "0",
-        "VOTEWIRE_LOG_LEVEL": "warning",
-    }
-    log = Path(args.log_dir) / f"{kind}-{n}.log"
-    server: Any
-    if kind == "live":
-        server = ServiceProcess("live", env, log)
-        server.start()
-        server.wait_healthy()
-        pid = server.process.pid
-    else:
-        server = mp.get_context("spawn").Process(
-            target=bare_server, args=(port, settings.redis_url, settings.redis_prefix)
+    """N clients against `k` servers of `kind` (live on ports port.., bare on port+k..)."""
+    base = int(settings.live_port) + (k if kind == "bare" else 0)
+    ports = [base + i for i in range(k)]
+    servers, pids = await start_servers(kind, ports, n, args, settings)
+    try:
+        before = sum(rss_kib(pid) for pid in pids)
+        urls = [f"ws://127.0.0.1:{port}/v1/live" for port in ports]
+        ctx = mp.get_context("spawn")
+        workers, pipes = [], []
+        per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
+        first = 0
+        t_open = time.time()
+        for count in per:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=client_worker, args=(urls, n, first, count, sorted(regions), child)
+            )
+            proc.start()
+            workers.append(proc)
+            pipes.append(parent)
+            first += count
+        for pipe in pipes:
+            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+        t_open = time.time() - t_open
+        await asyncio.sleep(1.0)  # let allocations settle before reading RSS
+        after = sum(rss_kib(pid) for pid in pids)
+        cpu0 = [cpu_s(pid) for pid in pids]
+        t0, t1, version = await write_steadily(
+            views, national, regions, args.rate, args.seconds, version
         )
-        server.start()
-        pid = server.pid
-        await asyncio.sleep(1.5)  # the bare server has no health endpoint
-    before = rss_kib(pid)
-    url = f"ws://127.0.0.1:{port}/v1/live"
-    ctx = mp.get_context("spawn")
-    workers, pipes = [], []
-    per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
-    first = 0
-    t_open = time.time()
-    for count in per:
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=client_worker, args=(url, first, count, sorted(regions), child))
-        proc.start()
-        workers.append(proc)
-        pipes.append(parent)
-        first += count
-    for pipe in pipes:
-        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-    t_open = time.time() - t_open
-    await asyncio.sleep(1.0)  # let allocations settle before reading RSS
-    after = rss_kib(pid)
-    cpu0 = cpu_s(pid)
-    t0, t1, version = await write_steadily(
-        views, national, regions, args.rate, args.seconds, version
-    )
-    await asyncio.sleep(args.drain)  # frames in flight still count
-    cpu1 = cpu_s(pid)
-    user, system = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
-    delays: list[float] = []
-    closed = backwards = 0
-    for pipe in pipes:
-        pipe.send("stop")
-        result = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
-        got = result["got"]
-        closed += result["closed"]
-        backwards += result["backwards"]
-        delays.extend(d for d, stamp in zip(got[::2], got[1::2], strict=True) if t0 <= stamp <= t1)
-    for proc in workers:
-        proc.join(30)
-    if kind == "live":
-        server.stop()
-    else:
-        server.terminate()
-        server.join(10)
+        await asyncio.sleep(args.drain)  # frames in flight still count
+        cpu1 = [cpu_s(pid) for pid in pids]
+        user = sum(c1[0] - c0[0] for c0, c1 in zip(cpu0, cpu1, strict=True))
+        system = sum(c1[1] - c0[1] for c0, c1 in zip(cpu0, cpu1, strict=True))
+        delays: list[float] = []
+        closed = backwards = 0
+        for pipe in pipes:
+            pipe.send("stop")
+            result = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            got = result["got"]
+            closed += result["closed"]
+            backwards += result["backwards"]
+            delays.extend(
+                d for d, stamp in zip(got[::2], got[1::2], strict=True) if t0 <= stamp <= t1
+            )
+        for proc in workers:
+            proc.join(30)
+    finally:
+        stop_servers(kind, servers)
     delays.sort()
     ticks = int(args.rate * args.seconds)
     expected = n * ticks * (1 + 1 / len(regions))
@@ -339,6 +289,7 @@ async def measure(
     )
     return {
         "server": kind,
+        "servers": k,
         "clients": n,
         "open_s": t_open,
         "frames_s": len(delays) / (t1 - t0),
@@ -353,20 +304,23 @@ async def measure(
     }, version
 
 
-def table(rows: list[dict[str, Any]]) -> str:
+def table(rows: list[dict[str, Any]], width: int = 6) -> str:
+    """The rows under a header; the server column is `width` wide ("live", "live x2")."""
+    width = max([width, *(len(label(r["server"], r["servers"])) for r in rows)])
     head = (
-        f"{'server':<6} {'clients':>7} {'open s':>7} {'frames/s':>10} {'deliv.':>7} "
+        f"{'server':<{width}} {'clients':>7} {'open s':>7} {'frames/s':>10} {'deliv.':>7} "
         f"{'p50 ms':>8} {'p99 ms':>8} {'KiB/conn':>9} {'CPU us/fr':>9} {'(sys)':>6} {'vs bare':>16}"
     )
     lines = [head, "-" * len(head)]
-    bare = {r["clients"]: r for r in rows if r["server"] == "bare"}
+    bare = {(r["clients"], r["servers"]): r for r in rows if r["server"] == "bare"}
     for r in rows:
         ratio = ""
-        if r["server"] == "live" and r["clients"] in bare:
-            b = bare[r["clients"]]
+        if r["server"] == "live" and (r["clients"], r["servers"]) in bare:
+            b = bare[r["clients"], r["servers"]]
             ratio = f"x{r['frames_s'] / b['frames_s']:.2f} fr, x{r['p99_ms'] / b['p99_ms']:.1f} p99"
         lines.append(
-            f"{r['server']:<6} {r['clients']:>7} {r['open_s']:>7.1f} {r['frames_s']:>10.0f} "
+            f"{label(r['server'], r['servers']):<{width}} {r['clients']:>7} {r['open_s']:>7.1f} "
+            f"{r['frames_s']:>10.0f} "
             f"{r['delivered']:>7.1%} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
             f"{r['kib_per_conn']:>9.1f} {r['cpu_us_frame']:>9.1f} {r['sys_share']:>6.0%} "
             f"{ratio:>16}"
@@ -393,6 +347,7 @@ async def main_async(args: argparse.Namespace) -> bool:
     client = aioredis.Redis.from_url(settings.redis_url)
     views = RedisViews(client, settings.redis_prefix, feed_maxlen=100)
     rows: list[dict[str, Any]] = []
+    width = len(label("live", max(args.live_processes)))  # of the server column, as in the end
     version = 1
     await views.put_view(f"summary:{ELECTION}", version, dumps(national))
     for name, view in regions.items():
@@ -403,12 +358,13 @@ async def main_async(args: argparse.Namespace) -> bool:
             if n + 200 > hard:  # the server holds n sockets; clients are spread over workers
                 print(f"skipping {n} clients: fd limit {hard}", flush=True)
                 continue
-            for kind in ("live", "bare"):
-                row, version = await measure(
-                    kind, n, args, settings, views, national, regions, version
-                )
-                rows.append(row)
-                print(table([row]).splitlines()[-1], flush=True)
+            for k in args.live_processes:
+                for kind in ("live", "bare"):
+                    row, version = await measure(
+                        kind, n, k, args, settings, views, national, regions, version
+                    )
+                    rows.append(row)
+                    print(table([row], width).splitlines()[-1], flush=True)
     finally:
         keys = [k async for k in client.scan_iter(match=f"{settings.redis_prefix}:*", count=5000)]
         if keys:
@@ -419,8 +375,8 @@ async def main_async(args: argparse.Namespace) -> bool:
     bad = [r for r in rows if r["backwards"] or r["closed"]]
     for r in bad:
         print(
-            f"FAIL {r['server']} {r['clients']}: {r['backwards']} frames at or below a seq "
-            f"already received, {r['closed']} connections closed by the server"
+            f"FAIL {label(r['server'], r['servers'])} {r['clients']}: {r['backwards']} frames "
+            f"at or below a seq already received, {r['closed']} connections closed by the server"
         )
     if not bad:
         print("every client saw strictly increasing seqs per channel; no connection was dropped")
@@ -434,6 +390,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--drain", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--live-processes",
+        type=int,
+        nargs="+",
+        default=[1],
+        metavar="K",
+        help="live processes sharing the N clients (and as many bare servers); "
+        "several values: a live and a bare row for each",
+    )
     parser.add_argument("--port", type=int, default=18480)
     parser.add_argument("--log-dir", default="bench/results/fanout-logs")
     sys.exit(0 if asyncio.run(main_async(parser.parse_args())) else 1)

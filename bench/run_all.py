@@ -35,7 +35,9 @@ FULL = [
     ("fold", ["bench_fold.py"]),
     ("ingest", ["bench_ingest.py"]),
     ("aggregate", ["bench_aggregate.py"]),
-    ("fanout", ["bench_fanout.py", "--clients", "1000", "5000"]),
+    ("aggregate-2-workers", ["bench_aggregate.py", "--runs", "1", "--workers", "2"]),
+    ("fanout", ["bench_fanout.py", "--clients", "1000", "5000", "10000"]),
+    ("fanout-2-live", ["bench_fanout.py", "--clients", "5000", "--live-processes", "2"]),
     ("replay", ["bench_replay.py", "--million"]),
     ("e2e", ["bench_e2e.py", "--clients", "1000"]),
 ]
