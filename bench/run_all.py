@@ -16,6 +16,7 @@ offline with the pure engine and plots the cost per report against size.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import subprocess
@@ -40,7 +41,11 @@ FULL = [
     ("fanout-2-live", ["bench_fanout.py", "--clients", "5000", "--live-processes", "2"]),
     ("replay", ["bench_replay.py", "--million"]),
     ("e2e", ["bench_e2e.py", "--clients", "1000"]),
+    ("peer", ["bench_peer.py", "--runs", "3", "--faust"]),
 ]
+NEEDS = {"peer": "quixstreams"}
+"""Benchmarks that need an optional package (pip install -e '.[bench]'); skipped, and
+reported as skipped, when it is missing."""
 QUICK = [
     ("fold", ["bench_fold.py", "--runs", "3"]),
     ("ingest", ["bench_ingest.py", "--runs", "1", "--reports", "2000"]),
@@ -94,6 +99,17 @@ def machine() -> dict[str, object]:
 
 
 def run_one(name: str, argv: list[str]) -> dict[str, object]:
+    needed = NEEDS.get(name)
+    if needed and importlib.util.find_spec(needed) is None:
+        print(f"[bench] {name}: skipped, {needed} is not installed", file=sys.stderr)
+        return {
+            "name": name,
+            "command": " ".join(["python", "bench/" + argv[0], *argv[1:]]),
+            "exit": 0,
+            "wall_s": 0.0,
+            "output": f"skipped: {needed} is not installed (pip install -e '.[bench]')",
+            "stderr_tail": "",
+        }
     cmd = [sys.executable, str(BENCH_DIR / argv[0]), *argv[1:]]
     print(f"[bench] {name}: {' '.join(argv)}", file=sys.stderr, flush=True)
     start = time.monotonic()
