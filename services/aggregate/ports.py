@@ -155,10 +155,10 @@ def unpack(message: bytes, depth: int = 1) -> list[tuple[Any, bytes]]:
     """Inverse of `pack`: each element of a JSON array with its own bytes.
 
     The bytes are the element's exact text in `message`, so a stage can keep
-    a received document without encoding it again. With `depth` 2 every
-    element must itself be an array, and comes as `unpack` of it (a list of
-    (value, bytes)) with its bytes. `ValueError` if `message` is not such an
-    array."""
+    a received document without encoding it again. `depth` is how many levels
+    of arrays are split this way: with 2, an element that is an array comes
+    as its own `unpack` (a list of (value, bytes)), other elements decoded as
+    usual. `ValueError` if `message` is not a JSON array."""
     text = message.decode()
     items, end = _array(text, _skip(text, 0), depth)
     if end != len(text):
@@ -179,7 +179,7 @@ def _array(text: str, i: int, depth: int) -> tuple[list[tuple[Any, bytes]], int]
     if text[i : i + 1] == "]":
         return items, _skip(text, i + 1)
     while True:
-        if depth > 1:
+        if depth > 1 and text[i : i + 1] == "[":
             value, stop = _array(text, i, depth - 1)
         else:
             value, stop = _DECODER.raw_decode(text, i)

@@ -63,19 +63,26 @@ class _Region:
     rollup: RegionRollup
     views: dict[str, RaceView] = field(default_factory=dict)
     lines: dict[str, bytes] = field(default_factory=dict)
-    """Encoded race line per race, definition order (empty lines for races not heard of)."""
-
-    def encoded_lines(self) -> bytes:
-        """`channels.encode_lines` of the region's race lines, spliced from `lines`."""
-        return b"[" + b",".join(self.lines.values()) + b"]"
+    """Encoded race line per race heard of."""
+    unsent: set[str] = field(default_factory=set)
+    """Races whose line changed since the region was last sent downstream."""
 
 
 @dataclass
 class _Nation:
     rollup: NationalRollup
     versions: dict[str, int] = field(default_factory=dict)
-    lines: dict[str, bytes] = field(default_factory=dict)
-    """Per region heard of, its encoded race lines (`channels.encode_lines`)."""
+    """Version of the region view kept, per region."""
+    lines: dict[str, dict[str, tuple[int, bytes]]] = field(default_factory=dict)
+    """Per region, per race (definition order): (version, encoded race line); races
+    not heard of carry their empty line at version -1."""
+
+    def encoded_lines(self) -> dict[str, bytes]:
+        """Per region, `channels.encode_lines` of its race lines, spliced."""
+        return {
+            g: b"[" + b",".join(raw for _, raw in lines.values()) + b"]"
+            for g, lines in self.lines.items()
+        }
 
 
 class _Stage:
@@ -156,7 +163,7 @@ class RegionStage(_Stage):
             definition = owned.get((e, g)) or await self._definition(e)
             if definition is not None and definition.region(g) is not None:
                 owned[(e, g)] = definition
-        await self._publish(sorted(owned.items()))
+        await self._publish(sorted(owned.items()), every_line=True)
         return len(owned)
 
     async def _put(self, view: RaceView, raw: bytes, partition: int) -> ElectionDefinition | None:
@@ -172,6 +179,7 @@ class RegionStage(_Stage):
         region.rollup.put(view)
         region.views[view["race_id"]] = view
         region.lines[view["race_id"]] = dumps(race_line(view))
+        region.unsent.add(view["race_id"])
         key = f"{view['election_id']}/{view['race_id']}".encode()
         self.table.put(key, tag(partition, raw), partition)
         return definition
@@ -188,18 +196,24 @@ class RegionStage(_Stage):
                 region.rollup.put(view)
                 region.views[race.race_id] = view
                 region.lines[race.race_id] = dumps(race_line(view))
-            else:
-                region.lines[race.race_id] = dumps(empty_line(race))
         self._regions[key] = region
         return region
 
-    async def _publish(self, regions: list[tuple[tuple[str, str], ElectionDefinition]]) -> None:
+    async def _publish(
+        self, regions: list[tuple[tuple[str, str], ElectionDefinition]], every_line: bool = False
+    ) -> None:
+        """Send each region's view with the lines of its races that changed since it
+        was last sent (`every_line`: all it holds), packed per election; offer the
+        region's documents to Redis."""
         by_election: dict[bytes, list[bytes]] = {}
         for (e, g), definition in regions:
             region = self._region(definition, g)
             outputs = region_outputs(region.rollup.view())
-            entry = b"[%b,%b]" % (outputs[0].doc, region.encoded_lines())
-            by_election.setdefault(e.encode(), []).append(entry)
+            sent = region.lines if every_line else region.unsent
+            lines = b",".join(region.lines[r.race_id] for r in definition.races_in(g)
+                              if r.race_id in sent)  # fmt: skip
+            region.unsent.clear()
+            by_election.setdefault(e.encode(), []).append(b"[%b,[%b]]" % (outputs[0].doc, lines))
             for out in outputs:
                 self.sink.offer(*out)
         for key, docs in by_election.items():
@@ -209,7 +223,11 @@ class RegionStage(_Stage):
 
 
 class NationalStage(_Stage):
-    """Stage 3 (see the module doc). Input: arrays of entries `[RegionView, [RaceLine...]]`."""
+    """Stage 3 (see the module doc). Input: arrays of entries `[RegionView, [RaceLine...]]`
+    (the region's view and the lines of its races that changed).
+
+    Table: "E/G" -> the newest region view, "E/G/R" -> the newest race line (as
+    received); each kept by version, so re-sent entries change nothing."""
 
     def __init__(
         self, definitions: Definitions, table: StateTable, sink: ViewSink, metrics: Metrics
@@ -223,9 +241,9 @@ class NationalStage(_Stage):
     async def fold_batch(self, records: Sequence[Record]) -> None:
         dirty: dict[str, ElectionDefinition] = {}
         for record in records:
-            for entry, raw in self._snapshots(record, "region_views", depth=2):
+            for entry, _ in self._snapshots(record, "region_views", depth=3):
                 try:
-                    changed = await self._put(entry, raw, record.partition)
+                    changed = await self._put(entry, record.partition)
                 except Exception:
                     log.exception("region view at partition %d ignored", record.partition)
                     self.metrics.count("region_views_bad")
@@ -238,38 +256,39 @@ class NationalStage(_Stage):
     async def recover(self, partitions: set[int]) -> int:
         """Re-publish every election owned in `partitions`; return how many."""
         self.forget()
-        owned: set[str] = set()
-        for _, payload in owned_entries(self.table, partitions):
-            try:
-                owned.add(loads(payload)[0]["election_id"])
-            except (ValueError, KeyError, TypeError):
-                self.metrics.count("recover_errors")
+        owned = {key.decode().split("/", 1)[0] for key, _ in owned_entries(self.table, partitions)}
         for e in sorted(owned):
             definition = await self._definition(e)
             if definition is not None:
                 self._publish(definition)
         return len(owned)
 
-    async def _put(
-        self, entry: list[tuple[Any, bytes]], raw: bytes, partition: int
-    ) -> ElectionDefinition | None:
-        """Keep the entry (`unpack`ed; encoded as `raw`) if its region view is newer;
-        return the definition if it was."""
-        (found, _), (_, lines) = entry
+    async def _put(self, entry: Any, partition: int) -> ElectionDefinition | None:
+        """Keep the entry's region view and race lines that are newer than those kept;
+        return the definition if anything was kept."""
+        (found, view_raw), (lines, _) = entry
         view = cast(RegionView, found)
         e, g = view["election_id"], view["region_id"]
         definition = await self._definition(e)
-        if definition is None:
+        if definition is None or definition.region(g) is None:
             return None
         nation = self._nation(definition)
-        if nation.versions.get(g, -1) >= view["version"]:
+        kept = nation.lines[g]
+        changed = False
+        for line, raw in lines:
+            race_id, version = line["race_id"], line["version"]
+            if race_id in kept and kept[race_id][0] < version:
+                kept[race_id] = (version, raw)
+                self.table.put(f"{e}/{g}/{race_id}".encode(), tag(partition, raw), partition)
+                changed = True
+        if nation.versions.get(g, -1) < view["version"]:
+            nation.rollup.put(view)
+            nation.versions[g] = view["version"]
+            self.table.put(f"{e}/{g}".encode(), tag(partition, view_raw), partition)
+            changed = True
+        if not changed:
             self.metrics.count("region_views_not_newer")
-            return None
-        nation.rollup.put(view)
-        nation.versions[g] = view["version"]
-        nation.lines[g] = lines
-        self.table.put(f"{e}/{g}".encode(), tag(partition, raw), partition)
-        return definition
+        return definition if changed else None
 
     def _nation(self, definition: ElectionDefinition) -> _Nation:
         e = definition.election_id
@@ -278,19 +297,25 @@ class NationalStage(_Stage):
             return nation
         nation = _Nation(NationalRollup(definition))
         for region in definition.regions:
-            stored = self.table.get(f"{e}/{region.region_id}".encode())
-            if stored:
-                (found, _), (_, lines) = unpack(untag(stored)[1])
-                view = cast(RegionView, found)
+            g = region.region_id
+            view = self._load(f"{e}/{g}".encode())
+            if view is not None:
                 nation.rollup.put(view)
-                nation.versions[region.region_id] = view["version"]
-                nation.lines[region.region_id] = lines
+                nation.versions[g] = view["version"]
+            lines = nation.lines[g] = {}
+            for race in definition.races_in(g):
+                stored = self.table.get(f"{e}/{g}/{race.race_id}".encode())
+                if stored:
+                    raw = untag(stored)[1]
+                    lines[race.race_id] = (loads(raw)["version"], raw)
+                else:
+                    lines[race.race_id] = (-1, dumps(empty_line(race)))
         self._nations[e] = nation
         return nation
 
     def _publish(self, definition: ElectionDefinition) -> None:
         nation = self._nation(definition)
         view = nation.rollup.view()
-        for out in national_outputs(definition, view, nation.lines):
+        for out in national_outputs(definition, view, nation.encoded_lines()):
             self.sink.offer(*out)
         self.metrics.count("national_views_published")
