@@ -64,6 +64,12 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     ),
     "VOTEWIRE_AGGREGATE_BATCH_MS": ("10", "Longest an aggregate stage waits to fill a batch."),
     "VOTEWIRE_AGGREGATE_BATCH_MAX": ("500", "Most records an aggregate stage folds per batch."),
+    "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS": (
+        "10",
+        "Longest the broker holds an aggregate fetch that found no new records "
+        "(faust fixes it at 1500 ms, which delays records of partitions left out of "
+        "the pending fetch by up to that long).",
+    ),
     "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": (
         "10",
         "Kafka session timeout of an aggregate worker: how soon a dead worker's partitions move.",
@@ -171,6 +177,7 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aggregate_flush_ms": _int(env, "VOTEWIRE_AGGREGATE_FLUSH_MS"),
         "aggregate_batch_ms": _int(env, "VOTEWIRE_AGGREGATE_BATCH_MS"),
         "aggregate_batch_max": max(1, _int(env, "VOTEWIRE_AGGREGATE_BATCH_MAX")),
+        "aggregate_fetch_wait_ms": max(1, _int(env, "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS")),
         "aggregate_session_timeout_s": max(6, _int(env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S")),
     }
 
@@ -238,6 +245,7 @@ class Settings:
     """Coalescing window of the aggregate's Redis writes."""
     aggregate_batch_ms: int = 10
     aggregate_batch_max: int = 500
+    aggregate_fetch_wait_ms: int = 10
     aggregate_session_timeout_s: int = 10
 
     @classmethod

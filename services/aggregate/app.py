@@ -37,6 +37,7 @@ import faust
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
+from services.aggregate.fetch_wait import install as install_fetch_wait
 from services.aggregate.flusher import ViewFlusher
 from services.aggregate.folder import RaceFolder
 from services.aggregate.metrics import Metrics
@@ -91,6 +92,7 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         consumer_auto_offset_reset="earliest",
         datadir=str(datadir),
     )
+    install_fetch_wait(app, settings.aggregate_fetch_wait_ms)
     register(app, settings)
     return app
 
@@ -199,10 +201,12 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
             assert isinstance(stream, faust.Stream)  # noack_take is not on StreamT
             async for batch in stream.noack_take(batch_max, window_s):
                 events = cast(list[faust.EventT[bytes]], batch)
+                started = time.perf_counter()
                 try:
                     await fold([Record(e.key, e.value, e.message.partition) for e in events])
                 except Exception:
                     crash(name)
+                metrics.batch_took(name, time.perf_counter() - started)
                 for event in events:  # only now: their offsets may be committed
                     await stream.ack(event)
                 metrics.batch_done(len(events))

@@ -55,6 +55,8 @@ class Metrics:
         self.redis_write = LatencySamples()
         self.record_age: dict[str, LatencySamples] = {}
         """Per stage: wall time from a record's Kafka timestamp to the fold of its batch."""
+        self.batch_time: dict[str, LatencySamples] = {}
+        """Per stage: wall time to fold a batch and enqueue its sends."""
         self.offer_age = LatencySamples()
         """From a view's first offer to the end of the Redis write that carried it."""
         self.started_at = clock()
@@ -73,6 +75,12 @@ class Metrics:
             samples = self.record_age[stage] = LatencySamples()
         for age in seconds:
             samples.add(age)
+
+    def batch_took(self, stage: str, seconds: float) -> None:
+        samples = self.batch_time.get(stage)
+        if samples is None:
+            samples = self.batch_time[stage] = LatencySamples()
+        samples.add(seconds)
 
     def batch_done(self, size: int) -> None:
         self.last_batch_at = self.clock()
@@ -116,6 +124,7 @@ class Metrics:
             "seconds_since_last_batch": round(now - self.last_batch_at, 3),
             "redis_write_latency": self.redis_write.summary(),
             "record_age_at_fold": {k: v.summary() for k, v in sorted(self.record_age.items())},
+            "batch_fold_time": {k: v.summary() for k, v in sorted(self.batch_time.items())},
             "offer_to_redis": self.offer_age.summary(),
             "counters": dict(sorted(self.counters.items())),
         }
