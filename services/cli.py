@@ -63,6 +63,7 @@ def run_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=args.port or port,
         log_level=settings.log_level,
+        access_log=settings.access_log,
         ws="websockets-sansio",
         # Compression costs memory per socket; frames are small JSON and encoded once.
         ws_per_message_deflate=False,

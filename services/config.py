@@ -75,6 +75,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "Kafka session timeout of an aggregate worker: how soon a dead worker's partitions move.",
     ),
     "VOTEWIRE_LOG_LEVEL": ("info", "Log level of the services."),
+    "VOTEWIRE_ACCESS_LOG": (
+        "0",
+        "1: ingest and live log one line per HTTP request (uvicorn's access log). Off by "
+        "default: ingest counts responses by status in /metrics.",
+    ),
     "VOTEWIRE_CREDENTIALS_FILE": (
         "",
         "Ingest credentials (JSON, SHA-256 token hashes; docs/ingest.md). "
@@ -221,6 +226,7 @@ class Settings:
     aggregate_port: int
     aggregate_app_id: str
     log_level: str
+    access_log: bool
     credentials_file: Path | None = None
     """Ingest credentials; None: open dev mode (no authentication)."""
     ingest_max_body_bytes: int = 4_194_304
@@ -281,6 +287,7 @@ class Settings:
             aggregate_port=_int(env, "VOTEWIRE_AGGREGATE_PORT"),
             aggregate_app_id=_get(env, "VOTEWIRE_AGGREGATE_APP_ID"),
             log_level=_get(env, "VOTEWIRE_LOG_LEVEL").lower(),
+            access_log=_get(env, "VOTEWIRE_ACCESS_LOG").strip().lower() in {"1", "true", "yes"},
             **_ingest_settings(env),
             **_live_settings(env),
             **_aggregate_settings(env),

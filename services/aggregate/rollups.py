@@ -73,6 +73,8 @@ class _Nation:
     rollup: NationalRollup
     versions: dict[str, int] = field(default_factory=dict)
     """Version of the region view kept, per region."""
+    view_raw: dict[str, bytes] = field(default_factory=dict)
+    """The kept region view as received, per region."""
     lines: dict[str, dict[str, tuple[int, bytes]]] = field(default_factory=dict)
     """Per region, per race (definition order): (version, encoded race line); races
     not heard of carry their empty line at version -1."""
@@ -226,8 +228,9 @@ class NationalStage(_Stage):
     """Stage 3 (see the module doc). Input: arrays of entries `[RegionView, [RaceLine...]]`
     (the region's view and the lines of its races that changed).
 
-    Table: "E/G" -> the newest region view, "E/G/R" -> the newest race line (as
-    received); each kept by version, so re-sent entries change nothing."""
+    Table: "E/G" -> `[region view, [race line...]]`, the newest view and the newest
+    line of each race heard of (by version: re-sent entries change nothing),
+    written once per region and batch."""
 
     def __init__(
         self, definitions: Definitions, table: StateTable, sink: ViewSink, metrics: Metrics
@@ -240,16 +243,23 @@ class NationalStage(_Stage):
 
     async def fold_batch(self, records: Sequence[Record]) -> None:
         dirty: dict[str, ElectionDefinition] = {}
+        changed: dict[tuple[str, str], int] = {}
         for record in records:
             for entry, _ in self._snapshots(record, "region_views", depth=3):
                 try:
-                    changed = await self._put(entry, record.partition)
+                    found = await self._put(entry)
                 except Exception:
                     log.exception("region view at partition %d ignored", record.partition)
                     self.metrics.count("region_views_bad")
                     continue
-                if changed is not None:
-                    dirty[changed.election_id] = changed
+                if found is not None:
+                    dirty[found[0].election_id] = found[0]
+                    changed[(found[0].election_id, found[1])] = record.partition
+        for (e, g), partition in changed.items():
+            nation = self._nation(dirty[e])
+            lines = b",".join(raw for version, raw in nation.lines[g].values() if version >= 0)
+            entry = b"[%b,[%b]]" % (nation.view_raw[g], lines)
+            self.table.put(f"{e}/{g}".encode(), tag(partition, entry), partition)
         for definition in dirty.values():
             self._publish(definition)
 
@@ -263,9 +273,9 @@ class NationalStage(_Stage):
                 self._publish(definition)
         return len(owned)
 
-    async def _put(self, entry: Any, partition: int) -> ElectionDefinition | None:
+    async def _put(self, entry: Any) -> tuple[ElectionDefinition, str] | None:
         """Keep the entry's region view and race lines that are newer than those kept;
-        return the definition if anything was kept."""
+        return (definition, region) if anything was kept."""
         (found, view_raw), (lines, _) = entry
         view = cast(RegionView, found)
         e, g = view["election_id"], view["region_id"]
@@ -273,22 +283,16 @@ class NationalStage(_Stage):
         if definition is None or definition.region(g) is None:
             return None
         nation = self._nation(definition)
-        kept = nation.lines[g]
-        changed = False
-        for line, raw in lines:
-            race_id, version = line["race_id"], line["version"]
-            if race_id in kept and kept[race_id][0] < version:
-                kept[race_id] = (version, raw)
-                self.table.put(f"{e}/{g}/{race_id}".encode(), tag(partition, raw), partition)
-                changed = True
+        changed = _keep_lines(nation.lines[g], lines)
         if nation.versions.get(g, -1) < view["version"]:
             nation.rollup.put(view)
             nation.versions[g] = view["version"]
-            self.table.put(f"{e}/{g}".encode(), tag(partition, view_raw), partition)
+            nation.view_raw[g] = view_raw
             changed = True
         if not changed:
             self.metrics.count("region_views_not_newer")
-        return definition if changed else None
+            return None
+        return definition, g
 
     def _nation(self, definition: ElectionDefinition) -> _Nation:
         e = definition.election_id
@@ -298,18 +302,17 @@ class NationalStage(_Stage):
         nation = _Nation(NationalRollup(definition))
         for region in definition.regions:
             g = region.region_id
-            view = self._load(f"{e}/{g}".encode())
-            if view is not None:
+            kept = nation.lines[g] = {
+                race.race_id: (-1, dumps(empty_line(race))) for race in definition.races_in(g)
+            }
+            stored = self.table.get(f"{e}/{g}".encode())
+            if stored:
+                (found, view_raw), (lines, _) = unpack(untag(stored)[1], 2)
+                view = cast(RegionView, found)
                 nation.rollup.put(view)
                 nation.versions[g] = view["version"]
-            lines = nation.lines[g] = {}
-            for race in definition.races_in(g):
-                stored = self.table.get(f"{e}/{g}/{race.race_id}".encode())
-                if stored:
-                    raw = untag(stored)[1]
-                    lines[race.race_id] = (loads(raw)["version"], raw)
-                else:
-                    lines[race.race_id] = (-1, dumps(empty_line(race)))
+                nation.view_raw[g] = view_raw
+                _keep_lines(kept, lines)
         self._nations[e] = nation
         return nation
 
@@ -319,3 +322,14 @@ class NationalStage(_Stage):
         for out in national_outputs(definition, view, nation.encoded_lines()):
             self.sink.offer(*out)
         self.metrics.count("national_views_published")
+
+
+def _keep_lines(kept: dict[str, tuple[int, bytes]], lines: list[tuple[Any, bytes]]) -> bool:
+    """Keep each (line, bytes) of a race of `kept` that is newer; True if any was."""
+    changed = False
+    for line, raw in lines:
+        race_id, version = line["race_id"], line["version"]
+        if race_id in kept and kept[race_id][0] < version:
+            kept[race_id] = (version, raw)
+            changed = True
+    return changed
