@@ -20,10 +20,12 @@ finishes at its normal rate. Checks:
   client ends on its national view without a sequence going backwards;
 - the feeder's latency under the flood is within 2x of the baseline at the
   median and p95. p99 is printed, not gated (~300 samples a phase: it is the
-  third-slowest request). On the shared 2-core box the CPU is 100 % busy in
-  both phases while ingest itself uses 10-20 % of a core, so the ratio measures
-  CPU contention: at 300 req/s the median went 4.7x, at 150 req/s 1.9x (p95
-  2.0x); FLOOD_RATE is 100 req/s (4x the feeder's request rate) for headroom.
+  third-slowest request). FLOOD_RATE is 300 req/s, 12x the feeder's request
+  rate. On this 2-core box, with uvicorn's per-request access log off (the
+  default since this drill), the ratios were 1.07/1.38/1.76 (p50/p95/p99); with
+  it on and the box loaded by other work the median went 4.7x. The box's CPU
+  is shared with the flood client and every service, so a loaded machine can
+  still push p95 past 2x: the ratio measures contention as much as ingest.
 
     pytest tests/drills/test_flood_drill.py -m drill -s
 """
@@ -71,7 +73,7 @@ pytestmark = [
 
 RATE, BATCH, CLIENTS = 250.0, 10, 100
 WARMUP_S, BASELINE_S, FLOOD_S = 3.0, 12.0, 12.0
-FLOOD_RATE, FLOODERS = 100.0, 16
+FLOOD_RATE, FLOODERS = 300.0, 16
 MAX_BODY = 1024 * 1024  # above the definition (0.6 MB): oversized bodies stay cheap to send
 CONVERGE_S = 180.0  # the box is saturated: the aggregate lags
 SENDERS = ("admin", "feed", "buggy", "desk", "elsewhere")
