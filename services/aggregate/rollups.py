@@ -9,12 +9,14 @@ with `NationalRollup`. Both follow one pattern:
   version), never deltas: a stage keeps the newest view per member (race or
   region) and ignores one whose version is not greater than the kept one.
   Re-sent, replayed or out-of-order snapshots therefore never double-count;
-- the kept member views are the durable state: the state table (key = the
-  member, value = its view, on the input record's partition). The in-memory
-  rollups are a cache, rebuilt from the table on first use;
+- the kept member views are the durable state: the state table (stage 2:
+  race -> its view; stage 3: region -> its view and race lines), written on
+  the input record's partition. The in-memory rollups are a cache, rebuilt
+  from the table on first use;
 - after a batch, each changed region (election) is folded once; the region
-  stage sends the batch's region views downstream, packed per election, and
-  both offer their documents to the Redis writer. Versions are sums of
+  stage sends each changed region's view downstream with the lines of the
+  races that changed since it was last sent (all of them after `recover`),
+  packed per election, and both offer their documents to the Redis writer. Versions are sums of
   member versions: monotonic, and the same on every worker and after any
   restart, so the conditional Redis write is safe;
 - every document, turnout series and race list included, is a deterministic
