@@ -82,9 +82,9 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         web_in_thread=False,
         # Commits happen on the timer only: faust's fetcher awaits a commit
         # (a producer flush plus an OffsetCommit round trip) every
-        # `broker_commit_every` acks, and fetches nothing meanwhile; at 100 that
-        # capped one worker near 1,700 reports/s. Re-delivery after a crash
-        # grows to at most one interval of input, which the fold ignores.
+        # `broker_commit_every` acks, and fetches nothing meanwhile (at 100: a
+        # stall every 100 records). Re-delivery after a crash grows to at most
+        # one interval of input, which the idempotent fold ignores.
         broker_commit_every=COMMIT_EVERY_NEVER,
         broker_commit_interval=0.5,
         broker_session_timeout=settings.aggregate_session_timeout_s,
