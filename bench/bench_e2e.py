@@ -43,7 +43,6 @@ import bisect
 import contextlib
 import json
 import multiprocessing as mp
-import re
 import statistics
 import sys
 import tempfile
@@ -58,12 +57,10 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
-
 from bench.bench_aggregate import FAULTS, env_for, race_versions
-from bench.bench_fanout import raise_fd_limit
 from bench.bench_ingest import NDJSON, Connection, cleanup
+from bench.e2e_clients import client_worker
+from bench.fanout_clients import raise_fd_limit
 from services.core.codec import dumps, encode_report
 from services.core.models import ElectionDefinition, Report
 from services.launcher import ServiceProcess, start_services
@@ -79,90 +76,12 @@ from tests.support.aggregate_night import (
 from tests.support.polling import eventually
 from tests.support.stack import settings_for
 
-HEAD = re.compile(rb'"channel":"([^"]+)","seq":(\d+),"epoch":"[^"]*","version":(\d+)')
 WARMUP = 200
 MAX_REQUESTS_S = 200  # above this rate, reports are batched
 T = TypeVar("T")
 
 
-# --- client side ---------------------------------------------------------------------
-
-
-@dataclass
-class Shared:
-    """What the clients of one process have seen."""
-
-    total: int
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    subscribed: int = 0
-    frames: int = 0
-    backwards: int = 0
-    closed: int = 0
-    top: dict[bytes, int] = field(default_factory=dict)
-    firsts: dict[bytes, list[tuple[float, int]]] = field(default_factory=dict)
-
-
-async def _client(
-    url: str, channels: list[str], shared: Shared, opening: asyncio.Semaphore
-) -> None:
-    async with opening:
-        ws: ClientConnection = await connect(url, max_size=None, compression=None, open_timeout=120)
-        for channel in channels:
-            await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
-        answered = 0
-        while answered < len(channels):  # nothing is published yet: `subscribed` answers
-            raw = await ws.recv()
-            answered += not raw[:20].startswith(b'{"type":"ping"')
-    shared.subscribed += 1
-    if shared.subscribed == shared.total:
-        shared.ready.set()
-    last: dict[bytes, int] = {}
-    try:
-        async for raw in ws:
-            at = time.time()
-            head = HEAD.search(raw, 0, 300)
-            if head:
-                shared.frames += 1
-                channel, seq, version = head[1], int(head[2]), int(head[3])
-                if seq <= last.get(channel, 0):
-                    shared.backwards += 1  # a seq at or below one already received
-                last[channel] = seq
-                if version > shared.top.get(channel, 0):
-                    shared.top[channel] = version
-                    shared.firsts.setdefault(channel, []).append((at, version))
-            elif raw.startswith(b'{"type":"ping"'):
-                await ws.send('{"type":"pong"}')
-    except websockets.ConnectionClosed:
-        shared.closed += 1
-
-
-def client_worker(url: str, lists: list[list[str]], conn: Pipe) -> None:
-    """One client process: `lists[i]` are the channels of its client i."""
-    raise_fd_limit()
-
-    async def run() -> None:
-        shared = Shared(len(lists))
-        opening = asyncio.Semaphore(100)
-        tasks = [asyncio.create_task(_client(url, c, shared, opening)) for c in lists]
-        await shared.ready.wait()
-        conn.send("ready")
-        loop = asyncio.get_running_loop()
-        targets: dict[str, int] = await loop.run_in_executor(None, conn.recv)
-        mine = {c.encode() for channels in lists for c in channels}
-        want = {c.encode(): v for c, v in targets.items() if c.encode() in mine}
-        deadline = time.monotonic() + 120
-        behind = list(want)
-        while behind and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)  # deadline-poll: the last frames are in flight
-            behind = [c for c, v in want.items() if shared.top.get(c, 0) < v]
-        firsts = {c.decode(): f for c, f in shared.firsts.items()}
-        counts = {"backwards": shared.backwards, "closed": shared.closed, "behind": len(behind)}
-        conn.send({"firsts": firsts, "frames": shared.frames, **counts})
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    asyncio.run(run())
+# --- parent side ---------------------------------------------------------------------
 
 
 def channel_lists(definition: ElectionDefinition, clients: int) -> list[list[str]]:
