@@ -26,6 +26,7 @@ the tables, each stage re-publishes every key it now owns (`recover`).
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import time
@@ -238,17 +239,20 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     async def start() -> None:
         await startup.ready()
 
+    lagging = (reports, by_region, by_election)
+    stall = StallReport()
+
     @app.timer(1.0)  # type: ignore[untyped-decorator]
     async def tick() -> None:
         metrics.tick()
+        ok, reason = metrics.health(consumer_lag(app, lagging))
+        stall.observe(ok, reason)
 
     @app.on_before_shutdown.connect
     async def on_shutdown(*args: Any, **kwargs: Any) -> None:
         await flusher.stop()
         await catalog.stop()
         await redis_client.aclose()
-
-    lagging = (reports, by_region, by_election)
 
     @app.page("/metrics")
     async def metrics_page(self: View, request: Request) -> Response:
@@ -263,6 +267,30 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
 
     app.aggregate = parts  # type: ignore[attr-defined]
     return parts
+
+
+class StallReport:
+    """Logs, once per episode, when the worker turns unhealthy (`Metrics.health`),
+    with the stack of every asyncio task: a stalled agent shows where it waits."""
+
+    def __init__(self) -> None:
+        self.reported: str | None = None
+
+    def observe(self, ok: bool, reason: str) -> None:
+        if ok:
+            if self.reported is not None:
+                log.warning("worker healthy again (was %s)", self.reported)
+            self.reported = None
+            return
+        if self.reported == reason:
+            return
+        self.reported = reason
+        stacks = []
+        for task in asyncio.all_tasks():
+            out = io.StringIO()
+            task.print_stack(limit=12, file=out)
+            stacks.append(out.getvalue())
+        log.error("worker unhealthy (%s); asyncio tasks:\n%s", reason, "\n".join(stacks))
 
 
 def crash(stage: str) -> NoReturn:

@@ -8,6 +8,7 @@ Records arriving meanwhile on a partition left out of the pending request
 (one just drained) wait for that request to come back: up to 1.5 s. With
 three input topics and a busy CPU this was the aggregate's largest latency
 (e2e p50 1.5 s at 200 reports/s, 0.3 s with a 10 ms wait; bench/bench_e2e.py).
+The default stays at 1500 ms: see docs/aggregate.md for why.
 
 `install(app, fetch_wait_ms)` gives `app` a transport whose worker consumer
 uses `fetch_wait_ms`. It sets aiokafka's constructor-time attribute before
