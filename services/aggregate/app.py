@@ -38,13 +38,13 @@ import faust
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
-from services.aggregate.fetch_wait import install as install_fetch_wait
 from services.aggregate.flusher import ViewFlusher
 from services.aggregate.folder import RaceFolder
 from services.aggregate.metrics import Metrics
 from services.aggregate.ports import Definitions, Record
 from services.aggregate.rollups import NationalStage, RegionStage
 from services.aggregate.state_table import RoutedTable, routed_table
+from services.aggregate.transport import install as install_transport
 from services.config import Settings
 from services.infra.definition_catalog import DefinitionCatalog
 from services.infra.redis_views import RedisViews
@@ -93,7 +93,7 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         consumer_auto_offset_reset="earliest",
         datadir=str(datadir),
     )
-    install_fetch_wait(app, settings.aggregate_fetch_wait_ms)
+    install_transport(app, settings.aggregate_fetch_wait_ms)
     register(app, settings)
     return app
 
