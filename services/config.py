@@ -128,6 +128,12 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "10000",
         "How long a live client may take to answer a ping before it is closed (4001 no_pong).",
     ),
+    "VOTEWIRE_LIVE_DIRECT_WRITES": (
+        "1",
+        "1: the live service frames each update once and writes it straight to every idle "
+        "subscriber's socket (uvicorn's websockets-sansio); 0: every frame goes through ASGI "
+        "(docs/live-protocol.md, Performance).",
+    ),
     "VOTEWIRE_LIVE_ALLOWED_ORIGINS": (
         "*",
         "Comma-separated browser origins allowed on the live service; *: any.",
@@ -153,6 +159,13 @@ def _int(env: Mapping[str, str], name: str) -> int:
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = _get(env, name).strip().lower()
+    if raw not in {"0", "1", "true", "false", "yes", "no"}:
+        raise SettingsError(f"{name} must be 0 or 1, got {raw!r}")
+    return raw in {"1", "true", "yes"}
 
 
 def _ingest_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -199,6 +212,7 @@ def _live_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "live_pong_timeout_ms": max(10, _int(env, "VOTEWIRE_LIVE_PONG_TIMEOUT_MS")),
         "live_allowed_origins": tuple(o.strip() for o in origins.split(",") if o.strip()),
         "live_tokens_file": Path(tokens) if tokens else None,
+        "live_direct_writes": _flag(env, "VOTEWIRE_LIVE_DIRECT_WRITES"),
     }
 
 
@@ -246,6 +260,7 @@ class Settings:
     live_allowed_origins: tuple[str, ...] = ("*",)
     live_tokens_file: Path | None = None
     """Live read tokens; None: every channel is public."""
+    live_direct_writes: bool = True
     aggregate_flush_ms: int = 50
     """Coalescing window of the aggregate's Redis writes."""
     aggregate_batch_ms: int = 10

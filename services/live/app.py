@@ -29,6 +29,7 @@ from services.config import Settings
 from services.infra.redis_views import RedisViews
 from services.live.access import Access
 from services.live.context import LiveContext
+from services.live.direct import capture
 from services.live.feed import run_feed
 from services.live.hub import Hub
 from services.live.limits import ConnectionCounter, LiveLimits
@@ -69,7 +70,7 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
         views = RedisViews(client, settings.redis_prefix)
         ctx = LiveContext(
             views,
-            Hub(),
+            Hub(frame_once=limits.direct_writes),
             limits,
             access,
             ConnectionCounter(limits.max_connections_per_ip),
@@ -102,13 +103,14 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard"),
         ],
         middleware=[
+            Middleware(capture),  # first: sees the server's own `send` (direct.py)
             Middleware(
                 CORSMiddleware,
                 allow_origins=origins,
                 allow_methods=["GET"],
                 allow_headers=["Authorization", "If-None-Match"],
                 expose_headers=["ETag", "X-Votewire-Seq", "X-Votewire-Epoch"],
-            )
+            ),
         ],
         lifespan=lifespan,
     )

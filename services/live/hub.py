@@ -1,7 +1,9 @@
 """The hub: channel -> subscribers, fan-out without letting one client stall another.
 
 Each update is delivered as the bytes the aggregate encoded once; the hub
-never re-encodes per client. `publish` only drops the frame into each
+never re-encodes per client. With `frame_once` it also builds the update's
+websocket frame once, for the mailboxes that can write it straight to their
+socket (direct.py). `publish` only drops the frame into each
 subscriber's `Mailbox` (no await, no I/O): every connection has its own
 writer task draining its mailbox, so a client that does not read delays
 nobody but itself. The hub holds no data of its own: views and their history
@@ -12,16 +14,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from services.live.direct import binary_frame
 from services.live.mailbox import Mailbox
 
 
 class Hub:
     """Who listens to what. Not thread-safe; lives on one event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, frame_once: bool = True) -> None:
+        self.frame_once = frame_once
         self._subscribers: dict[str, set[Mailbox]] = defaultdict(set)
         self.published = 0
         """Updates handed to at least one subscriber."""
+        self.written_direct = 0
+        """Copies of updates written straight to a socket (the rest were queued)."""
 
     def subscribe(self, channel: str, mailbox: Mailbox) -> None:
         self._subscribers[channel].add(mailbox)
@@ -43,8 +49,11 @@ class Hub:
         subs = self._subscribers.get(channel)
         if not subs:
             return 0
+        wire = binary_frame(frame) if self.frame_once else None
+        direct = 0
         for mailbox in subs:
-            mailbox.put(channel, epoch, seq, frame)
+            direct += mailbox.put(channel, epoch, seq, frame, wire)
+        self.written_direct += direct
         self.published += 1
         return len(subs)
 

@@ -26,6 +26,8 @@ class LiveLimits:
     pong_timeout_s: float = 10.0
     close_deadline_s: float = 2.0
     """How long a close frame may wait behind unsent data before the session gives up."""
+    direct_writes: bool = True
+    """Write pre-framed updates straight to idle sockets (direct.py)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveLimits:
@@ -37,6 +39,7 @@ class LiveLimits:
             queue_max_bytes=settings.live_queue_max_bytes,
             ping_interval_s=settings.live_ping_interval_ms / 1000,
             pong_timeout_s=settings.live_pong_timeout_ms / 1000,
+            direct_writes=settings.live_direct_writes,
         )
 
 

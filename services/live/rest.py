@@ -158,6 +158,7 @@ async def health(request: Request) -> Response:
         "channels": len(ctx.hub.channels()),
         "subscriptions": ctx.hub.subscriptions(),
         "published": ctx.hub.published,
+        "written_direct": ctx.hub.written_direct,
         "closes": dict(ctx.closes),
     }
     status = 200 if ctx.feed.connected else 503

@@ -9,7 +9,8 @@ closes with the named code, and the connection leaves the hub.
   mailbox and registers with the hub *before* reading the snapshot, so no
   update can fall between them or overtake it (see subscription.py).
 - send: drains the mailbox. Only this connection's writer ever waits on its
-  socket; the hub never does.
+  socket; the hub never does (its direct writes, direct.py, happen only
+  while this writer is idle and the socket's buffer has room).
 - timers (`check`, called by the process's watchdog.py every tick): a
   `ping` frame every ping interval; no client frame within the pong timeout
   after it: close 4001 "no_pong"; a single send blocked longer than the send
@@ -35,6 +36,7 @@ from services.live import close_codes
 from services.live.access import presented_token
 from services.live.close_codes import SLOW, CloseCode, Disconnect
 from services.live.context import LiveContext
+from services.live.direct import SCOPE_KEY
 from services.live.mailbox import Mailbox, QueueFull
 from services.live.protocol import (
     Ping,
@@ -62,7 +64,8 @@ class Session:
         self.ctx = ctx
         self.limits = ctx.limits
         self.clock = clock
-        self.mailbox = Mailbox(ctx.limits.queue_max_bytes)
+        direct = websocket.scope.get(SCOPE_KEY) if ctx.limits.direct_writes else None
+        self.mailbox = Mailbox(ctx.limits.queue_max_bytes, direct.write if direct else None)
         self.channels: set[str] = set()
         self.address = websocket.client.host if websocket.client else "unknown"
         self.reader = ctx.access.reader(presented_token(websocket.headers, websocket.query_params))

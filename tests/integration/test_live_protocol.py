@@ -77,12 +77,15 @@ async def subscribe(ws: ClientConnection, channel: str, **resume: Any) -> dict[s
     return await recv_json(ws)
 
 
+@pytest.mark.parametrize("direct_writes", [True, False], ids=["direct", "asgi"])
 async def test_snapshot_then_every_update_in_seq_order(
-    views: RedisViews, settings: Settings
+    views: RedisViews, settings: Settings, direct_writes: bool
 ) -> None:
-    """A subscriber gets the current snapshot with its seq, then each update in order."""
+    """A subscriber gets the current snapshot with its seq, then each update in order,
+    whether updates are written straight to the socket (the default) or through ASGI."""
     await write(views, CH, 1, 3)
-    async with serve_live(settings) as live, connect(live.ws) as ws:
+    limits = LiveLimits(direct_writes=direct_writes)
+    async with serve_live(settings, limits) as live, connect(live.ws) as ws:
         snap = await subscribe(ws, CH)
         assert (snap["type"], snap["seq"], snap["view"]["n"]) == ("snapshot", 3, 3)
         assert snap["view"]["name"] == "Ақсу ауылы"
@@ -94,6 +97,9 @@ async def test_snapshot_then_every_update_in_seq_order(
         burst = [await recv_until(ws, "update")]
         while burst[-1]["seq"] < 60:
             burst.append(await recv_until(ws, "update"))
+        written_direct = (await _health(live))["written_direct"]
+    # An idle client's updates go straight out; if uvicorn changed, this notices.
+    assert (written_direct >= len(got)) if direct_writes else (written_direct == 0)
     assert [f["seq"] for f in got] == list(range(4, 21))
     assert [f["view"]["n"] for f in got] == list(range(4, 21))
     assert {f["epoch"] for f in got} == {snap["epoch"]}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
+import pytest
+from websockets.frames import Frame, Opcode
+
+from services.live.direct import binary_frame
 from services.live.hub import Hub
 from services.live.mailbox import Mailbox, QueueFull
 
@@ -87,3 +91,79 @@ def test_dropping_a_connection_leaves_no_subscription() -> None:
     hub.drop(box)
     assert hub.channels() == []
     assert hub.subscriptions() == 0
+
+
+class Socket:
+    """A direct writer that records what it wrote, or refuses (buffer full)."""
+
+    def __init__(self, accepting: bool = True) -> None:
+        self.accepting = accepting
+        self.wrote: list[bytes] = []
+
+    def write(self, wire: bytes) -> bool:
+        if self.accepting:
+            self.wrote.append(wire)
+        return self.accepting
+
+
+async def parked(box: Mailbox) -> asyncio.Task[list[bytes]]:
+    """A writer waiting in `take`, as a session's is between frames."""
+    writer = asyncio.create_task(box.take())
+    await asyncio.sleep(0)  # one loop turn: the task runs up to its wait
+    assert not writer.done()
+    return writer
+
+
+async def test_an_idle_connection_gets_the_update_framed_once_without_a_wake_up() -> None:
+    """The hub frames an update once; idle mailboxes write those bytes straight out."""
+    socket_a, socket_b = Socket(), Socket()
+    hub = Hub()
+    a, b = Mailbox(direct=socket_a.write), Mailbox(direct=socket_b.write)
+    hub.subscribe("summary:e", a)
+    hub.subscribe("summary:e", b)
+    writers = [await parked(a), await parked(b)]
+    assert hub.publish("summary:e", E, 1, b"u1") == 2
+    assert socket_a.wrote == socket_b.wrote == [binary_frame(b"u1")]
+    assert socket_a.wrote[0] is socket_b.wrote[0]  # the same bytes object: framed once
+    assert hub.written_direct == 2
+    assert a.position["summary:e"] == (E, 1)
+    hub.publish("summary:e", E, 1, b"u1-again")  # already sent: dropped, not rewritten
+    assert len(socket_a.wrote) == 1
+    assert not any(w.done() for w in writers)  # nobody was woken
+    for writer in writers:
+        writer.cancel()
+
+
+async def test_a_busy_held_or_full_connection_queues_instead_so_nothing_is_overtaken() -> None:
+    """Direct writes only when the writer is parked with nothing in hand, no reply waits,
+    and the channel is neither held nor pending; otherwise the update is queued."""
+    socket = Socket()
+    box = Mailbox(direct=socket.write)
+    assert not box.put("race:e:r1", E, 1, b"u1", binary_frame(b"u1"))  # writer not parked
+    assert await box.take() == [b"u1"]
+
+    writer = await parked(box)
+    box.put_reply(b"snapshot")  # a reply waits: the update must follow it
+    assert not box.put("race:e:r2", E, 1, b"v1", binary_frame(b"v1"))
+    assert await writer == [b"snapshot", b"v1"]
+
+    writer = await parked(box)
+    box.hold("race:e:r3")  # a subscribe is reading r3's snapshot
+    assert not box.put("race:e:r3", E, 5, b"w5", binary_frame(b"w5"))
+    assert box.put("race:e:r1", E, 2, b"u2", binary_frame(b"u2"))  # other channels go
+    box.release("race:e:r3")
+    assert await writer == [b"w5"]
+
+    socket.accepting = False  # the socket's buffer is above its high-water mark
+    writer = await parked(box)
+    assert not box.put("race:e:r1", E, 3, b"u3", binary_frame(b"u3"))
+    assert await writer == [b"u3"]
+    assert socket.wrote == [binary_frame(b"u2")]
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 70000])
+def test_an_update_frame_is_what_websockets_would_send(size: int) -> None:
+    """`binary_frame` equals a server-side websockets frame: unmasked, final, binary."""
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    expected = Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
+    assert binary_frame(payload) == expected
