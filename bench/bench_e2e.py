@@ -30,9 +30,11 @@ channel strictly increase, no client is dropped, and every measured report
 reaches a client. Figures are not asserted.
 
 Caveats: services, clients, feeder, Kafka and Redis share the machine's CPUs
-(2 cores here), so the clients are part of the load; services log at
-`warning`; clients read channel, seq and version with a regex, not a JSON
-parse; the first seconds of the night are turnout reports.
+(2 cores here), so the clients are part of the load: they are lean RFC 6455
+readers (`lean_ws.py`, a frame parser with a callback per message, not the
+`websockets` client) that read channel, seq and version with a regex, not a
+JSON parse; services log at `warning`; the first seconds of the night are
+turnout reports.
 """
 
 from __future__ import annotations

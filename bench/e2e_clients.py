@@ -5,8 +5,12 @@ Each process runs `client_worker`: it opens its clients (at most 100 opening
 at once), subscribes each to its channels, says "ready" on the pipe once every
 subscription is answered, then waits for the final version per channel, reads
 frames until it has seen them (deadline 120 s), and sends back what it saw.
-Frames are read with a regex on their head, not parsed: the clients share the
-machine with the services under test.
+Frames are read with a regex on their head, not parsed, by lean RFC 6455
+readers (`bench/lean_ws.py`) that hand each frame to a plain callback: the
+clients share the machine's 2 cores with the services under test, and the
+`websockets` asyncio client's cost per received frame (a generator-based
+parser, a frame queue, a future and a task wake-up per message) took CPU
+from them.
 """
 
 from __future__ import annotations
@@ -18,10 +22,8 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
-
 from bench.fanout_clients import raise_fd_limit
+from bench.lean_ws import LeanWebSocket, connect
 
 HEAD = re.compile(rb'"channel":"([^"]+)","seq":(\d+),"epoch":"[^"]*","version":(\d+)')
 
@@ -44,9 +46,9 @@ async def _client(
     url: str, channels: list[str], shared: Shared, opening: asyncio.Semaphore
 ) -> None:
     async with opening:
-        ws: ClientConnection = await connect(url, max_size=None, compression=None, open_timeout=120)
+        ws: LeanWebSocket = await connect(url, timeout=120)  # no extensions: no compression
         for channel in channels:
-            await ws.send(json.dumps({"type": "subscribe", "channel": channel}))
+            ws.send_text(json.dumps({"type": "subscribe", "channel": channel}))
         answered = 0
         while answered < len(channels):  # nothing is published yet: `subscribed` answers
             raw = await ws.recv()
@@ -55,23 +57,28 @@ async def _client(
     if shared.subscribed == shared.total:
         shared.ready.set()
     last: dict[bytes, int] = {}
+
+    def on_message(raw: bytes) -> None:
+        at = time.time()
+        head = HEAD.search(raw, 0, 300)
+        if head:
+            shared.frames += 1
+            channel, seq, version = head[1], int(head[2]), int(head[3])
+            if seq <= last.get(channel, 0):
+                shared.backwards += 1  # a seq at or below one already received
+            last[channel] = seq
+            if version > shared.top.get(channel, 0):
+                shared.top[channel] = version
+                shared.firsts.setdefault(channel, []).append((at, version))
+        elif raw.startswith(b'{"type":"ping"'):
+            ws.send_text('{"type":"pong"}')
+
+    ws.on_message = on_message
     try:
-        async for raw in ws:
-            at = time.time()
-            head = HEAD.search(raw, 0, 300)
-            if head:
-                shared.frames += 1
-                channel, seq, version = head[1], int(head[2]), int(head[3])
-                if seq <= last.get(channel, 0):
-                    shared.backwards += 1  # a seq at or below one already received
-                last[channel] = seq
-                if version > shared.top.get(channel, 0):
-                    shared.top[channel] = version
-                    shared.firsts.setdefault(channel, []).append((at, version))
-            elif raw.startswith(b'{"type":"ping"'):
-                await ws.send('{"type":"pong"}')
-    except websockets.ConnectionClosed:
-        shared.closed += 1
+        await ws.closed.wait()
+        shared.closed += 1  # lost while running: the end cancels instead
+    finally:
+        ws.close()
 
 
 def client_worker(url: str, lists: list[list[str]], conn: Pipe) -> None:
