@@ -6,7 +6,9 @@
 For each N (default 1,000, 5,000 and 10,000) and each K (default 1), on the real Redis:
 
 1. start K live processes (`votewire serve live`, as deployed: uvicorn,
-   websockets-sansio, per-message compression off), each on its own port;
+   websockets-sansio, per-message compression off), each on its own port
+   (`--kinds live-asgi` adds the same with VOTEWIRE_LIVE_DIRECT_WRITES=0, every
+   frame through ASGI: the direct writes' effect, side by side);
 2. open N websocket clients (in W client processes; client i of N goes to
    server i*K//N, equal blocks), each subscribed to the national summary
    and one region (round-robin over the 14 kz-2021 regions, so every server
@@ -184,16 +186,17 @@ async def start_servers(
     servers: list[Any] = []
     try:
         for i, port in enumerate(ports):
-            if kind == "live":
+            if kind != "bare":
                 env = {
                     "VOTEWIRE_REDIS_PREFIX": settings.redis_prefix,
                     "VOTEWIRE_LIVE_PORT": str(port),
                     "VOTEWIRE_LIVE_MAX_CONNECTIONS_PER_IP": "0",
                     "VOTEWIRE_LOG_LEVEL": "warning",
+                    "VOTEWIRE_LIVE_DIRECT_WRITES": "0" if kind == "live-asgi" else "1",
                 }
                 part = "" if len(ports) == 1 else f"-x{len(ports)}-{i}"
                 servers.append(
-                    ServiceProcess("live", env, Path(args.log_dir) / f"live-{n}{part}.log")
+                    ServiceProcess("live", env, Path(args.log_dir) / f"{kind}-{n}{part}.log")
                 )
             else:
                 servers.append(
@@ -202,7 +205,7 @@ async def start_servers(
                     )
                 )
             servers[-1].start()
-        if kind == "live":
+        if kind != "bare":
             for server in servers:
                 server.wait_healthy()
             return servers, [server.process.pid for server in servers]
@@ -215,7 +218,7 @@ async def start_servers(
 
 def stop_servers(kind: str, servers: list[Any]) -> None:
     for server in servers:
-        if kind == "live":
+        if kind != "bare":
             server.stop()
         else:
             server.terminate()
@@ -318,7 +321,7 @@ def table(rows: list[dict[str, Any]], width: int = 6) -> str:
     bare = {(r["clients"], r["servers"]): r for r in rows if r["server"] == "bare"}
     for r in rows:
         ratio = ""
-        if r["server"] == "live" and (r["clients"], r["servers"]) in bare:
+        if r["server"] != "bare" and (r["clients"], r["servers"]) in bare:
             b = bare[r["clients"], r["servers"]]
             ratio = f"x{r['frames_s'] / b['frames_s']:.2f} fr, x{r['p99_ms'] / b['p99_ms']:.1f} p99"
         lines.append(
@@ -350,7 +353,7 @@ async def main_async(args: argparse.Namespace) -> bool:
     client = aioredis.Redis.from_url(settings.redis_url)
     views = RedisViews(client, settings.redis_prefix, feed_maxlen=100)
     rows: list[dict[str, Any]] = []
-    width = len(label("live", max(args.live_processes)))  # of the server column, as in the end
+    width = len(label(max(args.kinds, key=len), max(args.live_processes)))  # server column
     version = 1
     await views.put_view(f"summary:{ELECTION}", version, dumps(national))
     for name, view in regions.items():
@@ -362,7 +365,7 @@ async def main_async(args: argparse.Namespace) -> bool:
                 print(f"skipping {n} clients: fd limit {hard}", flush=True)
                 continue
             for k in args.live_processes:
-                for kind in ("live", "bare"):
+                for kind in args.kinds:
                     row, version = await measure(
                         kind, n, k, args, settings, views, national, regions, version
                     )
@@ -393,6 +396,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--drain", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        default=["live", "bare"],
+        choices=["live", "live-asgi", "bare"],
+        help="servers, in order; live-asgi: live with VOTEWIRE_LIVE_DIRECT_WRITES=0",
+    )
     parser.add_argument(
         "--live-processes",
         type=int,
