@@ -134,6 +134,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "subscriber's socket (uvicorn's websockets-sansio); 0: every frame goes through ASGI "
         "(docs/live-protocol.md, Performance).",
     ),
+    "VOTEWIRE_LIVE_CHANNEL_MAX_HZ": (
+        "2",
+        "Most updates a second the live service fans out per channel; newer ones wait at "
+        "most 1/N s, replacing each other (seq jumps, as with conflation). 0: every update.",
+    ),
     "VOTEWIRE_LIVE_ALLOWED_ORIGINS": (
         "*",
         "Comma-separated browser origins allowed on the live service; *: any.",
@@ -213,6 +218,7 @@ def _live_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "live_allowed_origins": tuple(o.strip() for o in origins.split(",") if o.strip()),
         "live_tokens_file": Path(tokens) if tokens else None,
         "live_direct_writes": _flag(env, "VOTEWIRE_LIVE_DIRECT_WRITES"),
+        "live_channel_max_hz": _int(env, "VOTEWIRE_LIVE_CHANNEL_MAX_HZ"),
     }
 
 
@@ -261,6 +267,7 @@ class Settings:
     live_tokens_file: Path | None = None
     """Live read tokens; None: every channel is public."""
     live_direct_writes: bool = True
+    live_channel_max_hz: int = 2
     aggregate_flush_ms: int = 50
     """Coalescing window of the aggregate's Redis writes."""
     aggregate_batch_ms: int = 10

@@ -33,6 +33,7 @@ from services.live.direct import capture
 from services.live.feed import run_feed
 from services.live.hub import Hub
 from services.live.limits import ConnectionCounter, LiveLimits
+from services.live.pacer import Pacer
 from services.live.rest import ROUTES
 from services.live.session import Session
 from services.live.watchdog import Watchdog
@@ -68,20 +69,22 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
         )
         client = aioredis.Redis(connection_pool=pool)
         views = RedisViews(client, settings.redis_prefix)
+        hub = Hub(frame_once=limits.direct_writes)
         ctx = LiveContext(
             views,
-            Hub(frame_once=limits.direct_writes),
+            hub,
             limits,
             access,
             ConnectionCounter(limits.max_connections_per_ip),
             Watchdog(limits),
+            Pacer(hub, limits.channel_max_hz),
         )
         gc_before = gc.get_threshold()
         gc.freeze()  # objects from start-up live forever: keep them out of every collection
         gc.set_threshold(GC_GEN0_THRESHOLD, *gc_before[1:])
         ready = asyncio.Event()
         tasks = [
-            asyncio.create_task(run_feed(client, views, ctx.hub, ready, ctx.feed)),
+            asyncio.create_task(run_feed(client, views, ctx.pacer, ready, ctx.feed)),
             asyncio.create_task(ctx.watchdog.run()),
         ]
         try:

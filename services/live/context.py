@@ -11,6 +11,7 @@ from services.live.elections import ElectionIndex
 from services.live.feed import FeedStatus
 from services.live.hub import Hub
 from services.live.limits import ConnectionCounter, LiveLimits
+from services.live.pacer import Pacer
 from services.live.watchdog import Watchdog
 
 
@@ -22,6 +23,7 @@ class LiveContext:
     access: Access
     connections: ConnectionCounter
     watchdog: Watchdog
+    pacer: Pacer
     feed: FeedStatus = field(default_factory=FeedStatus)
     elections: ElectionIndex = field(default_factory=ElectionIndex)
     closes: Counter[str] = field(default_factory=Counter)

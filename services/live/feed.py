@@ -2,7 +2,7 @@
 
 One pattern subscription per live process receives every update message the
 aggregate publishes; the head of each (channel, seq, epoch) is read once and
-the hub gets the original bytes. Every live process runs its own feed, so
+the pacer (pacer.py), then the hub, get the original bytes. Every live process runs its own feed, so
 several processes serve the same channels with nothing shared but Redis.
 
 Pub/sub is fire-and-forget: updates published while the feed is
@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 
 from services.infra.redis_views import RedisViews
 from services.live.hub import Hub
+from services.live.pacer import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,13 @@ async def catch_up(views: RedisViews, hub: Hub) -> int:
 async def run_feed(
     client: aioredis.Redis,
     views: RedisViews,
-    hub: Hub,
+    pacer: Pacer,
     ready: asyncio.Event,
     status: FeedStatus | None = None,
 ) -> None:
-    """Forward updates until cancelled; reconnect with backoff if Redis drops."""
+    """Forward updates to the pacer (and on to its hub) until cancelled; reconnect with
+    backoff if Redis drops."""
+    hub = pacer.hub
     status = status or FeedStatus()
     delay = 0.1
     while True:
@@ -90,7 +93,7 @@ async def run_feed(
                     except (ValueError, KeyError, TypeError):
                         log.error("ignoring a message that is not an update: %.200r", message)
                         continue
-                    hub.publish(channel, epoch, seq, message["data"])
+                    pacer.offer(channel, epoch, seq, message["data"])
         except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
             status.connected, status.since = False, time.monotonic()
             log.warning("redis feed lost (%s); reconnecting in %.1fs", exc, delay)

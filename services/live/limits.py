@@ -28,6 +28,8 @@ class LiveLimits:
     """How long a close frame may wait behind unsent data before the session gives up."""
     direct_writes: bool = True
     """Write pre-framed updates straight to idle sockets (direct.py)."""
+    channel_max_hz: int = 2
+    """Most updates a second into the hub per channel (pacer.py); 0: no cap."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveLimits:
@@ -40,6 +42,7 @@ class LiveLimits:
             ping_interval_s=settings.live_ping_interval_ms / 1000,
             pong_timeout_s=settings.live_pong_timeout_ms / 1000,
             direct_writes=settings.live_direct_writes,
+            channel_max_hz=settings.live_channel_max_hz,
         )
 
 

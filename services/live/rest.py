@@ -158,6 +158,7 @@ async def health(request: Request) -> Response:
         "channels": len(ctx.hub.channels()),
         "subscriptions": ctx.hub.subscriptions(),
         "published": ctx.hub.published,
+        "superseded_at_source": ctx.pacer.superseded,
         "written_direct": ctx.hub.written_direct,
         "closes": dict(ctx.closes),
     }

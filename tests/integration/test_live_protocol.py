@@ -208,7 +208,7 @@ async def test_a_slow_client_is_conflated_while_a_fast_one_gets_everything_promp
 ) -> None:
     """One client that stops reading gets the newest view later; the other sees every seq < 1s."""
     views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
-    limits = LiveLimits(send_deadline_s=60)
+    limits = LiveLimits(send_deadline_s=60, channel_max_hz=0)  # per-client conflation only
     n, written_at = 150, {}
     async with (
         serve_live(settings, limits) as live,
@@ -232,6 +232,31 @@ async def test_a_slow_client_is_conflated_while_a_fast_one_gets_everything_promp
     assert delays[int(0.99 * len(delays))] < 1.0, delays[-5:]
     assert slow_seqs == sorted(set(slow_seqs)), "a slow client never gets a seq twice or backwards"
     assert len(slow_seqs) < n, "the slow client should have been conflated"
+
+
+async def test_a_fast_channel_is_paced_to_its_rate_and_its_newest_view_arrives(
+    redis_client: aioredis.Redis, settings: Settings
+) -> None:
+    """200 updates/s on one channel, capped at 4 Hz: every client gets a few, in seq
+    order, the last one among them, each within one interval (plus transit) of its write."""
+    views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
+    n, written_at = 300, {}
+    async with serve_live(settings, LiveLimits(channel_max_hz=4)) as live, connect(live.ws) as ws:
+        assert (await subscribe(ws, CH))["empty"] is True
+        started = time.monotonic()
+        writer = asyncio.create_task(_write_steadily(views, n, 0, written_at, every_s=0.005))
+        seqs, delays = [], []
+        while not seqs or seqs[-1] < n:
+            frame = await recv_until(ws, "update", timeout_s=10)
+            seqs.append(frame["seq"])
+            delays.append(time.monotonic() - written_at[frame["seq"]])
+        await writer
+        took = time.monotonic() - started
+        paced = (await _health(live))["superseded_at_source"]
+    assert seqs == sorted(set(seqs))
+    assert len(seqs) <= took * 4 + 2, (len(seqs), took)
+    assert paced >= n - len(seqs) - 10  # the rest were replaced before their turn
+    assert max(delays) < 0.25 + 0.5, delays
 
 
 async def _health(live: LiveServer) -> dict[str, Any]:
@@ -396,11 +421,13 @@ async def _until_seq(ws: ClientConnection, last: int) -> list[bytes]:
 async def test_two_live_instances_deliver_the_same_updates_in_the_same_order(
     views: RedisViews, settings: Settings
 ) -> None:
-    """Each instance follows Redis on its own; a client on each sees the same bytes in order."""
+    """Each instance follows Redis on its own; a client on each sees the same bytes in order.
+    (Unpaced: with pacing each instance picks its own subset of the seqs, in order.)"""
     await write(views, CH, 1, 1)
+    unpaced = LiveLimits(channel_max_hz=0)
     async with (
-        serve_live(settings) as one,
-        serve_live(settings) as two,
+        serve_live(settings, unpaced) as one,
+        serve_live(settings, unpaced) as two,
         connect(one.ws) as a,
         connect(two.ws) as b,
     ):
