@@ -193,6 +193,8 @@ async def start_servers(
                     "VOTEWIRE_LIVE_MAX_CONNECTIONS_PER_IP": "0",
                     "VOTEWIRE_LOG_LEVEL": "warning",
                     "VOTEWIRE_LIVE_DIRECT_WRITES": "0" if kind == "live-asgi" else "1",
+                    # Capacity, not policy: the bare server does not pace either.
+                    "VOTEWIRE_LIVE_CHANNEL_MAX_HZ": "0",
                 }
                 part = "" if len(ports) == 1 else f"-x{len(ports)}-{i}"
                 servers.append(
