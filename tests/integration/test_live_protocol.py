@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import socket
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,13 +19,17 @@ from services.config import Settings
 from services.infra.redis_views import RedisViews
 from services.live.limits import LiveLimits
 from tests.support.live import (
-    LiveServer,
-    drop_prefix,
+    doc,
+    health,
     recv_json,
     recv_until,
+    redis_for,
     send_json,
     serve_live,
+    subscribe,
     with_live,
+    write,
+    write_steadily,
 )
 from tests.support.polling import eventually
 from tests.support.stack import free_port, isolated_env, settings_for
@@ -45,36 +46,13 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(settings.redis_url)
-    try:
-        await client.ping()
-    except (aioredis.ConnectionError, OSError) as exc:
-        raise AssertionError(f"Redis not reachable ({exc}); run `votewire stack up`") from None
-    yield client
-    await drop_prefix(client, settings.redis_prefix)
-    await client.aclose()
+    async with redis_for(settings) as client:
+        yield client
 
 
 @pytest.fixture
 def views(redis_client: aioredis.Redis, settings: Settings) -> RedisViews:
     return RedisViews(redis_client, settings.redis_prefix)
-
-
-def doc(n: int, pad: int = 0) -> bytes:
-    return json.dumps({"n": n, "name": "Ақсу ауылы", "pad": "x" * pad}).encode()
-
-
-async def write(views: RedisViews, channel: str, first: int, last: int, pad: int = 0) -> None:
-    for version in range(first, last + 1):
-        assert await views.put_view(channel, version, doc(version, pad)) is not None
-
-
-async def subscribe(ws: ClientConnection, channel: str, **resume: Any) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "subscribe", "channel": channel}
-    if resume:
-        frame["resume"] = resume
-    await ws.send(json.dumps(frame))
-    return await recv_json(ws)
 
 
 @pytest.mark.parametrize("direct_writes", [True, False], ids=["direct", "asgi"])
@@ -97,7 +75,7 @@ async def test_snapshot_then_every_update_in_seq_order(
         burst = [await recv_until(ws, "update")]
         while burst[-1]["seq"] < 60:
             burst.append(await recv_until(ws, "update"))
-        written_direct = (await _health(live))["written_direct"]
+        written_direct = (await health(live))["written_direct"]
     # An idle client's updates go straight out; if uvicorn changed, this notices.
     assert (written_direct >= len(got)) if direct_writes else (written_direct == 0)
     assert [f["seq"] for f in got] == list(range(4, 21))
@@ -178,118 +156,6 @@ async def test_a_resume_with_nothing_stored_says_so(settings: Settings) -> None:
     async with serve_live(settings) as live, connect(live.ws) as ws:
         ack = await subscribe(ws, CH, seq=9, epoch="gone")
     assert ack == {"type": "subscribed", "channel": CH, "seq": 0, "empty": True, "resync": True}
-
-
-@pytest.fixture
-def slow_socket() -> Any:
-    """A client socket with a tiny receive buffer, so not reading backs up quickly."""
-
-    def make(port: int) -> socket.socket:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", port))
-        sock.setblocking(False)
-        return sock
-
-    return make
-
-
-async def _write_steadily(
-    views: RedisViews, n: int, pad: int, written_at: dict[int, float], every_s: float = 0.02
-) -> None:
-    for version in range(1, n + 1):
-        written_at[version] = time.monotonic()
-        await views.put_view(CH, version, doc(version, pad))
-        await asyncio.sleep(every_s)  # the steady write rate under test, not a wait
-
-
-async def test_a_slow_client_is_conflated_while_a_fast_one_gets_everything_promptly(
-    redis_client: aioredis.Redis, settings: Settings, slow_socket: Any
-) -> None:
-    """One client that stops reading gets the newest view later; the other sees every seq < 1s."""
-    views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
-    limits = LiveLimits(send_deadline_s=60, channel_max_hz=0)  # per-client conflation only
-    n, written_at = 150, {}
-    async with (
-        serve_live(settings, limits) as live,
-        connect(live.ws, max_size=None) as fast,
-        connect(live.ws, sock=slow_socket(live.port), max_size=None, max_queue=1) as slow,
-    ):
-        for ws in (fast, slow):
-            assert (await subscribe(ws, CH))["empty"] is True
-        writer = asyncio.create_task(_write_steadily(views, n, 100_000, written_at))
-        delays, fast_seqs = [], []
-        while len(fast_seqs) < n:
-            frame = await recv_until(fast, "update", timeout_s=10)
-            delays.append(time.monotonic() - written_at[frame["seq"]])
-            fast_seqs.append(frame["seq"])
-        await writer
-        slow_seqs = []
-        while not slow_seqs or slow_seqs[-1] < n:
-            slow_seqs.append((await recv_until(slow, "update", timeout_s=30))["seq"])
-    assert fast_seqs == list(range(1, n + 1))
-    delays.sort()
-    assert delays[int(0.99 * len(delays))] < 1.0, delays[-5:]
-    assert slow_seqs == sorted(set(slow_seqs)), "a slow client never gets a seq twice or backwards"
-    assert len(slow_seqs) < n, "the slow client should have been conflated"
-
-
-async def test_a_fast_channel_is_paced_to_its_rate_and_its_newest_view_arrives(
-    redis_client: aioredis.Redis, settings: Settings
-) -> None:
-    """200 updates/s on one channel, capped at 4 Hz: every client gets a few, in seq
-    order, the last one among them, each within one interval (plus transit) of its write."""
-    views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
-    n, written_at = 300, {}
-    async with serve_live(settings, LiveLimits(channel_max_hz=4)) as live, connect(live.ws) as ws:
-        assert (await subscribe(ws, CH))["empty"] is True
-        started = time.monotonic()
-        writer = asyncio.create_task(_write_steadily(views, n, 0, written_at, every_s=0.005))
-        seqs, delays = [], []
-        while not seqs or seqs[-1] < n:
-            frame = await recv_until(ws, "update", timeout_s=10)
-            seqs.append(frame["seq"])
-            delays.append(time.monotonic() - written_at[frame["seq"]])
-        await writer
-        took = time.monotonic() - started
-        paced = (await _health(live))["superseded_at_source"]
-    assert seqs == sorted(set(seqs))
-    assert len(seqs) <= took * 4 + 2, (len(seqs), took)
-    assert paced >= n - len(seqs) - 10  # the rest were replaced before their turn
-    assert max(delays) < 0.25 + 0.5, delays
-
-
-async def _health(live: LiveServer) -> dict[str, Any]:
-    async with httpx.AsyncClient() as http:
-        found: dict[str, Any] = (await http.get(f"{live.http}/healthz")).json()
-        return found
-
-
-async def test_a_stuck_client_is_closed_with_the_slow_code(
-    redis_client: aioredis.Redis, settings: Settings, slow_socket: Any
-) -> None:
-    """A client whose socket accepts nothing past the send deadline is closed 4008 slow."""
-    views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
-    limits = LiveLimits(send_deadline_s=0.5)
-    async with (
-        serve_live(settings, limits) as live,
-        connect(live.ws, sock=slow_socket(live.port), max_size=None, max_queue=1) as stuck,
-    ):
-        assert (await subscribe(stuck, CH))["empty"] is True
-        writer = asyncio.create_task(_write_steadily(views, 2000, 100_000, {}))
-
-        async def closed_slow() -> bool:
-            return bool((await _health(live))["closes"].get("slow"))
-
-        try:
-            await eventually(closed_slow, 30, "the server to close the stuck client")
-        finally:
-            writer.cancel()
-        with pytest.raises(websockets.ConnectionClosed) as info:
-            while True:
-                await asyncio.wait_for(stuck.recv(), 10)
-    assert info.value.rcvd is not None
-    assert (info.value.rcvd.code, info.value.rcvd.reason) == (4008, "slow")
 
 
 async def test_limits_and_bad_frames_are_answered_with_error_frames(settings: Settings) -> None:
@@ -433,7 +299,7 @@ async def test_two_live_instances_deliver_the_same_updates_in_the_same_order(
     ):
         snaps = [await subscribe(a, CH), await subscribe(b, CH)]
         assert snaps[0] == snaps[1]
-        writer = asyncio.create_task(_write_steadily(views, 60, 0, {}, every_s=0.01))
+        writer = asyncio.create_task(write_steadily(views, CH, 60, 0, {}, every_s=0.01))
         got_a, got_b = await asyncio.gather(_until_seq(a, 60), _until_seq(b, 60))
         await writer
     by_seq_a = {json.loads(f)["seq"]: f for f in got_a}
@@ -470,7 +336,7 @@ async def test_a_lost_feed_catches_up_after_reconnecting(
         assert (caught["seq"], caught["view"]["n"]) == (2, 2)
         await write(views, CH, 3, 3)
         assert (await recv_until(ws, "update"))["seq"] == 3
-        assert (await _health(live))["feed"]["connects"] == 2
+        assert (await health(live))["feed"]["connects"] == 2
 
 
 async def test_the_example_client_follows_and_resumes_across_a_restart(

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
@@ -165,3 +167,60 @@ class ElectionViews:
             outputs.extend(national_outputs(self.definition, self.nation.view(), lines))
         for channel, version, doc in outputs:
             await self.views.put_view(channel, version, doc)
+
+
+@contextlib.asynccontextmanager
+async def redis_for(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """A client of the stack's Redis; the settings' prefix is dropped at the end."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        await client.ping()
+    except (aioredis.ConnectionError, OSError) as exc:
+        raise AssertionError(f"Redis not reachable ({exc}); run `votewire stack up`") from None
+    try:
+        yield client
+    finally:
+        await drop_prefix(client, settings.redis_prefix)
+        await client.aclose()
+
+
+def doc(n: int, pad: int = 0) -> bytes:
+    """A small view document numbered `n` (with Kazakh text, and `pad` bytes of filler)."""
+    return json.dumps({"n": n, "name": "Ақсу ауылы", "pad": "x" * pad}).encode()
+
+
+async def write(views: RedisViews, channel: str, first: int, last: int, pad: int = 0) -> None:
+    """Write versions `first`..`last` of `channel`, each accepted."""
+    for version in range(first, last + 1):
+        assert await views.put_view(channel, version, doc(version, pad)) is not None
+
+
+async def write_steadily(
+    views: RedisViews,
+    channel: str,
+    n: int,
+    pad: int,
+    written_at: dict[int, float],
+    every_s: float = 0.02,
+) -> None:
+    """Versions 1..n of `channel`, one every `every_s`; `written_at` gets their times."""
+    for version in range(1, n + 1):
+        written_at[version] = time.monotonic()
+        await views.put_view(channel, version, doc(version, pad))
+        await asyncio.sleep(every_s)  # the steady write rate under test, not a wait
+
+
+async def subscribe(ws: ClientConnection, channel: str, **resume: Any) -> dict[str, Any]:
+    """Subscribe (resuming from `resume`, if given) and return the answer."""
+    frame: dict[str, Any] = {"type": "subscribe", "channel": channel}
+    if resume:
+        frame["resume"] = resume
+    await ws.send(json.dumps(frame))
+    return await recv_json(ws)
+
+
+async def health(live: LiveServer) -> dict[str, Any]:
+    """The live server's /healthz document."""
+    async with httpx.AsyncClient() as http:
+        found: dict[str, Any] = (await http.get(f"{live.http}/healthz")).json()
+        return found
