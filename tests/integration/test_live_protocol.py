@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +22,6 @@ from tests.support.live import (
     health,
     recv_json,
     recv_until,
-    redis_for,
     send_json,
     serve_live,
     subscribe,
@@ -32,22 +30,11 @@ from tests.support.live import (
     write_steadily,
 )
 from tests.support.polling import eventually
-from tests.support.stack import free_port, isolated_env, settings_for
+from tests.support.stack import free_port
 
 pytestmark = pytest.mark.integration
 
 CH = "race:kz-test:r1"
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return settings_for(isolated_env("live"))
-
-
-@pytest.fixture
-async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    async with redis_for(settings) as client:
-        yield client
 
 
 @pytest.fixture

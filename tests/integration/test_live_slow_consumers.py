@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,28 +19,15 @@ from services.live.limits import LiveLimits
 from tests.support.live import (
     health,
     recv_until,
-    redis_for,
     serve_live,
     subscribe,
     write_steadily,
 )
 from tests.support.polling import eventually
-from tests.support.stack import isolated_env, settings_for
 
 pytestmark = pytest.mark.integration
 
 CH = "race:kz-test:r1"
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return settings_for(isolated_env("live"))
-
-
-@pytest.fixture
-async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    async with redis_for(settings) as client:
-        yield client
 
 
 @pytest.fixture
