@@ -23,6 +23,9 @@ from services.core.codec import loads
 
 JSON = "application/json"
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
+JSON_WHITESPACE = " \t\r\n"
+"""What JSON (RFC 8259) calls whitespace. A line of anything else, control
+characters that `str.strip` would also remove included, is an item to answer."""
 
 
 class BodyError(Exception):
@@ -81,7 +84,7 @@ def parse_ndjson_lines(lines: Iterable[bytes | str]) -> list[Item]:
                 continue
         else:
             text = line
-        text = text.strip()
+        text = text.strip(JSON_WHITESPACE)
         if not text:
             continue
         value, error = parse_json_text(text)
@@ -93,7 +96,8 @@ def parse_body(body: bytes, content_type: str | None, max_items: int) -> list[It
     """The items of a request body. Raises `BodyError` for 400/413/415."""
     kind = media_type(content_type)
     if kind in NDJSON_TYPES:
-        lines = [line for line in body.split(b"\n") if line.strip()]
+        blank = JSON_WHITESPACE.encode()
+        lines = [line for line in body.split(b"\n") if line.strip(blank)]
         _check_count(len(lines), max_items)
         return parse_ndjson_lines(lines)
     if kind != JSON and not kind.endswith("+json"):

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.ingest.bodies import JSON_WHITESPACE
+
 INTEGER_COLUMNS = frozenset({"registered", "ballots_cast", "against_all", "invalid", "revision"})
 CSV_COLUMNS = (
     "kind", "report_id", "election_id", "race_id", "precinct_id", "mark", "registered",
@@ -76,8 +78,12 @@ def read_report_file(path: Path, fmt: str | None = None) -> list[FileRecord]:
 
 
 def jsonl_records(lines: Iterable[str]) -> list[FileRecord]:
-    """One record per non-blank line, text as written."""
-    return [FileRecord(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
+    """One record per line that is not blank (JSON whitespace only), text as written."""
+    return [
+        FileRecord(n, line.strip(JSON_WHITESPACE))
+        for n, line in enumerate(lines, 1)
+        if line.strip(JSON_WHITESPACE)
+    ]
 
 
 def csv_records(lines: Iterable[str]) -> list[FileRecord]:

@@ -148,7 +148,7 @@ def sent_items(body: bytes, content_type: str) -> list[tuple[bool, Any]]:
     if content_type.startswith("application/x-ndjson"):
         out = []
         for line in body.split(b"\n"):
-            if not line.strip():
+            if not line.strip(b" \t\r\n"):  # JSON whitespace only: b"\x1c" is an item
                 continue
             try:
                 out.append((True, json.loads(line.decode("utf-8"))))

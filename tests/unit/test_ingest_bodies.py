@@ -68,3 +68,11 @@ def test_media_type_defaults_to_json_and_ignores_parameters() -> None:
     assert media_type(None) == "application/json"
     assert media_type("Application/X-NDJSON; charset=utf-8") == "application/x-ndjson"
     assert parse_body(b"{}", "application/vnd.votewire+json", 10)[0].value == {}
+
+
+@pytest.mark.parametrize("junk", [b"\x1c", b"\x0c", b"\x1f  "])
+def test_a_line_of_control_characters_is_an_item_answered_not_a_blank_line(junk: bytes) -> None:
+    """Only JSON whitespace makes a line blank; str.strip would also drop these (found by
+    the ingest fuzz test: the sender got no answer for the line)."""
+    items = parse_body(junk + b"\n \t\r\n" + b'{"a": 1}', "application/x-ndjson", 10)
+    assert [item.error is not None for item in items] == [True, False]
