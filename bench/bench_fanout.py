@@ -22,7 +22,7 @@ For each N (default 1,000, 5,000 and 10,000) and each K (default 1), on the real
    summed, / N) and CPU per delivered frame (user + system, summed).
 
 Then the same clients against the ceiling: K bare `websockets` servers
-(`bare_server`, this file), each following the same Redis pub/sub and calling
+(`bench/bare_server.py`), each following the same Redis pub/sub and calling
 `websockets.broadcast` with the pre-encoded frame to the subscribers of its
 channel; no snapshots, no ordering or conflation, no limits, no heartbeats.
 With K > 1 the rows read "live xK" / "bare xK" and "vs bare" compares equal K.
@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import os
 import sys
@@ -54,8 +53,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
-import websockets
 
+from bench.bare_server import bare_server
 from bench.fanout_clients import ELECTION, client_worker, raise_fd_limit
 from services.config import Settings
 from services.core.codec import dumps
@@ -90,56 +89,6 @@ def sample_views() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         tally.apply(emitted.payload)  # type: ignore[arg-type]
     views = tally.views()
     return dict(views["national"]), {k: dict(v) for k, v in views["regions"].items()}
-
-
-# --- the ceiling: a bare broadcast server ----------------------------------------------
-
-
-def bare_server(port: int, redis_url: str, prefix: str) -> None:
-    raise_fd_limit()
-
-    async def run() -> None:
-        subscribers: dict[str, set[Any]] = {}
-
-        async def handler(ws: Any) -> None:
-            mine: list[str] = []
-            try:
-                async for raw in ws:
-                    frame = json.loads(raw)
-                    if frame.get("type") == "subscribe":
-                        subscribers.setdefault(frame["channel"], set()).add(ws)
-                        mine.append(frame["channel"])
-                        await ws.send(
-                            b'{"type":"subscribed","channel":"%s","seq":0}'
-                            % frame["channel"].encode()
-                        )
-            except websockets.ConnectionClosed:
-                pass  # the benchmark's clients leave without a goodbye
-            finally:
-                for channel in mine:
-                    subscribers[channel].discard(ws)
-
-        client = aioredis.Redis.from_url(redis_url)
-        async with (
-            websockets.serve(
-                handler,
-                "127.0.0.1",
-                port,
-                compression=None,
-                max_size=None,
-                ping_interval=None,
-                backlog=4096,
-            ),
-            client.pubsub() as pubsub,
-        ):
-            await pubsub.psubscribe(f"{prefix}:chan:*")
-            async for message in pubsub.listen():
-                if message["type"] != "pmessage":
-                    continue
-                channel = message["channel"].decode().split(":chan:", 1)[1]
-                websockets.broadcast(subscribers.get(channel, ()), message["data"])
-
-    asyncio.run(run())
 
 
 # --- the run ---------------------------------------------------------------------------
