@@ -44,15 +44,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from votewire.config import Settings
+from votewire.core.codec import report_to_bytes
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_state import RaceState
+from votewire.core.scenario import FaultRates
+from votewire.infra.kafka_topics import topic_partitions
+from votewire.infra.redis_views import RedisViews
+from votewire.launcher import ServiceProcess, start_services
 
-from services.config import Settings
-from services.core.codec import report_to_bytes
-from services.core.models import ElectionDefinition, Report
-from services.core.race_state import RaceState
-from services.core.scenario import FaultRates
-from services.infra.kafka_topics import topic_partitions
-from services.infra.redis_views import RedisViews
-from services.launcher import ServiceProcess, start_services
 from tests.support.aggregate_night import (
     expected_outputs,
     kz_night,

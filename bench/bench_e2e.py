@@ -59,13 +59,14 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from votewire.core.codec import dumps, encode_report
+from votewire.core.models import ElectionDefinition, Report
+from votewire.launcher import ServiceProcess, start_services
+
 from bench.bench_aggregate import FAULTS, env_for, race_versions
 from bench.bench_ingest import NDJSON, Connection, cleanup
 from bench.e2e_clients import client_worker
 from bench.fanout_clients import raise_fd_limit
-from services.core.codec import dumps, encode_report
-from services.core.models import ElectionDefinition, Report
-from services.launcher import ServiceProcess, start_services
 from tests.support.aggregate_night import (
     expected_outputs,
     kz_night,

@@ -53,13 +53,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
+from votewire.config import Settings
+from votewire.core.codec import dumps
+from votewire.infra.redis_views import RedisViews
+from votewire.launcher import ServiceProcess
 
 from bench.bare_server import bare_server
 from bench.fanout_clients import ELECTION, client_worker, raise_fd_limit
-from services.config import Settings
-from services.core.codec import dumps
-from services.infra.redis_views import RedisViews
-from services.launcher import ServiceProcess
 
 
 def rss_kib(pid: int) -> int:
@@ -78,9 +78,9 @@ def cpu_s(pid: int) -> tuple[float, float]:
 
 def sample_views() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """A national view and 14 region views from the kz-2021 night at 60 %."""
-    from services.core.scenario import kz2021
-    from services.core.scenario.night import simulate_night
-    from services.core.tally import ElectionTally
+    from votewire.core.scenario import kz2021
+    from votewire.core.scenario.night import simulate_night
+    from votewire.core.tally import ElectionTally
 
     definition = kz2021.kz2021_definition()
     tally = ElectionTally(definition)

@@ -3,7 +3,7 @@
     python bench/bench_fold.py [--repeat N] [--runs R] [--seed S] [--synthetic]
 
 Builds an election night: the Kazakhstan 2021 scenario
-(`services.core.scenario.night.simulate_night` with 5 % of every fault) when
+(`votewire.core.scenario.night.simulate_night` with 5 % of every fault) when
 it is available, else (or with --synthetic) a synthetic one of the same
 size (730 races, ~1,850 precincts, 6 turnout marks, ~5 % corrections and
 ~10 % duplicates, shuffled). Then, for each of R runs, it times:
@@ -28,10 +28,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.core.codec import decode_definition
-from services.core.models import ElectionDefinition, Report
-from services.core.tally import ElectionTally
-from services.core.validation import Accepted, validate_report
+from votewire.core.codec import decode_definition
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.tally import ElectionTally
+from votewire.core.validation import Accepted, validate_report
 
 MARKS = ["10:00", "12:00", "14:00", "16:00", "18:00", "20:00"]
 PARTIES = ["Nur Otan", "Auyl", "Adal", "Ak Zhol", "People's Party", "NSDP", "independent"]
@@ -138,9 +138,9 @@ def scenario(seed: int, synthetic: bool) -> tuple[ElectionDefinition, list[dict[
     """The kz2021 night (5 % of each fault) if its generator is importable, else synthetic."""
     if not synthetic:
         try:
-            from services.core.scenario.faults import FaultRates
-            from services.core.scenario.kz2021 import kz2021_definition
-            from services.core.scenario.night import simulate_night
+            from votewire.core.scenario.faults import FaultRates
+            from votewire.core.scenario.kz2021 import kz2021_definition
+            from votewire.core.scenario.night import simulate_night
         except ImportError:
             pass
         else:

@@ -46,13 +46,12 @@ import httpx
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-
-from services.config import Settings
-from services.core.codec import encode_definition
-from services.core.scenario.kz2021 import kz2021_scenario
-from services.infra.kafka_topics import ensure_topics, votewire_topics
-from services.ingest.import_transports import DirectTransport
-from services.launcher import start_services
+from votewire.config import Settings
+from votewire.core.codec import encode_definition
+from votewire.core.scenario.kz2021 import kz2021_scenario
+from votewire.infra.kafka_topics import ensure_topics, votewire_topics
+from votewire.ingest.import_transports import DirectTransport
+from votewire.launcher import start_services
 
 Reports = list[dict[str, Any]]
 NDJSON = "application/x-ndjson"

@@ -62,13 +62,13 @@ from confluent_kafka import TopicPartition as RdTopicPartition
 from quixstreams import Application, State
 from quixstreams import __version__ as quix_version
 from quixstreams.models.topics import TopicConfig
+from votewire.aggregate.folder import race_key
+from votewire.config import Settings
+from votewire.core.codec import decode_report_trusted, dumps, loads
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_state import RaceState
+from votewire.infra.kafka_topics import ensure_topics, topic_partitions
 
-from services.aggregate.folder import race_key
-from services.config import Settings
-from services.core.codec import decode_report_trusted, dumps, loads
-from services.core.models import ElectionDefinition, Report
-from services.core.race_state import RaceState
-from services.infra.kafka_topics import ensure_topics, topic_partitions
 from tests.support.aggregate_night import kz_night, produce_reports, tally_of
 from tests.support.stack import isolated_env, settings_for
 

@@ -34,18 +34,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.core.scenario import (
+from votewire.core.scenario import (
     FaultRates,
     kz2021_definition,
     kz2021_scenario,
     simulate_night,
 )
-from services.replay.archive_export import export
-from services.replay.archive_fold import fold_archive
-from services.replay.archive_reader import Archive
-from services.replay.archive_verify import verify_archive
-from services.replay.as_of import Window
-from services.replay.replay_command import replay
+from votewire.replay.archive_export import export
+from votewire.replay.archive_fold import fold_archive
+from votewire.replay.archive_reader import Archive
+from votewire.replay.archive_verify import verify_archive
+from votewire.replay.as_of import Window
+from votewire.replay.replay_command import replay
+
 from tests.support.log_producer import drop_keys, produce_night
 from tests.support.night_log import NightLog, night_log, write_archive
 from tests.support.stack import isolated_env, settings_for

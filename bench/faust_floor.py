@@ -24,8 +24,8 @@ import faust
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.aggregate.app import COMMIT_EVERY_NEVER, broker_url
-from services.config import Settings
+from votewire.aggregate.app import COMMIT_EVERY_NEVER, broker_url
+from votewire.config import Settings
 
 
 def main() -> None:

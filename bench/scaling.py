@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from typing import TypedDict
 
-from services.core.scenario.faults import FaultRates
-from services.core.scenario.kz2021 import kz2021_definition, kz2021_scenario
-from services.core.scenario.night import simulate_night
-from services.core.tally import ElectionTally
-from services.core.validation import Accepted, validate_report
+from votewire.core.scenario.faults import FaultRates
+from votewire.core.scenario.kz2021 import kz2021_definition, kz2021_scenario
+from votewire.core.scenario.night import simulate_night
+from votewire.core.tally import ElectionTally
+from votewire.core.validation import Accepted, validate_report
 
 REPORTS_PER_SCALE = 14_000
 

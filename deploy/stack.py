@@ -31,8 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from local_stack.kafka_cluster import KafkaCluster
 from local_stack.processes import StackError, log
 from local_stack.redis_server import RedisServer
-
-from services.config import Settings
+from votewire.config import Settings
 
 
 def running_brokers(settings: Settings) -> int:

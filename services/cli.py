@@ -27,22 +27,22 @@ import runpy
 import sys
 from collections.abc import Sequence
 
-from services.config import REPO_ROOT, Settings, SettingsError
+from votewire.config import NeedsCheckout, Settings, SettingsError, local_stack_script
 
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "services.sim.scenario_command",
-    "services.ingest.importer",
-    "services.aggregate.rebuild",
-    "services.replay.tally_command",
-    "services.replay.replay_command",
-    "services.replay.archive_command",
-    "services.replay.audit_command",
-    "services.demo",
+    "votewire.sim.scenario_command",
+    "votewire.ingest.importer",
+    "votewire.aggregate.rebuild",
+    "votewire.replay.tally_command",
+    "votewire.replay.replay_command",
+    "votewire.replay.archive_command",
+    "votewire.replay.audit_command",
+    "votewire.demo",
 )
 
 
 def run_stack(args: argparse.Namespace) -> int:
-    stack = runpy.run_path(str(REPO_ROOT / "deploy" / "stack.py"), run_name="votewire_stack")
+    stack = runpy.run_path(str(local_stack_script()), run_name="votewire_stack")
     return int(stack["main"](args.stack_args))
 
 
@@ -51,11 +51,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     if args.service == "ingest":
-        from services.ingest.app import create_app as create_ingest
+        from votewire.ingest.app import create_app as create_ingest
 
         app, port = create_ingest(settings), settings.ingest_port
     else:
-        from services.live.app import create_app as create_live
+        from votewire.live.app import create_app as create_live
 
         app, port = create_live(settings), settings.live_port
     uvicorn.run(
@@ -74,9 +74,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_aggregate(args: argparse.Namespace) -> int:
     import faust
-
-    from services.aggregate.app import create_app
-    from services.infra.kafka_topics import cluster_replication, ensure_topics
+    from votewire.aggregate.app import create_app
+    from votewire.infra.kafka_topics import cluster_replication, ensure_topics
 
     settings = Settings.from_env()
     asyncio.run(ensure_topics(settings))
@@ -119,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SettingsError as exc:
         print(f"votewire: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except NeedsCheckout as exc:
+        print(f"votewire {args.command}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -18,6 +18,39 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The checkout's root when votewire runs from one (`in_checkout`); else meaningless."""
+
+
+def in_checkout() -> bool:
+    """True when this code runs from a source checkout (editable install or the tree itself),
+    where `deploy/` and `docs/` are at hand; False for an installed wheel."""
+    root = REPO_ROOT
+    return (root / "pyproject.toml").is_file() and (root / "deploy" / "stack.py").is_file()
+
+
+class NeedsCheckout(RuntimeError):
+    """A command that drives the local stack (`stack`, `demo`) ran outside a source checkout."""
+
+
+def local_stack_script() -> Path:
+    """deploy/stack.py of the checkout; `NeedsCheckout` with a plain sentence otherwise."""
+    script = REPO_ROOT / "deploy" / "stack.py"
+    if not in_checkout():
+        raise NeedsCheckout(
+            "this command starts the local Kafka and Redis from the repository's deploy/ "
+            "folder; run it from a clone of votewire (git clone ...; bash deploy/dev.sh demo), "
+            "or point VOTEWIRE_KAFKA_BOOTSTRAP and VOTEWIRE_REDIS_URL at servers you run"
+        )
+    return script
+
+
+def default_state_dir() -> Path:
+    """`<checkout>/.votewire` in a checkout; else `$XDG_STATE_HOME/votewire`
+    (~/.local/state/votewire): never inside an installed package."""
+    if in_checkout():
+        return REPO_ROOT / ".votewire"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "votewire"
 
 
 class SettingsError(ValueError):
@@ -27,8 +60,9 @@ class SettingsError(ValueError):
 # name -> (default, meaning). Defaults are strings as they would appear in the environment.
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "VOTEWIRE_STATE_DIR": (
-        str(REPO_ROOT / ".votewire"),
-        "Where the local stack keeps data, logs and pid files.",
+        str(default_state_dir()),
+        "Where the local stack keeps data, logs and pid files (a checkout's .votewire, else "
+        "$XDG_STATE_HOME/votewire).",
     ),
     "VOTEWIRE_CACHE_DIR": (
         str(Path.home() / ".cache" / "votewire"),

@@ -19,9 +19,9 @@ import sys
 import urllib.request
 from typing import Any
 
-from services.config import REPO_ROOT, Settings
-from services.launcher import ServiceProcess, start_services
-from services.sim.http_sink import SendCounts
+from votewire.config import Settings, local_stack_script
+from votewire.launcher import ServiceProcess, start_services
+from votewire.sim.http_sink import SendCounts
 
 
 def add_parser(sub: Any) -> None:
@@ -82,15 +82,14 @@ def final_summary(settings: Settings, election_id: str, deadline_s: float = 180.
 
 def run(args: argparse.Namespace) -> int:
     import httpx
-
-    from services.core.codec import encode_definition
-    from services.core.scenario.faults import FaultRates
-    from services.core.scenario.kz2021 import kz2021_definition
-    from services.core.scenario.night import simulate_night
-    from services.sim.http_sink import send_night
+    from votewire.core.codec import encode_definition
+    from votewire.core.scenario.faults import FaultRates
+    from votewire.core.scenario.kz2021 import kz2021_definition
+    from votewire.core.scenario.night import simulate_night
+    from votewire.sim.http_sink import send_night
 
     settings = Settings.from_env()
-    stack = runpy.run_path(str(REPO_ROOT / "deploy" / "stack.py"), run_name="votewire_stack")
+    stack = runpy.run_path(str(local_stack_script()), run_name="votewire_stack")
     if stack["main"](["up"]) != 0:
         return 1
     # The demo feeds a whole night from one client: no per-credential rate limit.

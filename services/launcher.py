@@ -1,7 +1,7 @@
 """Starting the three votewire services as child processes, and waiting for them.
 
 Used by `votewire demo` and by the end-to-end tests. Each service runs as
-`python -m services.cli ...` with the caller's environment plus overrides,
+`python -m votewire.cli ...` with the caller's environment plus overrides,
 logs to a file, and is considered up when its health endpoint answers 200.
 `stop()` sends SIGTERM, then SIGKILL after a deadline; `kill()` is SIGKILL
 at once (the crash drills).
@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.config import Settings
+from votewire.config import Settings
 
 SERVICE_ARGS = {
     "ingest": ["serve", "ingest"],
@@ -62,7 +62,7 @@ class ServiceProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "services.cli", *SERVICE_ARGS[self.name]],
+                [sys.executable, "-m", "votewire.cli", *SERVICE_ARGS[self.name]],
                 env={**os.environ, **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -10,6 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
+from votewire.config import Settings
+
 from local_stack.processes import (
     START_DEADLINE_S,
     Managed,
@@ -18,7 +20,6 @@ from local_stack.processes import (
     port_taken,
     wait_until,
 )
-from services.config import Settings
 
 DEPLOY_DIR = Path(__file__).resolve().parents[1]
 POM = DEPLOY_DIR / "kafka" / "pom.xml"

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import time
 
+from votewire.config import Settings
+
 from local_stack.processes import (
     START_DEADLINE_S,
     Managed,
@@ -15,7 +17,6 @@ from local_stack.processes import (
     port_taken,
     wait_until,
 )
-from services.config import Settings
 
 
 class RedisServer:

@@ -37,17 +37,16 @@ from typing import Any, NoReturn, cast
 import faust
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
-
-from services.aggregate.flusher import ViewFlusher
-from services.aggregate.folder import RaceFolder
-from services.aggregate.metrics import Metrics
-from services.aggregate.ports import Definitions, Record
-from services.aggregate.rollups import NationalStage, RegionStage
-from services.aggregate.state_table import RoutedTable, routed_table
-from services.aggregate.transport import install as install_transport
-from services.config import Settings
-from services.infra.definition_catalog import DefinitionCatalog
-from services.infra.redis_views import RedisViews
+from votewire.aggregate.flusher import ViewFlusher
+from votewire.aggregate.folder import RaceFolder
+from votewire.aggregate.metrics import Metrics
+from votewire.aggregate.ports import Definitions, Record
+from votewire.aggregate.rollups import NationalStage, RegionStage
+from votewire.aggregate.state_table import RoutedTable, routed_table
+from votewire.aggregate.transport import install as install_transport
+from votewire.config import Settings
+from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.redis_views import RedisViews
 
 log = logging.getLogger(__name__)
 

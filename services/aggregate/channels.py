@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from services.aggregate.ports import Output
-from services.core.channels import (
+from votewire.aggregate.ports import Output
+from votewire.core.channels import (
     RaceLine,
     race_channel,
     race_line,
@@ -30,10 +30,10 @@ from services.core.channels import (
     turnout_channel,
     turnout_doc,
 )
-from services.core.codec import dumps
-from services.core.models import ElectionDefinition, Race
-from services.core.rollup import NationalRollup, RegionRollup
-from services.core.views import NationalView, RaceView, RegionView
+from votewire.core.codec import dumps
+from votewire.core.models import ElectionDefinition, Race
+from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.core.views import NationalView, RaceView, RegionView
 
 __all__ = [
     "RaceLine",

@@ -28,9 +28,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
-
-from services.aggregate.metrics import Metrics
-from services.infra.redis_views import BadChannel, check_channel
+from votewire.aggregate.metrics import Metrics
+from votewire.infra.redis_views import BadChannel, check_channel
 
 log = logging.getLogger(__name__)
 

@@ -34,9 +34,9 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from services.aggregate.channels import race_channel
-from services.aggregate.metrics import Metrics
-from services.aggregate.ports import (
+from votewire.aggregate.channels import race_channel
+from votewire.aggregate.metrics import Metrics
+from votewire.aggregate.ports import (
     Definitions,
     Downstream,
     Record,
@@ -47,8 +47,8 @@ from services.aggregate.ports import (
     tag,
     untag,
 )
-from services.core.codec import decode_report_trusted, dumps, loads
-from services.core.race_state import RaceState
+from votewire.core.codec import decode_report_trusted, dumps, loads
+from votewire.core.race_state import RaceState
 
 log = logging.getLogger(__name__)
 

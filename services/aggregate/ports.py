@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, Protocol
 
-from services.core.models import ElectionDefinition
+from votewire.core.models import ElectionDefinition
 
 log = logging.getLogger(__name__)
 

@@ -33,15 +33,14 @@ from typing import cast
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
-
-from services.aggregate.channels import election_outputs
-from services.aggregate.ports import Output
-from services.config import Settings
-from services.core.codec import loads
-from services.core.views import RaceView
-from services.infra.definition_catalog import DefinitionCatalog
-from services.infra.kafka_topics import topic_partitions
-from services.infra.redis_views import RedisViews
+from votewire.aggregate.channels import election_outputs
+from votewire.aggregate.ports import Output
+from votewire.config import Settings
+from votewire.core.codec import loads
+from votewire.core.views import RaceView
+from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.kafka_topics import topic_partitions
+from votewire.infra.redis_views import RedisViews
 
 log = logging.getLogger(__name__)
 

@@ -33,14 +33,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from services.aggregate.channels import (
+from votewire.aggregate.channels import (
     empty_line,
     national_outputs,
     race_line,
     region_outputs,
 )
-from services.aggregate.metrics import Metrics
-from services.aggregate.ports import (
+from votewire.aggregate.metrics import Metrics
+from votewire.aggregate.ports import (
     Definitions,
     Downstream,
     Record,
@@ -52,10 +52,10 @@ from services.aggregate.ports import (
     unpack,
     untag,
 )
-from services.core.codec import dumps, loads
-from services.core.models import ElectionDefinition
-from services.core.rollup import NationalRollup, RegionRollup
-from services.core.views import RaceView, RegionView
+from votewire.core.codec import dumps, loads
+from votewire.core.models import ElectionDefinition
+from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.core.views import RaceView, RegionView
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.core.views import NationalView, RaceView, RegionView
+from votewire.core.views import NationalView, RaceView, RegionView
 
 RaceLine = dict[str, Any]
 

@@ -2,7 +2,7 @@
 
 Definitions are decoded strictly (`decode_definition` raises `DefinitionError`
 naming the offending path). Reports from untrusted sources go through
-`services.core.validation.validate_report`, never through this module;
+`votewire.core.validation.validate_report`, never through this module;
 `decode_report_trusted` is the fast path for reports that were validated
 before (read back from Kafka, a snapshot, a replay log) and trusts its input.
 
@@ -18,8 +18,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from services.core.definition_decoder import DefinitionError, decode_definition
-from services.core.models import (
+from votewire.core.definition_decoder import DefinitionError, decode_definition
+from votewire.core.models import (
     ElectionDefinition,
     Race,
     Report,

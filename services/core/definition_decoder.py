@@ -1,6 +1,6 @@
 """Strict decoding of an election definition (JSON object -> `ElectionDefinition`).
 
-Part of the wire format; callers use it through `services.core.codec`.
+Part of the wire format; callers use it through `votewire.core.codec`.
 A definition is trusted configuration, so decoding is strict: unknown keys,
 wrong types, duplicate ids, dangling references and inconsistent rules all
 raise `DefinitionError` whose message starts with the JSON path at fault,
@@ -23,7 +23,7 @@ import re
 from datetime import date
 from typing import Any, get_args
 
-from services.core.models import (
+from votewire.core.models import (
     AgainstAllRule,
     Candidate,
     ElectionDefinition,

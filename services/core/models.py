@@ -2,7 +2,7 @@
 
 These types are the vocabulary every part of votewire speaks: ingest validates
 into them, the tally folds them, replay reads them back. They carry no I/O and
-no wire format; `services.core.codec` is the one place that turns JSON into
+no wire format; `votewire.core.codec` is the one place that turns JSON into
 these values and back.
 
 Invariants that hold for every instance built by `codec`/`validation`

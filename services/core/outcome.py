@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from services.core.models import Race
+from votewire.core.models import Race
 
 OutcomeType = Literal["winner", "runoff", "tie", "repeat_election"]
 

@@ -5,7 +5,7 @@ race (keyed by race_id) and restores it from `to_dict()` after a rebalance.
 
 Contract of `apply(report)` (the report must be validated against the same
 definition and belong to this race, else `ValueError`):
-- the slot rules of `services.core.slots` decide the status; the race's
+- the slot rules of `votewire.core.slots` decide the status; the race's
   totals and view depend only on the *set* of reports applied, never on
   their order or repetition;
 - `changed` is true iff a slot winner's figures changed, i.e. the view
@@ -26,17 +26,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from services.core.codec import decode_report_trusted, dumps, encode_report, report_to_bytes
-from services.core.models import (
+from votewire.core.codec import decode_report_trusted, dumps, encode_report, report_to_bytes
+from votewire.core.models import (
     ElectionDefinition,
     Report,
     ResultReport,
     TurnoutReport,
 )
-from services.core.race_totals import RaceTotals
-from services.core.race_view import render_race_view
-from services.core.slots import SlotBook, Status, key_of, same_figures
-from services.core.views import RaceView
+from votewire.core.race_totals import RaceTotals
+from votewire.core.race_view import render_race_view
+from votewire.core.slots import SlotBook, Status, key_of, same_figures
+from votewire.core.views import RaceView
 
 STATUSES: tuple[Status, ...] = ("applied", "duplicate", "stale", "conflict")
 

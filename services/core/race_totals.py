@@ -17,7 +17,7 @@ Sums (all exact ints):
 
 from __future__ import annotations
 
-from services.core.models import ElectionDefinition, Race, Report, ResultReport, TurnoutReport
+from votewire.core.models import ElectionDefinition, Race, Report, ResultReport, TurnoutReport
 
 
 class RaceTotals:

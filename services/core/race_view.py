@@ -18,11 +18,11 @@ Definitions used in the view (contract v1):
 
 from __future__ import annotations
 
-from services.core.models import ElectionDefinition, Race
-from services.core.outcome import decide, ranking
-from services.core.percent import pct, reporting_pct
-from services.core.race_totals import RaceTotals
-from services.core.views import CandidateLine, Margin, MarkTurnout, RaceStatus, RaceView
+from votewire.core.models import ElectionDefinition, Race
+from votewire.core.outcome import decide, ranking
+from votewire.core.percent import pct, reporting_pct
+from votewire.core.race_totals import RaceTotals
+from votewire.core.views import CandidateLine, Margin, MarkTurnout, RaceStatus, RaceView
 
 
 def mark_lines(

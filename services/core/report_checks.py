@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.core.models import (
+from votewire.core.models import (
     ElectionDefinition,
     Precinct,
     Race,

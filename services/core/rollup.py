@@ -25,11 +25,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from services.core.models import ElectionDefinition
-from services.core.percent import pct, reporting_pct
-from services.core.race_state import RaceState
-from services.core.race_view import mark_lines
-from services.core.views import NationalView, PartyLine, RaceView, RegionView, RollupView
+from votewire.core.models import ElectionDefinition
+from votewire.core.percent import pct, reporting_pct
+from votewire.core.race_state import RaceState
+from votewire.core.race_view import mark_lines
+from votewire.core.views import NationalView, PartyLine, RaceView, RegionView, RollupView
 
 
 class _Sums:

@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
-from services.core.codec import report_to_bytes
-from services.core.models import Report, ResultReport, SlotKey, TurnoutReport
+from votewire.core.codec import report_to_bytes
+from votewire.core.models import Report, ResultReport, SlotKey, TurnoutReport
 
 Status = Literal["applied", "duplicate", "stale", "conflict"]
 

@@ -2,7 +2,7 @@
 
 `ElectionTally(definition)` routes each validated report to its race's
 `RaceState` and keeps region and national views current through the same
-folds (`services.core.rollup`) the stream's second stage uses, so an offline
+folds (`votewire.core.rollup`) the stream's second stage uses, so an offline
 replay and the live pipeline publish identical figures.
 
 Contract:
@@ -18,10 +18,10 @@ Contract:
 
 from __future__ import annotations
 
-from services.core.models import ElectionDefinition, Report
-from services.core.race_state import STATUSES, ApplyResult, Flag, RaceState
-from services.core.rollup import NationalRollup, RegionRollup
-from services.core.views import NationalView, RaceView, RegionView, Views
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_state import STATUSES, ApplyResult, Flag, RaceState
+from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.core.views import NationalView, RaceView, RegionView, Views
 
 __all__ = ["ApplyResult", "ElectionTally", "Flag", "RaceState"]
 

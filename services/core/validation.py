@@ -26,9 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.core.codec import loads
-from services.core.models import ElectionDefinition, Report
-from services.core.report_checks import (
+from votewire.core.codec import loads
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.report_checks import (
     MAX_COUNT,
     MAX_PROBLEMS,
     Problem,

@@ -1,7 +1,7 @@
 """Shapes of the published views: plain JSON-ready dicts, typed.
 
 Every count is an exact int; every percentage is a string from
-`services.core.percent` with its raw counts alongside. Every view carries
+`votewire.core.percent` with its raw counts alongside. Every view carries
 `election_id` and `test` (a rehearsal definition: never show as real).
 See docs/contract.md for examples.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from services.core.models import ShareBase
-from services.core.outcome import OutcomeView
+from votewire.core.models import ShareBase
+from votewire.core.outcome import OutcomeView
 
 RaceStatus = Literal["not_reporting", "counting", "complete"]
 

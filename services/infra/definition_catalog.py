@@ -16,10 +16,9 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from services.core.codec import DefinitionError, decode_definition, loads
-from services.core.models import ElectionDefinition
-from services.infra.kafka_topics import topic_partitions
+from votewire.core.codec import DefinitionError, decode_definition, loads
+from votewire.core.models import ElectionDefinition
+from votewire.infra.kafka_topics import topic_partitions
 
 log = logging.getLogger(__name__)
 

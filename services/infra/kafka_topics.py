@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-
-from services.config import Settings
+from votewire.config import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,18 +24,17 @@ import redis.asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from services.config import Settings
-from services.infra.definition_catalog import DefinitionCatalog
-from services.ingest import routes
-from services.ingest.auth import Credentials, load_credentials
-from services.ingest.idempotency import RedisSeenStore
-from services.ingest.intake import Intake
-from services.ingest.kafka_link import KafkaLink
-from services.ingest.limits import RateLimit, RateLimiter
-from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import KafkaPublisher
-from services.ingest.state import IngestState
+from votewire.config import Settings
+from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.ingest import routes
+from votewire.ingest.auth import Credentials, load_credentials
+from votewire.ingest.idempotency import RedisSeenStore
+from votewire.ingest.intake import Intake
+from votewire.ingest.kafka_link import KafkaLink
+from votewire.ingest.limits import RateLimit, RateLimiter
+from votewire.ingest.metrics import IngestMetrics
+from votewire.ingest.publisher import KafkaPublisher
+from votewire.ingest.state import IngestState
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.config import SettingsError
-from services.core.models import ElectionDefinition
+from votewire.config import SettingsError
+from votewire.core.models import ElectionDefinition
 
 ANY_ELECTION = "*"
 _PREFIX = 16  # hex digits of the digest used to find candidates

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.core.validation import Problem
+from votewire.core.validation import Problem
 
 MAX_PAYLOAD_CHARS = 64 * 1024
 

@@ -34,9 +34,8 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-
-from services.core.codec import report_to_bytes
-from services.core.models import Report
+from votewire.core.codec import report_to_bytes
+from votewire.core.models import Report
 
 
 class SeenStoreError(Exception):

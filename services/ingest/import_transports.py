@@ -24,17 +24,16 @@ from typing import Any, Protocol
 
 import httpx
 import redis.asyncio as aioredis
-
-from services.config import Settings
-from services.infra.definition_catalog import DefinitionCatalog
-from services.infra.kafka_topics import ensure_topics
-from services.ingest.auth import ANY_ELECTION, Credential, Scope
-from services.ingest.bodies import parse_ndjson_lines
-from services.ingest.dead_letters import Sender
-from services.ingest.idempotency import RedisSeenStore
-from services.ingest.intake import Intake, Unavailable
-from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import KafkaPublisher
+from votewire.config import Settings
+from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.kafka_topics import ensure_topics
+from votewire.ingest.auth import ANY_ELECTION, Credential, Scope
+from votewire.ingest.bodies import parse_ndjson_lines
+from votewire.ingest.dead_letters import Sender
+from votewire.ingest.idempotency import RedisSeenStore
+from votewire.ingest.intake import Intake, Unavailable
+from votewire.ingest.metrics import IngestMetrics
+from votewire.ingest.publisher import KafkaPublisher
 
 DIRECT = Credential("direct-import", scopes=(Scope(ANY_ELECTION),))
 ANSWERED = frozenset({200, 207, 403, 409, 422})

@@ -30,15 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from services.config import Settings
-from services.ingest.import_transports import (
+from votewire.config import Settings
+from votewire.ingest.import_transports import (
     DirectTransport,
     HttpTransport,
     Refused,
     RetryLater,
     Transport,
 )
-from services.ingest.report_files import FORMATS, FileRecord, ReportFileError, read_report_file
+from votewire.ingest.report_files import FORMATS, FileRecord, ReportFileError, read_report_file
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
 SHOWN_REJECTIONS = 20

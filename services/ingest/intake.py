@@ -30,14 +30,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from services.core.models import ElectionDefinition, Report
-from services.core.validation import Problem, Rejected, validate_report
-from services.ingest.auth import Credential
-from services.ingest.bodies import Item
-from services.ingest.dead_letters import Sender, dead_letter
-from services.ingest.idempotency import SeenStore, SeenStoreError, content_digest
-from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import PublishFailed, ReportPublisher
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.validation import Problem, Rejected, validate_report
+from votewire.ingest.auth import Credential
+from votewire.ingest.bodies import Item
+from votewire.ingest.dead_letters import Sender, dead_letter
+from votewire.ingest.idempotency import SeenStore, SeenStoreError, content_digest
+from votewire.ingest.metrics import IngestMetrics
+from votewire.ingest.publisher import PublishFailed, ReportPublisher
 
 log = logging.getLogger(__name__)
 

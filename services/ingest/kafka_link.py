@@ -18,11 +18,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiokafka.errors import KafkaError
-
-from services.config import Settings
-from services.infra.definition_catalog import DefinitionCatalog
-from services.infra.kafka_topics import ensure_topics
-from services.ingest.publisher import KafkaPublisher
+from votewire.config import Settings
+from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.kafka_topics import ensure_topics
+from votewire.ingest.publisher import KafkaPublisher
 
 log = logging.getLogger(__name__)
 

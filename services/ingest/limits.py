@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.ingest.auth import Credential
+from votewire.ingest.auth import Credential
 
 Clock = Callable[[], float]
 

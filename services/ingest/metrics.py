@@ -14,8 +14,8 @@ Exposed names (all prefixed `votewire_ingest_`):
   Kafka's acknowledgement (histogram);
 - `responses_total{status}`: HTTP responses by status code;
 - `idempotency_races_total`, `idempotency_record_failures_total`: see
-  `services.ingest.idempotency`;
-- `producer_renewals_total`: see `services.ingest.publisher`;
+  `votewire.ingest.idempotency`;
+- `producer_renewals_total`: see `votewire.ingest.publisher`;
 - `kafka_ready`, `open_dev_mode`: gauges, 1 or 0.
 """
 

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the ingest API: one source, two outputs.
 
 `openapi_document()` is served at /v1/openapi.json and written to
-docs/ingest-openapi.json by `python -m services.ingest.openapi --write`
+docs/ingest-openapi.json by `python -m votewire.ingest.openapi --write`
 (a unit test checks the file is current, and that the document's paths and
 methods are exactly the app's routes). Rejection codes come from the code
 tables themselves (`validation.CODES`, `intake.INGEST_CODES`), so a new code
@@ -15,9 +15,9 @@ import json
 import sys
 from typing import Any
 
-from services.config import REPO_ROOT
-from services.core.validation import CODES
-from services.ingest.intake import INGEST_CODES
+from votewire.config import REPO_ROOT
+from votewire.core.validation import CODES
+from votewire.ingest.intake import INGEST_CODES
 
 DOC_PATH = REPO_ROOT / "docs" / "ingest-openapi.json"
 REQUEST_CODES = {

@@ -41,10 +41,9 @@ from aiokafka.errors import (
     ProducerFenced,
     UnknownProducerId,
 )
-
-from services.config import Settings
-from services.core.codec import dumps, encode_definition, report_to_bytes
-from services.core.models import ElectionDefinition, Report
+from votewire.config import Settings
+from votewire.core.codec import dumps, encode_definition, report_to_bytes
+from votewire.core.models import ElectionDefinition, Report
 
 log = logging.getLogger(__name__)
 

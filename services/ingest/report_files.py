@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.ingest.bodies import JSON_WHITESPACE
+from votewire.ingest.bodies import JSON_WHITESPACE
 
 INTEGER_COLUMNS = frozenset({"registered", "ballots_cast", "against_all", "invalid", "revision"})
 CSV_COLUMNS = (

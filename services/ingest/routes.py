@@ -16,17 +16,16 @@ from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-
-from services.core.codec import DefinitionError, decode_definition, dumps, encode_definition
-from services.ingest.auth import Credential
-from services.ingest.bodies import BodyError, parse_body, parse_json_text
-from services.ingest.dead_letters import Sender
-from services.ingest.intake import Unavailable, batch_status
-from services.ingest.limits import retry_after_header
-from services.ingest.metrics import CONTENT_TYPE
-from services.ingest.openapi import openapi_document
-from services.ingest.publisher import PublishFailed, TooLarge
-from services.ingest.state import state_of
+from votewire.core.codec import DefinitionError, decode_definition, dumps, encode_definition
+from votewire.ingest.auth import Credential
+from votewire.ingest.bodies import BodyError, parse_body, parse_json_text
+from votewire.ingest.dead_letters import Sender
+from votewire.ingest.intake import Unavailable, batch_status
+from votewire.ingest.limits import retry_after_header
+from votewire.ingest.metrics import CONTENT_TYPE
+from votewire.ingest.openapi import openapi_document
+from votewire.ingest.publisher import PublishFailed, TooLarge
+from votewire.ingest.state import state_of
 
 RETRY_AFTER_UNAVAILABLE_S = 2
 

@@ -6,15 +6,14 @@ from typing import TypedDict, cast
 
 import redis.asyncio as aioredis
 from starlette.requests import Request
-
-from services.config import Settings
-from services.infra.definition_catalog import DefinitionCatalog
-from services.ingest.auth import Credentials
-from services.ingest.intake import Intake
-from services.ingest.kafka_link import KafkaLink
-from services.ingest.limits import RateLimiter
-from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import KafkaPublisher
+from votewire.config import Settings
+from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.ingest.auth import Credentials
+from votewire.ingest.intake import Intake
+from votewire.ingest.kafka_link import KafkaLink
+from votewire.ingest.limits import RateLimiter
+from votewire.ingest.metrics import IngestMetrics
+from votewire.ingest.publisher import KafkaPublisher
 
 
 class IngestState(TypedDict):

@@ -27,7 +27,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from services.config import SettingsError
+from votewire.config import SettingsError
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,19 +24,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
-
-from services.config import Settings
-from services.infra.redis_views import RedisViews
-from services.live.access import Access
-from services.live.context import LiveContext
-from services.live.direct import capture
-from services.live.feed import run_feed
-from services.live.hub import Hub
-from services.live.limits import ConnectionCounter, LiveLimits
-from services.live.pacer import Pacer
-from services.live.rest import ROUTES
-from services.live.session import Session
-from services.live.watchdog import Watchdog
+from votewire.config import Settings
+from votewire.infra.redis_views import RedisViews
+from votewire.live.access import Access
+from votewire.live.context import LiveContext
+from votewire.live.direct import capture
+from votewire.live.feed import run_feed
+from votewire.live.hub import Hub
+from votewire.live.limits import ConnectionCounter, LiveLimits
+from votewire.live.pacer import Pacer
+from votewire.live.rest import ROUTES
+from votewire.live.session import Session
+from votewire.live.watchdog import Watchdog
 
 STATIC_DIR = Path(__file__).parent / "static"
 REDIS_CONNECTIONS = 64

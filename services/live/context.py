@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from services.infra.redis_views import RedisViews
-from services.live.access import Access
-from services.live.elections import ElectionIndex
-from services.live.feed import FeedStatus
-from services.live.hub import Hub
-from services.live.limits import ConnectionCounter, LiveLimits
-from services.live.pacer import Pacer
-from services.live.watchdog import Watchdog
+from votewire.infra.redis_views import RedisViews
+from votewire.live.access import Access
+from votewire.live.elections import ElectionIndex
+from votewire.live.feed import FeedStatus
+from votewire.live.hub import Hub
+from votewire.live.limits import ConnectionCounter, LiveLimits
+from votewire.live.pacer import Pacer
+from votewire.live.watchdog import Watchdog
 
 
 @dataclass

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.infra.redis_views import RedisViews
+from votewire.infra.redis_views import RedisViews
 
 _GLOB = re.compile(r"([*?\[\]\\])")
 

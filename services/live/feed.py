@@ -22,10 +22,9 @@ import time
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-
-from services.infra.redis_views import RedisViews
-from services.live.hub import Hub
-from services.live.pacer import Pacer
+from votewire.infra.redis_views import RedisViews
+from votewire.live.hub import Hub
+from votewire.live.pacer import Pacer
 
 log = logging.getLogger(__name__)
 

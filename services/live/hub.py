@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from services.live.direct import binary_frame
-from services.live.mailbox import Mailbox
+from votewire.live.direct import binary_frame
+from votewire.live.mailbox import Mailbox
 
 
 class Hub:

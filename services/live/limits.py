@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from services.config import Settings
+from votewire.config import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from services.live.hub import Hub
+from votewire.live.hub import Hub
 
 
 class Pacer:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from services.infra.redis_views import CHANNEL_RE
+from votewire.infra.redis_views import CHANNEL_RE
 
 MAX_FRAME_BYTES = 4096
 

@@ -22,13 +22,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-
-from services.infra.redis_views import StoredView
-from services.live.access import presented_token
-from services.live.context import LiveContext
-from services.live.csv_export import region_results_csv
-from services.live.elections import read_views, region_races
-from services.live.protocol import ProtocolError, check_channel_name
+from votewire.infra.redis_views import StoredView
+from votewire.live.access import presented_token
+from votewire.live.context import LiveContext
+from votewire.live.csv_export import region_results_csv
+from votewire.live.elections import read_views, region_races
+from votewire.live.protocol import ProtocolError, check_channel_name
 
 NO_CACHE = {"Cache-Control": "no-cache"}
 

@@ -31,14 +31,13 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
-from services.live import close_codes
-from services.live.access import presented_token
-from services.live.close_codes import SLOW, CloseCode, Disconnect
-from services.live.context import LiveContext
-from services.live.direct import SCOPE_KEY
-from services.live.mailbox import Mailbox, QueueFull
-from services.live.protocol import (
+from votewire.live import close_codes
+from votewire.live.access import presented_token
+from votewire.live.close_codes import SLOW, CloseCode, Disconnect
+from votewire.live.context import LiveContext
+from votewire.live.direct import SCOPE_KEY
+from votewire.live.mailbox import Mailbox, QueueFull
+from votewire.live.protocol import (
     Ping,
     Pong,
     ProtocolError,
@@ -47,7 +46,7 @@ from services.live.protocol import (
     control,
     parse_client_frame,
 )
-from services.live.subscription import open_channel
+from votewire.live.subscription import open_channel
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ overtake what this queues. Cases (docs/live-protocol.md, "Subscribing"):
 
 from __future__ import annotations
 
-from services.infra.redis_views import RedisViews
-from services.live.mailbox import Mailbox
-from services.live.protocol import Subscribe, control
+from votewire.infra.redis_views import RedisViews
+from votewire.live.mailbox import Mailbox
+from votewire.live.protocol import Subscribe, control
 
 _ACK_BYTES = 512
 """Room kept for the `subscribed` acknowledgement ahead of a replay."""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from services.live.limits import LiveLimits
+from votewire.live.limits import LiveLimits
 
 
 class Watched(Protocol):

@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.errors import KafkaError
-
-from services.config import Settings
-from services.replay.archive_export import export
-from services.replay.archive_manifest import ManifestError, read_manifest
-from services.replay.archive_verify import verify_archive
-from services.replay.progress import Progress
+from votewire.config import Settings
+from votewire.replay.archive_export import export
+from votewire.replay.archive_manifest import ManifestError, read_manifest
+from votewire.replay.archive_verify import verify_archive
+from votewire.replay.progress import Progress
 
 
 def add_parser(subparsers: Any) -> None:
@@ -120,7 +119,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m services.replay.archive_command ...`."""
+    """Standalone entry point: `python -m votewire.replay.archive_command ...`."""
     parser = argparse.ArgumentParser(prog="votewire archive")
     configure(parser)
     args = parser.parse_args(argv)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from services.config import Settings
-from services.replay.archive_manifest import Manifest
-from services.replay.archive_writer import ArchiveWriter
-from services.replay.kafka_log import KafkaLog, total
-from services.replay.log_records import ROLES, topic_of
-from services.replay.progress import Progress
+from votewire.config import Settings
+from votewire.replay.archive_manifest import Manifest
+from votewire.replay.archive_writer import ArchiveWriter
+from votewire.replay.kafka_log import KafkaLog, total
+from votewire.replay.log_records import ROLES, topic_of
+from votewire.replay.progress import Progress
 
 
 async def export(settings: Settings, directory: Path, progress: Progress | None = None) -> Manifest:

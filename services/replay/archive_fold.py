@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.core.models import ElectionDefinition
-from services.replay.archive_reader import Archive
-from services.replay.as_of import Window
-from services.replay.log_fold import FoldObserver, LogFold, definitions_of
-from services.replay.progress import Progress
+from votewire.core.models import ElectionDefinition
+from votewire.replay.archive_reader import Archive
+from votewire.replay.as_of import Window
+from votewire.replay.log_fold import FoldObserver, LogFold, definitions_of
+from votewire.replay.progress import Progress
 
 
 class NoDefinition(LookupError):

@@ -33,8 +33,8 @@ import hashlib
 import json
 from typing import Any, NamedTuple
 
-from services.core.codec import dumps
-from services.replay.log_records import LogRecord
+from votewire.core.codec import dumps
+from votewire.replay.log_records import LogRecord
 
 FORMAT = "votewire-archive"
 FORMAT_VERSION = 1

@@ -28,8 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from services.core.codec import dumps
-from services.replay.archive_format import FORMAT, FORMAT_VERSION
+from votewire.core.codec import dumps
+from votewire.replay.archive_format import FORMAT, FORMAT_VERSION
 
 MANIFEST = "manifest.json"
 CONTRACT = "v1"

@@ -6,7 +6,7 @@ checked as it is read (its position and its chain link, and at the end the
 file's count and head against the manifest): a reader stops with
 `ArchiveBroken` at the first break rather than fold tampered evidence.
 `ArchiveBroken` names the file and record but does not classify the break;
-`services.replay.archive_verify` does (edited / missing / reordered).
+`votewire.replay.archive_verify` does (edited / missing / reordered).
 A role absent from the archive yields nothing.
 """
 
@@ -17,9 +17,9 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from services.replay.archive_format import BadLine, chain_matches, decode_line, genesis
-from services.replay.archive_manifest import FileEntry, Manifest, read_manifest
-from services.replay.log_records import LogRecord, Role
+from votewire.replay.archive_format import BadLine, chain_matches, decode_line, genesis
+from votewire.replay.archive_manifest import FileEntry, Manifest, read_manifest
+from votewire.replay.log_records import LogRecord, Role
 
 
 class ArchiveBroken(Exception):

@@ -32,21 +32,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.replay.archive_format import (
+from votewire.replay.archive_format import (
     BadLine,
     ParsedLine,
     chain_matches,
     decode_line,
     genesis,
 )
-from services.replay.archive_manifest import (
+from votewire.replay.archive_manifest import (
     MANIFEST,
     FileEntry,
     ManifestError,
     archive_head,
     read_manifest,
 )
-from services.replay.archive_reader import iter_lines
+from votewire.replay.archive_reader import iter_lines
 
 OnRecord = Callable[[int], None]
 """Called with the number of records read so far (for progress)."""

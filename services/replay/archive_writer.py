@@ -19,15 +19,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from services.replay.archive_format import encode_line, genesis
-from services.replay.archive_manifest import (
+from votewire.replay.archive_format import encode_line, genesis
+from votewire.replay.archive_manifest import (
     MANIFEST,
     FileEntry,
     Manifest,
     ManifestError,
     archive_head,
 )
-from services.replay.log_records import TIMESTAMP_TYPES, LogRecord, Role, file_name
+from votewire.replay.log_records import TIMESTAMP_TYPES, LogRecord, Role, file_name
 
 COMPRESS_LEVEL = 6
 

@@ -32,10 +32,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.core.codec import loads
-from services.core.models import ElectionDefinition, Report, ResultReport, SlotKey, slot_key
-from services.core.race_state import ApplyResult
-from services.replay.log_records import LogRecord
+from votewire.core.codec import loads
+from votewire.core.models import ElectionDefinition, Report, ResultReport, SlotKey, slot_key
+from votewire.core.race_state import ApplyResult
+from votewire.replay.log_records import LogRecord
 
 SOFT_FLAGS = ("turnout_decreased", "result_below_turnout")
 CONFLICT_FLAGS = ("revision_conflict", "report_id_conflict")

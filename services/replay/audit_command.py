@@ -26,21 +26,20 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
-
-from services.config import Settings
-from services.core.codec import DefinitionError, decode_definition
-from services.core.models import ElectionDefinition
-from services.replay.archive_fold import NoDefinition
-from services.replay.archive_manifest import ManifestError
-from services.replay.archive_reader import ArchiveBroken
-from services.replay.as_of import BadTime, window_of
-from services.replay.audit_html import render_html
-from services.replay.audit_render import render_audit
-from services.replay.audit_run import run_audit
-from services.replay.audit_sources import BadSource, parse_source
-from services.replay.progress import Progress
-from services.replay.published_tables import BadTable
-from services.replay.replay_store import BadNamespace
+from votewire.config import Settings
+from votewire.core.codec import DefinitionError, decode_definition
+from votewire.core.models import ElectionDefinition
+from votewire.replay.archive_fold import NoDefinition
+from votewire.replay.archive_manifest import ManifestError
+from votewire.replay.archive_reader import ArchiveBroken
+from votewire.replay.as_of import BadTime, window_of
+from votewire.replay.audit_html import render_html
+from votewire.replay.audit_render import render_audit
+from votewire.replay.audit_run import run_audit
+from votewire.replay.audit_sources import BadSource, parse_source
+from votewire.replay.progress import Progress
+from votewire.replay.published_tables import BadTable
+from votewire.replay.replay_store import BadNamespace
 
 
 def add_parser(subparsers: Any) -> None:
@@ -125,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m services.replay.audit_command ...`."""
+    """Standalone entry point: `python -m votewire.replay.audit_command ...`."""
     parser = argparse.ArgumentParser(prog="votewire audit")
     configure(parser)
     return run(parser.parse_args(argv))

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from services.replay.audit_compare import ViewSet
-from services.replay.audit_run import AuditResult
-from services.replay.audit_svg import Event, legend, timeline_chart, turnout_chart
+from votewire.replay.audit_compare import ViewSet
+from votewire.replay.audit_run import AuditResult
+from votewire.replay.audit_svg import Event, legend, timeline_chart, turnout_chart
 
 LIMIT = 500
 STYLE = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.replay.tally_render import table
+from votewire.replay.tally_render import table
 
 LIMIT = 25
 

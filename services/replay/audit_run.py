@@ -29,30 +29,29 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-
-from services.config import Settings
-from services.core.models import ElectionDefinition
-from services.replay.archive_fold import (
+from votewire.config import Settings
+from votewire.core.models import ElectionDefinition
+from votewire.replay.archive_fold import (
     NoDefinition,
     archive_definitions,
     fold_archive,
     pick_election,
 )
-from services.replay.archive_reader import Archive
-from services.replay.as_of import Window
-from services.replay.audit_anomalies import AnomalyCollector
-from services.replay.audit_compare import Difference, ViewSet, compare
-from services.replay.audit_sources import (
+from votewire.replay.archive_reader import Archive
+from votewire.replay.as_of import Window
+from votewire.replay.audit_anomalies import AnomalyCollector
+from votewire.replay.audit_compare import Difference, ViewSet, compare
+from votewire.replay.audit_sources import (
     Source,
     parse_source,
     redis_views,
     table_views,
     tally_views,
 )
-from services.replay.kafka_log import KafkaLog, total
-from services.replay.log_fold import LogFold, definitions_of
-from services.replay.progress import Progress
-from services.replay.replay_store import ReplayNamespace, namespace_prefix
+from votewire.replay.kafka_log import KafkaLog, total
+from votewire.replay.log_fold import LogFold, definitions_of
+from votewire.replay.progress import Progress
+from votewire.replay.replay_store import ReplayNamespace, namespace_prefix
 
 
 @dataclass

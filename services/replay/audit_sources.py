@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-
-from services.core.codec import loads
-from services.core.models import ElectionDefinition
-from services.core.tally import ElectionTally
-from services.infra.redis_views import RedisViews
-from services.replay.audit_compare import ViewSet
-from services.replay.published_tables import read_tables
-from services.replay.view_channels import view_channels
+from votewire.core.codec import loads
+from votewire.core.models import ElectionDefinition
+from votewire.core.tally import ElectionTally
+from votewire.infra.redis_views import RedisViews
+from votewire.replay.audit_compare import ViewSet
+from votewire.replay.published_tables import read_tables
+from votewire.replay.view_channels import view_channels
 
 KINDS = ("redis", "replay", "archive", "csv")
 

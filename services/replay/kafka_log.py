@@ -25,8 +25,7 @@ from types import TracebackType
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-
-from services.replay.log_records import LogRecord
+from votewire.replay.log_records import LogRecord
 
 Bounds = dict[int, tuple[int, int]]
 """partition -> (first offset to read, end offset: one past the last)."""

@@ -5,7 +5,7 @@ live `DefinitionCatalog` does: per election the newest definition, a
 tombstone removes it, an undecodable record is skipped.
 
 `LogFold(definitions, window)` folds records of the reports topic exactly as
-the aggregate's first stage does (`services.aggregate.folder`): the value is
+the aggregate's first stage does (`votewire.aggregate.folder`): the value is
 decoded with `codec.decode_report_trusted` (ingest validated it before
 publishing), the key must be "<election_id>/<race_id>", and the report goes
 to its election's `ElectionTally` (the core's `RaceState` per race, the
@@ -29,12 +29,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from services.core.codec import DefinitionError, decode_definition, decode_report_trusted, loads
-from services.core.models import ElectionDefinition, Report
-from services.core.race_state import ApplyResult
-from services.core.tally import ElectionTally
-from services.replay.as_of import Window
-from services.replay.log_records import LogRecord
+from votewire.core.codec import DefinitionError, decode_definition, decode_report_trusted, loads
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_state import ApplyResult
+from votewire.core.tally import ElectionTally
+from votewire.replay.as_of import Window
+from votewire.replay.log_records import LogRecord
 
 log = logging.getLogger(__name__)
 

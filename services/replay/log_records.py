@@ -12,14 +12,14 @@ also its file name in an archive (`reports.jsonl.gz`, ...):
 A `LogRecord` is a record as Kafka stored it: raw key and value bytes (None
 for a missing key or a tombstone), its partition and offset, and its
 timestamp in milliseconds since the Unix epoch (the delivery clock, see
-`services.replay.as_of`).
+`votewire.replay.as_of`).
 """
 
 from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from services.config import Settings
+from votewire.config import Settings
 
 Role = Literal["definitions", "reports", "dead-letters"]
 

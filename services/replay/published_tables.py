@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from services.replay.audit_compare import ViewSet
+from votewire.replay.audit_compare import ViewSet
 
 ALIASES = {
     "registered_voters": "registered",

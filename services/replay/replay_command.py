@@ -13,7 +13,7 @@ live channel names (`view_channels`). The live keys are never touched.
 
 `--as-of T` (`--until T`) gives the views as they stood at T: only records
 delivered (Kafka timestamp) at or before T are folded; see
-`services.replay.as_of` for why delivery time is the clock.
+`votewire.replay.as_of` for why delivery time is the clock.
 
 Exit status: 0 when every record in the window was folded, 1 when some
 could not be (listed on stderr, counted in the summary), 2 when the replay
@@ -33,16 +33,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
-
-from services.config import Settings
-from services.core.codec import DefinitionError, decode_definition
-from services.core.models import ElectionDefinition
-from services.replay.as_of import BadTime, Window, window_of
-from services.replay.kafka_log import KafkaLog, total
-from services.replay.log_fold import LogFold, definitions_of
-from services.replay.progress import Progress
-from services.replay.replay_store import BadNamespace, ReplayNamespace, namespace_prefix
-from services.replay.view_channels import view_documents
+from votewire.config import Settings
+from votewire.core.codec import DefinitionError, decode_definition
+from votewire.core.models import ElectionDefinition
+from votewire.replay.as_of import BadTime, Window, window_of
+from votewire.replay.kafka_log import KafkaLog, total
+from votewire.replay.log_fold import LogFold, definitions_of
+from votewire.replay.progress import Progress
+from votewire.replay.replay_store import BadNamespace, ReplayNamespace, namespace_prefix
+from votewire.replay.view_channels import view_documents
 
 
 class ReplayError(Exception):
@@ -196,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m services.replay.replay_command ...`."""
+    """Standalone entry point: `python -m votewire.replay.replay_command ...`."""
     parser = argparse.ArgumentParser(prog="votewire replay")
     configure(parser)
     return run(parser.parse_args(argv))

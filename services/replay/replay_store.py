@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-
-from services.core.codec import dumps, loads
-from services.infra.redis_views import RedisViews
+from votewire.core.codec import dumps, loads
+from votewire.infra.redis_views import RedisViews
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 WRITE_BATCH = 500

@@ -29,7 +29,7 @@ in archive order by `archive_fold` exactly as the live pipeline folded them
 (no re-validation: ingest validated them; a record that cannot be folded is
 listed under `rejected` with its partition, offset and reason). `--as-of T`
 keeps the records delivered (Kafka timestamp) at or before T: the views as
-they stood at T (`services.replay.as_of`). The output has the same shape,
+they stood at T (`votewire.replay.as_of`). The output has the same shape,
 plus `"archive": {"head", "window"}` in `--json`.
 """
 
@@ -43,16 +43,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from services.core.codec import DefinitionError, decode_definition
-from services.core.models import ElectionDefinition
-from services.core.tally import ElectionTally
-from services.core.validation import Problem, Rejected, validate_report
-from services.replay.archive_fold import NoDefinition, fold_archive
-from services.replay.archive_manifest import ManifestError
-from services.replay.archive_reader import Archive, ArchiveBroken
-from services.replay.as_of import BadTime, Window, window_of
-from services.replay.progress import Progress
-from services.replay.tally_render import render_flags, render_rejections, render_view
+from votewire.core.codec import DefinitionError, decode_definition
+from votewire.core.models import ElectionDefinition
+from votewire.core.tally import ElectionTally
+from votewire.core.validation import Problem, Rejected, validate_report
+from votewire.replay.archive_fold import NoDefinition, fold_archive
+from votewire.replay.archive_manifest import ManifestError
+from votewire.replay.archive_reader import Archive, ArchiveBroken
+from votewire.replay.as_of import BadTime, Window, window_of
+from votewire.replay.progress import Progress
+from votewire.replay.tally_render import render_flags, render_rejections, render_view
 
 
 def add_parser(subparsers: Any) -> None:
@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m services.replay.tally_command ...`."""
+    """Standalone entry point: `python -m votewire.replay.tally_command ...`."""
     parser = argparse.ArgumentParser(prog="votewire tally")
     configure(parser)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """The Redis channels of an election's views, and the documents replay writes on them.
 
 The channel set and documents are the aggregate's (docs/aggregate.md,
-`services.aggregate.channels`), so a replay namespace can be read by the
+`votewire.aggregate.channels`), so a replay namespace can be read by the
 same live service and compared channel by channel (E = election_id,
 G = region_id, R = race_id):
 
@@ -11,7 +11,7 @@ G = region_id, R = race_id):
 - `turnout:E`, `turnout:E:G`  the turnout series of the nation / a region;
 - `races:E`       one line per race, definition order, version = national.
 
-Channel names and the derived documents come from `services.core.channels`,
+Channel names and the derived documents come from `votewire.core.channels`,
 shared with the aggregate; `tests/unit/test_view_channels.py` pins the whole
 document set to the aggregate's builders byte for byte.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from services.core.channels import (
+from votewire.core.channels import (
     race_channel,
     race_line,
     races_channel,
@@ -29,9 +29,9 @@ from services.core.channels import (
     turnout_channel,
     turnout_doc,
 )
-from services.core.codec import dumps
-from services.core.models import ElectionDefinition
-from services.core.tally import ElectionTally
+from votewire.core.codec import dumps
+from votewire.core.models import ElectionDefinition
+from votewire.core.tally import ElectionTally
 
 Scope = Literal["national", "region", "race"]
 

@@ -16,8 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
-
-from services.core.scenario.timeline import Emitted
+from votewire.core.scenario.timeline import Emitted
 
 
 @dataclass

@@ -11,7 +11,7 @@ of `FaultRates` to RATE. Exit status 0, or 2 for a bad argument or an
 unwritable `DIR`.
 
 The files carry no delivery times; a real-time sink paces
-`services.core.scenario.simulate_night` (its `Emitted.offset_seconds`)
+`votewire.core.scenario.simulate_night` (its `Emitted.offset_seconds`)
 directly.
 """
 
@@ -24,8 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from services.core.codec import encode_definition
-from services.core.scenario import FaultRates, kz2021_definition, simulate_night
+from votewire.core.codec import encode_definition
+from votewire.core.scenario import FaultRates, kz2021_definition, simulate_night
 
 SCENARIOS = ("kz-2021",)
 

@@ -24,17 +24,17 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 import websockets
+from votewire.config import REPO_ROOT, Settings
+from votewire.core.codec import dumps, encode_definition
+from votewire.core.models import ElectionDefinition
+from votewire.core.scenario.faults import FaultRates
+from votewire.core.scenario.kz2021 import kz2021_definition
+from votewire.core.scenario.night import simulate_night
+from votewire.core.scenario.timeline import Emitted
+from votewire.core.tally import ElectionTally
+from votewire.core.validation import Accepted, validate_report
+from votewire.launcher import ServiceProcess
 
-from services.config import REPO_ROOT, Settings
-from services.core.codec import dumps, encode_definition
-from services.core.models import ElectionDefinition
-from services.core.scenario.faults import FaultRates
-from services.core.scenario.kz2021 import kz2021_definition
-from services.core.scenario.night import simulate_night
-from services.core.scenario.timeline import Emitted
-from services.core.tally import ElectionTally
-from services.core.validation import Accepted, validate_report
-from services.launcher import ServiceProcess
 from tests.support.stack import free_port, isolated_env
 
 SEED = 2021
@@ -307,7 +307,7 @@ def service(name: str, env: dict[str, str], log_dir: Path) -> ServiceProcess:
 
 async def topic_report_ids(settings: Settings) -> list[str]:
     """Every report_id on the reports topic, in log order (duplicates kept)."""
-    from services.replay.kafka_log import KafkaLog
+    from votewire.replay.kafka_log import KafkaLog
 
     async with KafkaLog(settings.kafka_bootstrap) as log:
         records = await log.read_all(settings.reports_topic)

@@ -45,12 +45,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from votewire.config import REPO_ROOT
+from votewire.core.codec import dumps
+from votewire.core.models import ElectionDefinition
+from votewire.ingest.auth import token_digest
+from votewire.replay.kafka_log import KafkaLog
 
-from services.config import REPO_ROOT
-from services.core.codec import dumps
-from services.core.models import ElectionDefinition
-from services.ingest.auth import token_digest
-from services.replay.kafka_log import KafkaLog
 from tests.drills.harness import (
     DrillReport,
     DrillStack,

@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 import pytest
+from votewire.config import REPO_ROOT
 
-from services.config import REPO_ROOT
 from tests.integration.test_ingest_harness import (
     IngestServer,
     decoded,

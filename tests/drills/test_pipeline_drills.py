@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from votewire.launcher import ServiceProcess
 
-from services.launcher import ServiceProcess
 from tests.drills.harness import (
     DrillReport,
     DrillStack,
@@ -208,7 +208,7 @@ async def test_redis_restart_then_wipe_and_rebuild(own_stack: DrillStack, tmp_pa
         await client.flushall()
         await client.aclose()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.cli", "rebuild", env={**os.environ, **night.env}
+            sys.executable, "-m", "votewire.cli", "rebuild", env={**os.environ, **night.env}
         )
         assert await proc.wait() == 0, "votewire rebuild failed"
 

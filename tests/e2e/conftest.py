@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from votewire.launcher import ServiceProcess, start_services
 
-from services.launcher import ServiceProcess, start_services
 from tests.support.stack import isolated_env
 
 

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from votewire.aggregate import rebuild
+from votewire.aggregate.channels import summary_channel
+from votewire.config import Settings
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.scenario import FaultRates
+from votewire.launcher import ServiceProcess
 
-from services.aggregate import rebuild
-from services.aggregate.channels import summary_channel
-from services.config import Settings
-from services.core.models import ElectionDefinition, Report
-from services.core.scenario import FaultRates
-from services.launcher import ServiceProcess
 from tests.support.aggregate_night import (
     Outputs,
     delete_redis_prefix,
@@ -200,8 +200,7 @@ async def test_redis_wiped_mid_night_rebuild_restores_identical_views(
 
 async def epoch_of(settings: Settings, definition: ElectionDefinition) -> str:
     import redis.asyncio as aioredis
-
-    from services.infra.redis_views import RedisViews
+    from votewire.infra.redis_views import RedisViews
 
     client = aioredis.Redis.from_url(settings.redis_url)
     try:

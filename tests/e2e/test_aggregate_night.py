@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from votewire.aggregate.channels import all_channels, region_channel, summary_channel
+from votewire.core.codec import decode_definition, dumps, encode_definition, loads
+from votewire.core.scenario import FaultRates, kz2021_definition, load_reference, simulate_night
+from votewire.launcher import ServiceProcess, start_services
 
-from services.aggregate.channels import all_channels, region_channel, summary_channel
-from services.core.codec import decode_definition, dumps, encode_definition, loads
-from services.core.scenario import FaultRates, kz2021_definition, load_reference, simulate_night
-from services.launcher import ServiceProcess, start_services
 from tests.support.aggregate_night import (
     expected_outputs,
     produce_reports,

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from votewire.config import REPO_ROOT
+from votewire.core.models import TurnoutReport
+from votewire.core.scenario import kz2021
+from votewire.core.scenario.night import simulate_night
+from votewire.infra.redis_views import RedisViews
+from votewire.launcher import ServiceProcess, start_services
 
-from services.config import REPO_ROOT
-from services.core.models import TurnoutReport
-from services.core.scenario import kz2021
-from services.core.scenario.night import simulate_night
-from services.infra.redis_views import RedisViews
-from services.launcher import ServiceProcess, start_services
 from tests.support.live import ElectionViews, drop_prefix
 from tests.support.stack import isolated_env, settings_for
 

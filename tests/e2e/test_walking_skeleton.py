@@ -8,8 +8,8 @@ import json
 import httpx
 import pytest
 import websockets
+from votewire.launcher import ServiceProcess
 
-from services.launcher import ServiceProcess
 from tests.support.definitions import result_report, tiny_definition
 
 pytestmark = pytest.mark.e2e

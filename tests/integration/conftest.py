@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from votewire.config import Settings
 
-from services.config import Settings
 from tests.support.live import redis_for
 from tests.support.stack import isolated_env, settings_for
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from votewire.config import Settings
+from votewire.ingest.openapi import openapi_document
 
-from services.config import Settings
-from services.ingest.openapi import openapi_document
 from tests.integration.test_ingest_harness import (
     IngestServer,
     Tokens,

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from votewire.core.codec import decode_definition
+from votewire.core.validation import Accepted, validate_report
 
-from services.core.codec import decode_definition
-from services.core.validation import Accepted, validate_report
 from tests.integration.test_ingest_harness import (
     IngestServer,
     Tokens,

@@ -26,10 +26,10 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from votewire.infra.kafka_topics import topic_partitions
+from votewire.ingest.app import create_app
+from votewire.ingest.auth import token_digest
 
-from services.infra.kafka_topics import topic_partitions
-from services.ingest.app import create_app
-from services.ingest.auth import token_digest
 from tests.support.stack import free_port, isolated_env, settings_for
 
 pytestmark = pytest.mark.integration

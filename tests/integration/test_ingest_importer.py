@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from votewire.ingest.importer import add_parser
+from votewire.ingest.report_files import CSV_COLUMNS
 
-from services.ingest.importer import add_parser
-from services.ingest.report_files import CSV_COLUMNS
 from tests.integration.test_ingest_harness import (
     IngestServer,
     Tokens,

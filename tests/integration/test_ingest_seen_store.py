@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-
-from services.ingest.idempotency import (
+from votewire.ingest.idempotency import (
     MemorySeenStore,
     RedisSeenStore,
     SeenStore,
     SeenStoreError,
 )
+
 from tests.support.stack import free_port, settings_for
 
 pytestmark = pytest.mark.integration

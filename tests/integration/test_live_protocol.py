@@ -12,11 +12,11 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 import websockets
+from votewire.config import Settings
+from votewire.infra.redis_views import RedisViews
+from votewire.live.limits import LiveLimits
 from websockets.asyncio.client import ClientConnection, connect
 
-from services.config import Settings
-from services.infra.redis_views import RedisViews
-from services.live.limits import LiveLimits
 from tests.support.live import (
     doc,
     health,
@@ -332,7 +332,7 @@ async def test_the_example_client_follows_and_resumes_across_a_restart(
     """examples/live_client.py gets every version once, in order, across a server restart."""
     import importlib.util
 
-    from services.config import REPO_ROOT
+    from votewire.config import REPO_ROOT
 
     spec = importlib.util.spec_from_file_location(
         "live_client", REPO_ROOT / "examples" / "live_client.py"

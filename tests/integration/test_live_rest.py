@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from votewire.config import Settings
+from votewire.infra.redis_views import RedisViews
 
-from services.config import Settings
-from services.infra.redis_views import RedisViews
 from tests.support.definitions import result_report, tiny_definition
 from tests.support.live import ElectionViews, LiveServer, drop_prefix, serve_live
 from tests.support.stack import isolated_env, settings_for

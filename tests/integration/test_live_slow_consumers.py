@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 import websockets
+from votewire.config import Settings
+from votewire.infra.redis_views import RedisViews
+from votewire.live.limits import LiveLimits
 from websockets.asyncio.client import connect
 
-from services.config import Settings
-from services.infra.redis_views import RedisViews
-from services.live.limits import LiveLimits
 from tests.support.live import (
     health,
     recv_until,

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 import redis.asyncio as aioredis
+from votewire.aggregate.flusher import ViewFlusher
+from votewire.aggregate.metrics import Metrics
+from votewire.infra.redis_views import BadChannel, RedisViews, StoredView
 
-from services.aggregate.flusher import ViewFlusher
-from services.aggregate.metrics import Metrics
-from services.infra.redis_views import BadChannel, RedisViews, StoredView
 from tests.support.polling import eventually
 from tests.support.stack import isolated_env, settings_for
 

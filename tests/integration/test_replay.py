@@ -23,17 +23,17 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from votewire.config import REPO_ROOT, Settings
+from votewire.core.codec import dumps, encode_definition, loads
+from votewire.infra.redis_views import RedisViews
+from votewire.replay import audit_command, tally_command
+from votewire.replay.archive_export import export
+from votewire.replay.archive_verify import verify_archive
+from votewire.replay.as_of import Window, parse_time
+from votewire.replay.replay_command import replay
+from votewire.replay.replay_store import namespace_prefix
+from votewire.replay.view_channels import view_channels
 
-from services.config import REPO_ROOT, Settings
-from services.core.codec import dumps, encode_definition, loads
-from services.infra.redis_views import RedisViews
-from services.replay import audit_command, tally_command
-from services.replay.archive_export import export
-from services.replay.archive_verify import verify_archive
-from services.replay.as_of import Window, parse_time
-from services.replay.replay_command import replay
-from services.replay.replay_store import namespace_prefix
-from services.replay.view_channels import view_channels
 from tests.support.log_producer import drop_keys, produce_night
 from tests.support.night_log import jsonable, kz_night, pure_views
 from tests.support.stack import isolated_env, settings_for
@@ -234,10 +234,10 @@ async def test_audit_reads_a_prefix_and_writes_html(
 def test_the_replay_command_runs_as_a_process(
     deployment: tuple[dict[str, str], Settings],
 ) -> None:
-    """`python -m services.replay.replay_command --namespace cli` exits 0 and says what it did."""
+    """`python -m votewire.replay.replay_command --namespace cli` exits 0 and says what it did."""
     env, settings = deployment
     proc = subprocess.run(
-        [sys.executable, "-m", "services.replay.replay_command", "--namespace", "cli",
+        [sys.executable, "-m", "votewire.replay.replay_command", "--namespace", "cli",
          "--progress"],
         env={**os.environ, **env},
         cwd=REPO_ROOT,

@@ -21,21 +21,21 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
-from services.aggregate.channels import election_outputs
-from services.config import Settings
-from services.core.codec import (
+from votewire.aggregate.channels import election_outputs
+from votewire.config import Settings
+from votewire.core.codec import (
     decode_report_trusted,
     dumps,
     encode_definition,
     loads,
     report_to_bytes,
 )
-from services.core.models import ElectionDefinition, Report
-from services.core.scenario import FaultRates, kz2021_definition, simulate_night
-from services.core.tally import ElectionTally
-from services.infra.kafka_topics import ensure_topics, topic_partitions
-from services.infra.redis_views import RedisViews
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.scenario import FaultRates, kz2021_definition, simulate_night
+from votewire.core.tally import ElectionTally
+from votewire.infra.kafka_topics import ensure_topics, topic_partitions
+from votewire.infra.redis_views import RedisViews
+
 from tests.support.polling import eventually
 
 Outputs = dict[str, tuple[int, bytes]]

@@ -22,23 +22,23 @@ import httpx
 import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
-from websockets.asyncio.client import ClientConnection
-
-from services.aggregate.channels import (
+from votewire.aggregate.channels import (
     encode_lines,
     national_outputs,
     race_channel,
     region_lines,
     region_outputs,
 )
-from services.config import Settings
-from services.core.codec import decode_definition, decode_report_trusted, dumps
-from services.core.models import ElectionDefinition, Report
-from services.core.race_state import RaceState
-from services.core.rollup import NationalRollup, RegionRollup
-from services.infra.redis_views import RedisViews
-from services.live.app import create_app
-from services.live.limits import LiveLimits
+from votewire.config import Settings
+from votewire.core.codec import decode_definition, decode_report_trusted, dumps
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_state import RaceState
+from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.infra.redis_views import RedisViews
+from votewire.live.app import create_app
+from votewire.live.limits import LiveLimits
+from websockets.asyncio.client import ClientConnection
+
 from tests.support.polling import eventually
 from tests.support.stack import free_port
 

@@ -15,10 +15,10 @@ import asyncio
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
+from votewire.config import Settings
+from votewire.core.codec import report_to_bytes
+from votewire.infra.kafka_topics import ensure_topics
 
-from services.config import Settings
-from services.core.codec import report_to_bytes
-from services.infra.kafka_topics import ensure_topics
 from tests.support.night_log import NightLog
 
 

@@ -25,22 +25,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from services.core.codec import dumps, encode_definition, report_to_bytes
-from services.core.models import ElectionDefinition, Report
-from services.core.scenario import (
+from votewire.core.codec import dumps, encode_definition, report_to_bytes
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.scenario import (
     Emitted,
     FaultRates,
     kz2021_definition,
     night_epoch,
     simulate_night,
 )
-from services.core.tally import ElectionTally
-from services.core.validation import Accepted, validate_report
-from services.core.views import Views
-from services.ingest.dead_letters import Sender, dead_letter
-from services.replay.archive_manifest import Manifest, read_manifest
-from services.replay.archive_writer import ArchiveWriter
-from services.replay.log_records import LogRecord
+from votewire.core.tally import ElectionTally
+from votewire.core.validation import Accepted, validate_report
+from votewire.core.views import Views
+from votewire.ingest.dead_letters import Sender, dead_letter
+from votewire.replay.archive_manifest import Manifest, read_manifest
+from votewire.replay.archive_writer import ArchiveWriter
+from votewire.replay.log_records import LogRecord
 
 SENDER = Sender("sim-commissions", "http", "127.0.0.1")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import uuid
 
-from services.config import Settings
+from votewire.config import Settings
 
 
 def free_port() -> int:

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-from services.core.codec import decode_definition
-from services.core.models import ElectionDefinition, ResultReport, TurnoutReport
+from votewire.core.codec import decode_definition
+from votewire.core.models import ElectionDefinition, ResultReport, TurnoutReport
 
 ELECTION = "kz-test"
 AT = datetime(2021, 7, 25, 20, 30, tzinfo=timezone(timedelta(hours=6)))

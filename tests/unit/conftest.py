@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from builders import reference
-
-from services.core.models import ElectionDefinition
+from votewire.core.models import ElectionDefinition
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ import random
 from collections.abc import Iterator
 from functools import cache
 
-from services.aggregate.folder import RaceFolder
-from services.aggregate.metrics import Metrics
-from services.aggregate.ports import Definitions, Record
-from services.aggregate.rollups import NationalStage, RegionStage
-from services.core.codec import report_to_bytes
-from services.core.models import ElectionDefinition, Report
-from services.core.scenario import FaultRates
+from votewire.aggregate.folder import RaceFolder
+from votewire.aggregate.metrics import Metrics
+from votewire.aggregate.ports import Definitions, Record
+from votewire.aggregate.rollups import NationalStage, RegionStage
+from votewire.core.codec import report_to_bytes
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.scenario import FaultRates
+
 from tests.support.aggregate_night import expected_outputs, kz_night, report_key, tally_of
 
 

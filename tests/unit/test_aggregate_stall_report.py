@@ -6,8 +6,7 @@ import asyncio
 import logging
 
 import pytest
-
-from services.aggregate.app import StallReport
+from votewire.aggregate.app import StallReport
 
 
 async def test_a_stall_is_logged_once_with_the_task_stacks(
@@ -22,7 +21,7 @@ async def test_a_stall_is_logged_once_with_the_task_stacks(
     agent = asyncio.create_task(stuck_agent())
     await waiting.wait()
     report = StallReport()
-    with caplog.at_level(logging.WARNING, logger="services.aggregate.app"):
+    with caplog.at_level(logging.WARNING, logger="votewire.aggregate.app"):
         report.observe(True, "ok")
         report.observe(False, "stalled")
         report.observe(False, "stalled")

@@ -11,9 +11,8 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
-
-from services.aggregate.app import create_app
-from services.config import Settings
+from votewire.aggregate.app import create_app
+from votewire.config import Settings
 
 TOPIC = "reports"
 

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from services.replay.archive_format import (
+from votewire.replay.archive_format import (
     BadLine,
     chain_matches,
     decode_line,
@@ -16,9 +15,9 @@ from services.replay.archive_format import (
     genesis,
     link,
 )
-from services.replay.archive_reader import Archive, ArchiveBroken
-from services.replay.archive_writer import ArchiveWriter
-from services.replay.log_records import LogRecord
+from votewire.replay.archive_reader import Archive, ArchiveBroken
+from votewire.replay.archive_writer import ArchiveWriter
+from votewire.replay.log_records import LogRecord
 
 RECORD = LogRecord(2, 41, 1_627_225_200_000, b"kz/r1", '{"ballots_cast":5,"name":"Ақсу"}'.encode())
 

@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-
-from services.replay import archive_command
-from services.replay.archive_format import encode_line, genesis
-from services.replay.archive_manifest import MANIFEST
-from services.replay.archive_verify import verify_archive
-from services.replay.archive_writer import ArchiveWriter
-from services.replay.log_records import LogRecord
+from votewire.replay import archive_command
+from votewire.replay.archive_format import encode_line, genesis
+from votewire.replay.archive_manifest import MANIFEST
+from votewire.replay.archive_verify import verify_archive
+from votewire.replay.archive_writer import ArchiveWriter
+from votewire.replay.log_records import LogRecord
 
 FILE = "reports.jsonl.gz"
 

@@ -8,13 +8,13 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
+from votewire.core.models import ElectionDefinition
+from votewire.replay import tally_command
+from votewire.replay.archive_fold import fold_archive
+from votewire.replay.archive_reader import Archive
+from votewire.replay.as_of import BadTime, Window, parse_time, window_of
+from votewire.replay.log_fold import LogFold
 
-from services.core.models import ElectionDefinition
-from services.replay import tally_command
-from services.replay.archive_fold import fold_archive
-from services.replay.archive_reader import Archive
-from services.replay.as_of import BadTime, Window, parse_time, window_of
-from services.replay.log_fold import LogFold
 from tests.support.night_log import NightLog, jsonable, kz_night, pure_views, write_archive
 
 

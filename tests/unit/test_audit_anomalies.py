@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from builders import reference, result, turnout
+from votewire.core.codec import report_to_bytes
+from votewire.core.models import Report
+from votewire.core.scenario import FaultRates, simulate_night
+from votewire.replay.audit_anomalies import AnomalyCollector
+from votewire.replay.log_fold import LogFold
+from votewire.replay.log_records import LogRecord
 
-from services.core.codec import report_to_bytes
-from services.core.models import Report
-from services.core.scenario import FaultRates, simulate_night
-from services.replay.audit_anomalies import AnomalyCollector
-from services.replay.log_fold import LogFold
-from services.replay.log_records import LogRecord
 from tests.support.night_log import kz_night
 
 T0 = 1_627_185_600_000  # 2021-07-25T10:00+06:00

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from votewire.config import REPO_ROOT
+from votewire.core.tally import ElectionTally
+from votewire.replay import audit_command
+from votewire.replay.audit_compare import Difference, ViewSet, compare, flatten
+from votewire.replay.audit_sources import BadSource, parse_source, tally_views
+from votewire.replay.published_tables import figure_path, read_tables
 
-from services.config import REPO_ROOT
-from services.core.tally import ElectionTally
-from services.replay import audit_command
-from services.replay.audit_compare import Difference, ViewSet, compare, flatten
-from services.replay.audit_sources import BadSource, parse_source, tally_views
-from services.replay.published_tables import figure_path, read_tables
 from tests.support.night_log import kz_night, pure_views, write_archive
 
 REGIONS_CSV = REPO_ROOT / "services" / "core" / "scenario" / "data" / "regions.csv"

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from votewire.config import REPO_ROOT, Settings
+from votewire.replay.audit_html import render_html
+from votewire.replay.audit_run import AuditResult, run_audit
+from votewire.replay.audit_sources import parse_source
 
-from services.config import REPO_ROOT, Settings
-from services.replay.audit_html import render_html
-from services.replay.audit_run import AuditResult, run_audit
-from services.replay.audit_sources import parse_source
 from tests.support.night_log import kz_night, write_archive
 
 REGIONS_CSV = REPO_ROOT / "services" / "core" / "scenario" / "data" / "regions.csv"

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from builders import definition_dict, race_dict, result, turnout
-
-from services.core.codec import (
+from votewire.core.codec import (
     DefinitionError,
     decode_definition,
     decode_report_trusted,
@@ -18,7 +17,7 @@ from services.core.codec import (
     encode_report,
     report_to_bytes,
 )
-from services.core.models import ElectionDefinition, TurnoutReport
+from votewire.core.models import ElectionDefinition, TurnoutReport
 
 
 def test_definition_round_trips_exactly(defn: ElectionDefinition) -> None:

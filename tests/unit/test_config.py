@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from services.config import SETTINGS_DOC, Settings, SettingsError, settings_table
+from votewire.config import SETTINGS_DOC, Settings, SettingsError, settings_table
 
 
 def test_defaults_provision_a_local_stack() -> None:
@@ -49,7 +48,7 @@ def test_every_setting_is_documented() -> None:
 
 def test_configuration_doc_lists_every_setting() -> None:
     """docs/configuration.md is regenerated whenever a setting is added."""
-    from services.config import REPO_ROOT
+    from votewire.config import REPO_ROOT
 
     doc = (REPO_ROOT / "docs" / "configuration.md").read_text()
     missing = [name for name in SETTINGS_DOC if f"`{name}`" not in doc]

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from services.config import SettingsError
-from services.core.codec import decode_definition
-from services.core.models import ElectionDefinition
-from services.ingest.auth import (
+from votewire.config import SettingsError
+from votewire.core.codec import decode_definition
+from votewire.core.models import ElectionDefinition
+from votewire.ingest.auth import (
     DEV_OPEN,
     Credential,
     CredentialsError,
@@ -20,6 +19,7 @@ from services.ingest.auth import (
     parse_credentials,
     token_digest,
 )
+
 from tests.support.definitions import tiny_definition
 
 TINY = decode_definition(tiny_definition())

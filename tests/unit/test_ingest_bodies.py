@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from services.ingest.bodies import BodyError, Item, media_type, parse_body, parse_ndjson_lines
-from services.ingest.openapi import REQUEST_CODES
+from votewire.ingest.bodies import BodyError, Item, media_type, parse_body, parse_ndjson_lines
+from votewire.ingest.openapi import REQUEST_CODES
 
 
 def test_a_single_object_is_one_item_keeping_its_text() -> None:

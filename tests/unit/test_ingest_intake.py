@@ -9,17 +9,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from votewire.core.codec import decode_definition
+from votewire.core.models import ElectionDefinition, Report
+from votewire.core.validation import Problem
+from votewire.ingest.auth import DEV_OPEN, Credential, Scope
+from votewire.ingest.bodies import Item, parse_ndjson_lines
+from votewire.ingest.dead_letters import MAX_PAYLOAD_CHARS, Sender, dead_letter
+from votewire.ingest.idempotency import MemorySeenStore, content_digest
+from votewire.ingest.intake import Intake, Unavailable, Verdict, batch_status
+from votewire.ingest.metrics import IngestMetrics
+from votewire.ingest.publisher import PublishFailed
 
-from services.core.codec import decode_definition
-from services.core.models import ElectionDefinition, Report
-from services.core.validation import Problem
-from services.ingest.auth import DEV_OPEN, Credential, Scope
-from services.ingest.bodies import Item, parse_ndjson_lines
-from services.ingest.dead_letters import MAX_PAYLOAD_CHARS, Sender, dead_letter
-from services.ingest.idempotency import MemorySeenStore, content_digest
-from services.ingest.intake import Intake, Unavailable, Verdict, batch_status
-from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import PublishFailed
 from tests.support.definitions import result_report, tiny_definition
 
 SENDER = Sender("desk", "http", "10.0.0.1")

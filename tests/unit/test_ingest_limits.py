@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from services.ingest.auth import Credential, RateOverride
-from services.ingest.limits import RateLimit, RateLimiter, TokenBucket, retry_after_header
+from votewire.ingest.auth import Credential, RateOverride
+from votewire.ingest.limits import RateLimit, RateLimiter, TokenBucket, retry_after_header
 
 
 class FakeClock:

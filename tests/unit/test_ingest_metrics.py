@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.ingest.metrics import IngestMetrics
+from votewire.ingest.metrics import IngestMetrics
 
 SAMPLE = re.compile(r'^[a-z_]+(\{[a-z]+="(?:[^"\\]|\\.)*"\})? -?[0-9.e+-]+$')
 

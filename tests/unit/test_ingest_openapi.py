@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 from starlette.routing import Route
-
-from services.core.validation import CODES
-from services.ingest.app import ROUTES
-from services.ingest.intake import INGEST_CODES
-from services.ingest.openapi import DOC_PATH, openapi_document, render
+from votewire.core.validation import CODES
+from votewire.ingest.app import ROUTES
+from votewire.ingest.intake import INGEST_CODES
+from votewire.ingest.openapi import DOC_PATH, openapi_document, render
 
 
 def test_the_docs_copy_is_the_generated_document() -> None:
-    """docs/ingest-openapi.json is exactly what `python -m services.ingest.openapi --write`
+    """docs/ingest-openapi.json is exactly what `python -m votewire.ingest.openapi --write`
     writes; regenerate it when this fails."""
     assert DOC_PATH.read_text(encoding="utf-8") == render()
     assert json.loads(DOC_PATH.read_text(encoding="utf-8")) == openapi_document()

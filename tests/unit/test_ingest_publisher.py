@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError, OutOfOrderSequenceNumber
+from votewire.config import Settings
+from votewire.core.codec import decode_definition
+from votewire.core.models import Report
+from votewire.core.validation import Accepted, validate_report
+from votewire.ingest.publisher import KafkaPublisher, PublishFailed, TooLarge
 
-from services.config import Settings
-from services.core.codec import decode_definition
-from services.core.models import Report
-from services.core.validation import Accepted, validate_report
-from services.ingest.publisher import KafkaPublisher, PublishFailed, TooLarge
 from tests.support.definitions import result_report, tiny_definition
 from tests.support.polling import eventually
 

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from services.core.codec import decode_definition
-from services.core.validation import Accepted, Rejected, validate_report
-from services.ingest.report_files import (
+from votewire.core.codec import decode_definition
+from votewire.core.validation import Accepted, Rejected, validate_report
+from votewire.ingest.report_files import (
     CSV_COLUMNS,
     ReportFileError,
     csv_records,
@@ -19,6 +18,7 @@ from services.ingest.report_files import (
     jsonl_records,
     read_report_file,
 )
+
 from tests.support.definitions import result_report, tiny_definition
 
 TINY = decode_definition(tiny_definition())

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from services.config import SettingsError
-from services.live.access import ANONYMOUS, Access, presented_token
-from services.live.limits import ConnectionCounter
+from votewire.config import SettingsError
+from votewire.live.access import ANONYMOUS, Access, presented_token
+from votewire.live.limits import ConnectionCounter
 
 
 def _tokens_file(tmp_path: Path) -> Path:

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from services.live.csv_export import COLUMNS, region_results_csv
+from votewire.live.csv_export import COLUMNS, region_results_csv
 
 
 def race(**over: Any) -> dict[str, Any]:

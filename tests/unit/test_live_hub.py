@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from votewire.live.direct import binary_frame
+from votewire.live.hub import Hub
+from votewire.live.mailbox import Mailbox, QueueFull
 from websockets.frames import Frame, Opcode
-
-from services.live.direct import binary_frame
-from services.live.hub import Hub
-from services.live.mailbox import Mailbox, QueueFull
 
 E = "epoch-a"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from services.live.hub import Hub
-from services.live.mailbox import Mailbox
-from services.live.pacer import Pacer
+from votewire.live.hub import Hub
+from votewire.live.mailbox import Mailbox
+from votewire.live.pacer import Pacer
 
 E = "epoch-a"
 CH = "summary:e"

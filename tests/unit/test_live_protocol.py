@@ -8,8 +8,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from services.live.protocol import (
+from votewire.live.protocol import (
     Ping,
     Pong,
     ProtocolError,

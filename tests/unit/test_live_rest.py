@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from services.live import close_codes
-from services.live.feed import frame_head
-from services.live.rest import etag_matches
+from votewire.live import close_codes
+from votewire.live.feed import frame_head
+from votewire.live.rest import etag_matches
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "live-protocol.md"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.infra.redis_views import StoredView
-from services.live.mailbox import Mailbox
-from services.live.protocol import Subscribe
-from services.live.subscription import open_channel
+from votewire.infra.redis_views import StoredView
+from votewire.live.mailbox import Mailbox
+from votewire.live.protocol import Subscribe
+from votewire.live.subscription import open_channel
 
 C = "race:e:r1"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from services.config import REPO_ROOT
+from votewire.config import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "deploy"))
 

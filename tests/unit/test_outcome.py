@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.core.models import Candidate, Precinct, Race
-from services.core.outcome import Outcome, decide
+from votewire.core.models import Candidate, Precinct, Race
+from votewire.core.outcome import Outcome, decide
 
 
 def race(

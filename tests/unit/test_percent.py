@@ -7,8 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from services.core.percent import hundredths, pct, reporting_pct
+from votewire.core.percent import hundredths, pct, reporting_pct
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
-
-from services.replay.progress import Progress
-from services.replay.replay_store import BadNamespace, ReplayNamespace, namespace_prefix
+from votewire.replay.progress import Progress
+from votewire.replay.replay_store import BadNamespace, ReplayNamespace, namespace_prefix
 
 
 def test_a_namespace_has_its_own_prefix() -> None:

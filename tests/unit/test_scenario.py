@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from services.core.codec import decode_definition, encode_definition
-from services.core.models import ElectionDefinition, ResultReport, TurnoutReport, slot_key
-from services.core.percent import pct
-from services.core.scenario import (
+from votewire.core.codec import decode_definition, encode_definition
+from votewire.core.models import ElectionDefinition, ResultReport, TurnoutReport, slot_key
+from votewire.core.percent import pct
+from votewire.core.scenario import (
     NO_FAULTS,
     Emitted,
     FaultRates,
@@ -30,12 +29,12 @@ from services.core.scenario import (
     load_reference,
     simulate_night,
 )
-from services.core.scenario.apportion import apportion
-from services.core.scenario.reference import AGAINST_ALL, INVALID, PARTY_IDS
-from services.core.tally import ElectionTally
-from services.core.validation import Accepted, validate_report
-from services.core.views import Views
-from services.sim.scenario_command import add_parser
+from votewire.core.scenario.apportion import apportion
+from votewire.core.scenario.reference import AGAINST_ALL, INVALID, PARTY_IDS
+from votewire.core.tally import ElectionTally
+from votewire.core.validation import Accepted, validate_report
+from votewire.core.views import Views
+from votewire.sim.scenario_command import add_parser
 
 SEED = 2021
 REF = load_reference()

@@ -6,12 +6,11 @@ import json
 
 import pytest
 from builders import result, small_definition, turnout
-
-from services.core.codec import report_to_bytes
-from services.core.models import ElectionDefinition
-from services.core.race_state import RaceState
-from services.core.rollup import NationalRollup, RegionRollup
-from services.core.tally import ElectionTally
+from votewire.core.codec import report_to_bytes
+from votewire.core.models import ElectionDefinition
+from votewire.core.race_state import RaceState
+from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.core.tally import ElectionTally
 
 P1 = result("N1", "P1", {"A": 500, "B": 200, "C": 50}, against_all=30, invalid=20)  # 800
 P2 = result("N1", "P2", {"A": 100, "B": 300}, against_all=20, invalid=5, registered=520)  # 425

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from builders import definition_dict, payload, result, turnout
-
-from services.core.codec import encode_report
-from services.replay import tally_command
-from services.replay.progress import Progress
+from votewire.core.codec import encode_report
+from votewire.replay import tally_command
+from votewire.replay.progress import Progress
 
 GOOD = [
     result("N1", "P1", {"A": 500, "B": 200, "C": 50}, against_all=30, invalid=20),

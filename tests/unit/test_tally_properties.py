@@ -8,12 +8,11 @@ from typing import Any
 from builders import AT, ELECTION, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from services.core.codec import dumps
-from services.core.models import Report, ResultReport, TurnoutReport, slot_key
-from services.core.race_state import RaceState
-from services.core.rollup import NationalRollup, RegionRollup
-from services.core.tally import ElectionTally
+from votewire.core.codec import dumps
+from votewire.core.models import Report, ResultReport, TurnoutReport, slot_key
+from votewire.core.race_state import RaceState
+from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.core.tally import ElectionTally
 
 DEFN = reference()
 SLOTS = [
@@ -162,7 +161,7 @@ def test_second_stage_from_race_snapshots_matches_the_tally(items: list[Report])
 def test_incremental_region_rollup_equals_a_full_refold(items: list[Report], rnd: Any) -> None:
     """Every race view put into a `RegionRollup` (in any order, stale ones too) leaves
     it equal to `region_view` of the views it last received, race by race."""
-    from services.core.rollup import region_view
+    from votewire.core.rollup import region_view
 
     states = {race.race_id: RaceState(DEFN, race.race_id) for race in DEFN.races}
     published = []

@@ -11,9 +11,8 @@ import pytest
 from builders import ELECTION, payload, reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from services.core.models import ElectionDefinition, ResultReport, TurnoutReport
-from services.core.validation import (
+from votewire.core.models import ElectionDefinition, ResultReport, TurnoutReport
+from votewire.core.validation import (
     CODES,
     MAX_COUNT,
     Accepted,

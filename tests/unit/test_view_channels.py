@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from votewire.core.codec import dumps
+from votewire.replay.view_channels import view_channels, view_documents
 
-from services.core.codec import dumps
-from services.replay.view_channels import view_channels, view_documents
 from tests.support.night_log import kz_night, pure_views
 
 
@@ -28,7 +28,7 @@ def test_every_view_has_its_channel() -> None:
 
 def test_documents_match_the_aggregate() -> None:
     """The turnout documents and race list equal what the aggregate's builders make."""
-    channels = pytest.importorskip("services.aggregate.channels")
+    channels = pytest.importorskip("votewire.aggregate.channels")
     definition, log = kz_night(0.05)
     _, tally = pure_views(definition, log)
     ours = {c: d for c, _, d in view_documents(tally)}

@@ -14,11 +14,11 @@ beyond reading the packaged tables, no wall clock, randomness only from
 - `load_reference()`: the published tables as typed records.
 """
 
-from services.core.scenario.faults import NO_FAULTS, FaultRates
-from services.core.scenario.kz2021 import Scenario, kz2021_definition, kz2021_scenario
-from services.core.scenario.night import final_results, simulate_night
-from services.core.scenario.reference import PARTY_NAMES, load_reference
-from services.core.scenario.timeline import Emitted, night_epoch
+from votewire.core.scenario.faults import NO_FAULTS, FaultRates
+from votewire.core.scenario.kz2021 import Scenario, kz2021_definition, kz2021_scenario
+from votewire.core.scenario.night import final_results, simulate_night
+from votewire.core.scenario.reference import PARTY_NAMES, load_reference
+from votewire.core.scenario.timeline import Emitted, night_epoch
 
 __all__ = [
     "NO_FAULTS",

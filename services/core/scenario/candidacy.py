@@ -23,8 +23,8 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 
-from services.core.scenario.reference import PARTY_IDS
-from services.core.scenario.votes import BIG_PARTY, INDEPENDENT
+from votewire.core.scenario.reference import PARTY_IDS
+from votewire.core.scenario.votes import BIG_PARTY, INDEPENDENT
 
 __all__ = ["SMALL_PARTIES", "candidate_counts", "plan_winners", "seat_candidates"]
 

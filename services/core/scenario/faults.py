@@ -35,9 +35,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 
-from services.core.codec import encode_report
-from services.core.models import ElectionDefinition, Report, ResultReport, TurnoutReport
-from services.core.scenario.timeline import Emitted, JSONObject, report_id
+from votewire.core.codec import encode_report
+from votewire.core.models import ElectionDefinition, Report, ResultReport, TurnoutReport
+from votewire.core.scenario.timeline import Emitted, JSONObject, report_id
 
 __all__ = ["MALFORMATIONS", "NO_FAULTS", "FaultRates", "inject_faults"]
 

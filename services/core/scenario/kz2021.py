@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from services.core.models import Candidate, ElectionDefinition, Precinct, Race, Region
-from services.core.scenario.apportion import apportion
-from services.core.scenario.candidacy import candidate_counts, plan_winners, seat_candidates
-from services.core.scenario.names import NameBook
-from services.core.scenario.protocols import Protocol, split_ballots, split_spoilt, split_votes
-from services.core.scenario.reference import (
+from votewire.core.models import Candidate, ElectionDefinition, Precinct, Race, Region
+from votewire.core.scenario.apportion import apportion
+from votewire.core.scenario.candidacy import candidate_counts, plan_winners, seat_candidates
+from votewire.core.scenario.names import NameBook
+from votewire.core.scenario.protocols import Protocol, split_ballots, split_spoilt, split_votes
+from votewire.core.scenario.reference import (
     AGAINST_ALL,
     INVALID,
     PARTY_IDS,
@@ -47,7 +47,7 @@ from services.core.scenario.reference import (
     RegionFigures,
     load_reference,
 )
-from services.core.scenario.votes import RaceBallot, race_votes
+from votewire.core.scenario.votes import RaceBallot, race_votes
 
 __all__ = [
     "ELECTION_ID",

@@ -32,13 +32,13 @@ import random
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from services.core.models import ElectionDefinition, ResultReport, TurnoutReport
-from services.core.scenario.apportion import apportion
-from services.core.scenario.faults import NO_FAULTS, FaultRates, inject_faults
-from services.core.scenario.kz2021 import Scenario, kz2021_scenario
-from services.core.scenario.protocols import Protocol
-from services.core.scenario.reference import load_reference
-from services.core.scenario.timeline import Emitted, night_epoch, report_id
+from votewire.core.models import ElectionDefinition, ResultReport, TurnoutReport
+from votewire.core.scenario.apportion import apportion
+from votewire.core.scenario.faults import NO_FAULTS, FaultRates, inject_faults
+from votewire.core.scenario.kz2021 import Scenario, kz2021_scenario
+from votewire.core.scenario.protocols import Protocol
+from votewire.core.scenario.reference import load_reference
+from votewire.core.scenario.timeline import Emitted, night_epoch, report_id
 
 __all__ = ["TURNOUT_ANCHORS", "final_results", "scenario_for", "simulate_night"]
 

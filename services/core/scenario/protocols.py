@@ -13,7 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.core.scenario.apportion import apportion
+from votewire.core.scenario.apportion import apportion
 
 __all__ = ["Protocol", "split_ballots", "split_spoilt", "split_votes"]
 

@@ -138,7 +138,7 @@ class Reference:
 
 def _rows(name: str) -> list[dict[str, str]]:
     text = (
-        files("services.core.scenario").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+        files("votewire.core.scenario").joinpath("data").joinpath(name).read_text(encoding="utf-8")
     )
     return list(csv.DictReader(io.StringIO(text)))
 

@@ -10,7 +10,7 @@ reordered report is delivered after reports stamped later than itself.
 
 Payloads are domain `Report`s, except malformed ones, which no domain type
 can hold: those are raw JSON-ready dicts, meant to be rejected by
-`services.core.validation.validate_report`.
+`votewire.core.validation.validate_report`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.core.codec import encode_report
-from services.core.models import ElectionDefinition, Report, ReportKind
+from votewire.core.codec import encode_report
+from votewire.core.models import ElectionDefinition, Report, ReportKind
 
 __all__ = ["Emitted", "JSONObject", "night_epoch", "report_id"]
 

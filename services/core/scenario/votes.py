@@ -27,7 +27,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.core.scenario.apportion import apportion, fit_total
+from votewire.core.scenario.apportion import apportion, fit_total
 
 __all__ = ["BIG_PARTY", "INDEPENDENT", "RaceBallot", "race_votes"]
 
