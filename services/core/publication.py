@@ -1,0 +1,203 @@
+"""What an election publishes: every channel and its document, built from race views.
+
+The one builder of the published document set (docs/aggregate.md, "Channels";
+E = election_id, G = region_id, R = race_id). The aggregate's stages and
+`rebuild` (through `votewire.aggregate.channels`) and `votewire replay`
+(`votewire.replay.view_channels`) all publish through it, so a replay
+namespace and the live views hold the same channels, with the same bytes at
+the same versions:
+
+- `race:E:R`      the race view, version = the race's version;
+- `region:E:G`    the region view, version = sum of its races' versions;
+- `turnout:E:G`   the region's turnout series (`turnout_doc`), the region's version;
+- `summary:E`     the national view, version = sum of all races' versions;
+- `turnout:E`     the national turnout series, the national version;
+- `races:E`       one line per race (`race_line`), region by region in
+                  definition order, the national version.
+
+What is published, and when: a channel exists once something was heard of
+it. A race is heard from once a report changed it (its view's version is 1
+or more); a region once any of its races is; the election once any race is.
+Races and regions never heard from have no view, so the live service
+answers "empty" (websocket) or 404 `no_view` (REST) for them, exactly as on
+the night; `races:E` still lists every race, the unheard ones as
+`not_reporting` lines at version 0 (`empty_line`).
+
+Every builder is a pure function of its arguments: equal views give equal
+bytes (`votewire.core.codec.dumps`), whatever the order they were folded in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from votewire.core.channels import (
+    RaceLine,
+    race_channel,
+    race_line,
+    races_channel,
+    region_channel,
+    summary_channel,
+    turnout_channel,
+    turnout_doc,
+)
+from votewire.core.codec import dumps
+from votewire.core.models import ElectionDefinition, Race
+from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.core.views import NationalView, RaceView, RegionView
+
+
+class Publication(NamedTuple):
+    """One document to publish: its channel, its monotonic version, its JSON bytes."""
+
+    channel: str
+    version: int
+    doc: bytes
+
+
+def heard_from(view: RaceView) -> bool:
+    """Whether a race view has anything to publish (a report changed the race)."""
+    return view["version"] > 0
+
+
+def empty_line(race: Race) -> RaceLine:
+    """`race_line` of a race not heard from (equal to that of its empty view)."""
+    return {
+        "race_id": race.race_id,
+        "name": race.name,
+        "region_id": race.region_id,
+        "status": "not_reporting",
+        "leader": None,
+        "precincts_reporting": 0,
+        "precincts_total": len(race.precincts),
+        "version": 0,
+    }
+
+
+def region_lines(
+    definition: ElectionDefinition, region_id: str, views: Mapping[str, RaceView]
+) -> list[RaceLine]:
+    """Lines of the region's races in definition order; races not in `views` as empty."""
+    return [
+        race_line(views[race.race_id]) if race.race_id in views else empty_line(race)
+        for race in definition.races_in(region_id)
+    ]
+
+
+def encode_lines(lines: Sequence[RaceLine]) -> bytes:
+    """A region's race lines as the JSON array `races_doc_bytes` splices in."""
+    return dumps(lines)
+
+
+def races_doc(
+    definition: ElectionDefinition, version: int, lines: Mapping[str, Sequence[RaceLine]]
+) -> dict[str, Any]:
+    """`races:E`: region by region in definition order (regions not in `lines`: empty)."""
+    out: list[RaceLine] = []
+    for region in definition.regions:
+        found = lines.get(region.region_id)
+        out.extend(found if found is not None else region_lines(definition, region.region_id, {}))
+    return {
+        "election_id": definition.election_id,
+        "test": definition.test,
+        "version": version,
+        "races": out,
+    }
+
+
+def races_doc_bytes(
+    definition: ElectionDefinition, version: int, encoded: Mapping[str, bytes]
+) -> bytes:
+    """`dumps(races_doc(...))`, byte for byte, spliced from each region's encoded
+    lines (`encode_lines`): the national stage keeps those per region and does
+    not encode every race line again on each publication."""
+    parts: list[bytes] = []
+    for region in definition.regions:
+        raw = encoded.get(region.region_id)
+        if raw is None:
+            raw = encode_lines(region_lines(definition, region.region_id, {}))
+        if len(raw) > 2:  # "[]" adds nothing
+            parts.append(raw[1:-1])
+    return b'{"election_id":%b,"races":[%b],"test":%b,"version":%d}' % (
+        dumps(definition.election_id),
+        b",".join(parts),
+        dumps(definition.test),
+        version,
+    )
+
+
+def race_publication(view: RaceView) -> Publication:
+    """`race:E:R` of a race view."""
+    channel = race_channel(view["election_id"], view["race_id"])
+    return Publication(channel, view["version"], dumps(view))
+
+
+def region_publications(view: RegionView) -> list[Publication]:
+    """What a region view publishes: `region:E:G` and `turnout:E:G`."""
+    e, g, v = view["election_id"], view["region_id"], view["version"]
+    return [
+        Publication(region_channel(e, g), v, dumps(view)),
+        Publication(turnout_channel(e, g), v, dumps(turnout_doc(view, g))),
+    ]
+
+
+def national_publications(
+    definition: ElectionDefinition,
+    view: NationalView,
+    encoded_lines: Mapping[str, bytes],
+) -> list[Publication]:
+    """What the national view publishes: `summary:E`, `turnout:E` and `races:E`
+    (`encoded_lines`: per region heard from, `encode_lines` of its race lines)."""
+    e, v = definition.election_id, view["version"]
+    return [
+        Publication(summary_channel(e), v, dumps(view)),
+        Publication(turnout_channel(e), v, dumps(turnout_doc(view, None))),
+        Publication(races_channel(e), v, races_doc_bytes(definition, v, encoded_lines)),
+    ]
+
+
+def election_publications(
+    definition: ElectionDefinition, race_views: Mapping[str, RaceView]
+) -> list[Publication]:
+    """Every document of an election, from the newest view of each race (see the module
+    doc for what is published): races in definition order, then each region heard
+    from, then the national three. Views of races not in `definition`, and views at
+    version 0, are left out."""
+    heard = {
+        race.race_id: race_views[race.race_id]
+        for race in definition.races
+        if race.race_id in race_views and heard_from(race_views[race.race_id])
+    }
+    out = [race_publication(view) for view in heard.values()]
+    national = NationalRollup(definition)
+    lines: dict[str, bytes] = {}
+    for region in definition.regions:
+        g = region.region_id
+        members = {
+            r.race_id: heard[r.race_id] for r in definition.races_in(g) if r.race_id in heard
+        }
+        if not members:
+            continue
+        rollup = RegionRollup(definition, g)
+        for view in members.values():
+            rollup.put(view)
+        national.put(rollup.view())
+        lines[g] = encode_lines(region_lines(definition, g, members))
+        out += region_publications(rollup.view())
+    if lines:
+        out += national_publications(definition, national.view(), lines)
+    return out
+
+
+def published_channels(definition: ElectionDefinition) -> Iterator[str]:
+    """Every channel an election can publish (once all of it was heard from)."""
+    e = definition.election_id
+    yield summary_channel(e)
+    yield races_channel(e)
+    yield turnout_channel(e)
+    for region in definition.regions:
+        yield region_channel(e, region.region_id)
+        yield turnout_channel(e, region.region_id)
+    for race in definition.races:
+        yield race_channel(e, race.race_id)
