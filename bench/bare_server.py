@@ -1,8 +1,9 @@
 """The ceiling of the fan-out benchmark (`bench_fanout.py`): a bare `websockets` server.
 
-It follows the same Redis pub/sub as the live service and calls
-`websockets.broadcast` with each update's pre-encoded bytes for the subscribers
-of its channel: no snapshots, ordering, conflation, limits or heartbeats. It
+It follows the same Redis pub/sub as the live service, frames each change once
+as the live service does (`update_frame`) and calls `websockets.broadcast` with
+those bytes for the subscribers of its channel: no snapshots, ordering,
+conflation, limits or heartbeats. It
 is the target of a spawned process, importable as `bench.bare_server`.
 """
 
@@ -14,6 +15,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import websockets
+from votewire.infra.redis_views import decode_change
+from votewire.live.protocol import update_frame
 
 from bench.fanout_clients import raise_fd_limit
 
@@ -61,7 +64,7 @@ def bare_server(port: int, redis_url: str, prefix: str) -> None:
             async for message in pubsub.listen():
                 if message["type"] != "pmessage":
                     continue
-                channel = message["channel"].decode().split(":chan:", 1)[1]
-                websockets.broadcast(subscribers.get(channel, ()), message["data"])
+                change = decode_change(message["data"])
+                websockets.broadcast(subscribers.get(change.channel, ()), update_frame(change))
 
     asyncio.run(run())

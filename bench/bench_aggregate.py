@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import statistics
@@ -50,7 +49,7 @@ from votewire.core.models import ElectionDefinition, Report
 from votewire.core.race_state import RaceState
 from votewire.core.scenario import FaultRates
 from votewire.infra.kafka_topics import topic_partitions
-from votewire.infra.redis_views import RedisViews
+from votewire.infra.redis_views import RedisViews, decode_change
 from votewire.launcher import ServiceProcess, start_services
 
 from tests.support.aggregate_night import (
@@ -283,8 +282,8 @@ async def latency_run(
             async def listen() -> None:
                 async for message in pubsub.listen():
                     if message["type"] == "pmessage":
-                        head = json.loads(message["data"])
-                        prober.on_update(head["channel"], head["version"], time.perf_counter())
+                        change = decode_change(message["data"])
+                        prober.on_update(change.channel, change.version, time.perf_counter())
 
             async def send(index: int, report: Report) -> None:
                 channel = f"race:{report.election_id}:{report.race_id}"

@@ -29,7 +29,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 from votewire.aggregate.metrics import Metrics
-from votewire.infra.redis_views import BadChannel, check_channel
+from votewire.infra.views import BadChannel, check_channel
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Settings are checked first (a bad tokens file fails here, naming the
 variable). The lifespan opens the Redis client, starts the change feed
-(Redis pub/sub -> hub) and waits until it is subscribed, so a client
+(the views store's changes -> hub) and waits until it is subscribed, so a client
 accepted after start-up cannot miss an update between its snapshot and the
 feed. Routes: `/v1/live` (websocket, session.py), the REST views (rest.py),
 and the dashboard's static files at `/`.
@@ -33,7 +33,7 @@ from votewire.live.feed import run_feed
 from votewire.live.hub import Hub
 from votewire.live.limits import ConnectionCounter, LiveLimits
 from votewire.live.pacer import Pacer
-from votewire.live.rest import ROUTES
+from votewire.live.rest import EXCEPTION_HANDLERS, ROUTES
 from votewire.live.session import Session
 from votewire.live.watchdog import Watchdog
 
@@ -83,7 +83,7 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
         gc.set_threshold(GC_GEN0_THRESHOLD, *gc_before[1:])
         ready = asyncio.Event()
         tasks = [
-            asyncio.create_task(run_feed(client, views, ctx.pacer, ready, ctx.feed)),
+            asyncio.create_task(run_feed(views, ctx.pacer, ready, ctx.feed)),
             asyncio.create_task(ctx.watchdog.run()),
         ]
         try:
@@ -114,5 +114,6 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
                 expose_headers=["ETag", "X-Votewire-Seq", "X-Votewire-Epoch"],
             ),
         ],
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

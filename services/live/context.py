@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from votewire.infra.redis_views import RedisViews
 from votewire.live.access import Access
 from votewire.live.elections import ElectionIndex
 from votewire.live.feed import FeedStatus
 from votewire.live.hub import Hub
 from votewire.live.limits import ConnectionCounter, LiveLimits
 from votewire.live.pacer import Pacer
+from votewire.live.view_store import ViewStore
 from votewire.live.watchdog import Watchdog
 
 
 @dataclass
 class LiveContext:
-    views: RedisViews
+    views: ViewStore
     hub: Hub
     limits: LiveLimits
     access: Access

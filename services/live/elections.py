@@ -1,47 +1,25 @@
-"""Reading several views at once from Redis: elections on offer, races of a region.
+"""Reading several views at once: the elections on offer, the races of a region.
 
-Everything here reads the same keys as `RedisViews` (its `view_key` layout)
-and writes nothing. Listing uses SCAN, never KEYS, so a large keyspace is
-walked in steps without blocking Redis.
+Everything here reads through the views port (`ViewStore`) and writes
+nothing; listing is the store's `channels` (a SCAN in Redis, never KEYS).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from votewire.infra.redis_views import RedisViews
-
-_GLOB = re.compile(r"([*?\[\]\\])")
-
-
-def _glob_escape(text: str) -> str:
-    return _GLOB.sub(r"\\\1", text)
+from votewire.core.channels import race_channel, races_channel
+from votewire.live.view_store import ViewStore
 
 
-async def scan_channels(views: RedisViews, channel_glob: str) -> list[str]:
-    """Channels with a stored view whose name matches `channel_glob`, sorted."""
-    head = f"{views.prefix}:view:"
-    match = _glob_escape(head) + channel_glob
-    found = {
-        key.decode()[len(head) :] async for key in views.client.scan_iter(match=match, count=2000)
-    }
-    return sorted(found)
-
-
-async def read_views(views: RedisViews, channels: list[str]) -> dict[str, dict[str, Any]]:
-    """The parsed views of `channels` that exist, in one round trip."""
-    if not channels:
-        return {}
-    async with views.client.pipeline(transaction=False) as pipe:
-        for channel in channels:
-            pipe.hget(views.view_key(channel), "doc")
-        docs = await pipe.execute()
-    return {c: json.loads(d) for c, d in zip(channels, docs, strict=True) if d is not None}
+async def read_views(views: ViewStore, channels: list[str]) -> dict[str, dict[str, Any]]:
+    """The parsed views of `channels` that exist, in one read."""
+    stored = await views.get_views(channels)
+    return {c: json.loads(stored[c].doc) for c in channels if c in stored}
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[str, bool, str]:
@@ -49,9 +27,9 @@ def _newest_first(entry: dict[str, Any]) -> tuple[str, bool, str]:
     return (str(entry.get("date") or ""), not entry["test"], entry["election_id"])
 
 
-async def list_elections(views: RedisViews) -> list[dict[str, Any]]:
+async def list_elections(views: ViewStore) -> list[dict[str, Any]]:
     """Every election with a national view, newest first (date, then real before test, id)."""
-    summaries = await read_views(views, await scan_channels(views, "summary:*"))
+    summaries = await read_views(views, await views.channels("summary:"))
     out = [
         {
             "election_id": channel.split(":", 1)[1],
@@ -78,25 +56,25 @@ class ElectionIndex:
         self._cached: tuple[float, list[dict[str, Any]]] | None = None
         self._lock = asyncio.Lock()
 
-    async def elections(self, views: RedisViews) -> list[dict[str, Any]]:
+    async def elections(self, views: ViewStore) -> list[dict[str, Any]]:
         async with self._lock:
             if self._cached is None or self.clock() >= self._cached[0]:
                 self._cached = (self.clock() + self.ttl_s, await list_elections(views))
             return self._cached[1]
 
 
-async def region_races(views: RedisViews, election_id: str, region_id: str) -> list[dict[str, Any]]:
+async def region_races(views: ViewStore, election_id: str, region_id: str) -> list[dict[str, Any]]:
     """Race views of one region, in the order of `races:E` (else by race id).
 
     Races that have no view yet are left out. Without a `races:E` list the
     race channels of the election are scanned instead.
     """
-    listing = await read_views(views, [f"races:{election_id}"])
+    listing = await read_views(views, [races_channel(election_id)])
     if listing:
-        lines = listing[f"races:{election_id}"].get("races", [])
+        lines = listing[races_channel(election_id)].get("races", [])
         ids = [line["race_id"] for line in lines if line.get("region_id") == region_id]
-        channels = [f"race:{election_id}:{race_id}" for race_id in ids]
+        channels = [race_channel(election_id, race_id) for race_id in ids]
     else:
-        channels = await scan_channels(views, f"race:{_glob_escape(election_id)}:*")
+        channels = await views.channels(race_channel(election_id, ""))
     found = await read_views(views, channels)
     return [found[c] for c in channels if c in found and found[c].get("region_id") == region_id]

@@ -5,10 +5,12 @@ Client -> server (JSON text or binary frames; docs/live-protocol.md):
   {"type": "unsubscribe", "channel": C}
   {"type": "ping"}              answered by {"type": "pong"}
   {"type": "pong"}              the answer to a server ping
-Server -> client (binary frames of UTF-8 JSON): "snapshot", "update" (built
-by the aggregate, forwarded verbatim), "subscribed", "unsubscribed", "ping",
-"pong", and "error" with a code. A bad frame is answered with an error frame;
-it never ends the connection.
+Server -> client (binary frames of UTF-8 JSON): "snapshot" and "update"
+(`snapshot_frame`, `update_frame`: a stored view and its position, framed
+here, once per update per process, and the same bytes sent to every
+subscriber), "subscribed", "unsubscribed", "ping", "pong", and "error" with
+a code. A bad frame is answered with an error frame; it never ends the
+connection.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from votewire.infra.redis_views import CHANNEL_RE
+from votewire.infra.views import CHANNEL_RE, StoredView
 
 MAX_FRAME_BYTES = 4096
 
@@ -110,3 +112,32 @@ def parse_client_frame(text: str, max_bytes: int = MAX_FRAME_BYTES) -> ClientFra
 def control(kind: str, **fields: object) -> bytes:
     """A server frame other than snapshot/update, compact UTF-8 JSON."""
     return json.dumps({"type": kind, **fields}, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def update_frame(view: StoredView) -> bytes:
+    """The `update` frame of a change: its head, then the view's bytes as stored.
+
+    `{"type":"update","channel":C,"seq":n,"epoch":E,"version":v,"view":{...}}`, keys in
+    this order (clients may rely on the head coming first, docs/live-protocol.md).
+    Channel and epoch need no JSON escaping: the channel grammar and the store's epochs
+    (hex) admit no character that would."""
+    return b'{"type":"update","channel":"%s","seq":%d,"epoch":"%s","version":%d,"view":%s}' % (
+        view.channel.encode(),
+        view.seq,
+        view.epoch.encode(),
+        view.version,
+        view.doc,
+    )
+
+
+def snapshot_frame(view: StoredView, *, resync: bool = False) -> bytes:
+    """The `snapshot` frame a subscriber receives first (or after a gap, `resync`)."""
+    flag = b',"resync":true' if resync else b""
+    return b'{"type":"snapshot","channel":"%s","seq":%d,"epoch":"%s","version":%d%s,"view":%s}' % (
+        view.channel.encode(),
+        view.seq,
+        view.epoch.encode(),
+        view.version,
+        flag,
+        view.doc,
+    )

@@ -9,7 +9,9 @@ proxy never serves a number older than Redis holds.
 
 Errors are JSON `{"error": {"code", "message"}}`: 400 bad_channel (an id
 outside the channel grammar), 401 unknown_token, 403 forbidden (a private
-channel without a grant), 404 no_view (nothing published yet).
+channel without a grant), 404 no_view (nothing published yet), 503
+unavailable (the views store did not answer; `unavailable` is installed as
+the app's handler of `ViewsUnavailable`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from votewire.infra.redis_views import StoredView
 from votewire.live.access import presented_token
 from votewire.live.context import LiveContext
 from votewire.live.csv_export import region_results_csv
 from votewire.live.elections import read_views, region_races
 from votewire.live.protocol import ProtocolError, check_channel_name
+from votewire.live.view_store import StoredView, ViewsUnavailable
 
 NO_CACHE = {"Cache-Control": "no-cache"}
 
@@ -36,6 +38,11 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=NO_CACHE)
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """503 for a read the views store could not answer."""
+    return error(503, "unavailable", "views are unreachable; retry")
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -166,6 +173,8 @@ async def health(request: Request) -> Response:
 
 
 E = "/v1/elections/{election_id}"
+
+EXCEPTION_HANDLERS = {ViewsUnavailable: unavailable}
 
 ROUTES = [
     Route("/healthz", health),

@@ -19,6 +19,10 @@ closes with the named code, and the connection leaves the hub.
 Refused connections (origin, unknown token, too many from one address) are
 accepted and closed at once with their named code, so that browsers, which
 cannot see an HTTP refusal, learn why.
+
+A session sees its connection only as a `Socket` (Starlette's `WebSocket`
+is one) and the views only through the `ViewStore` port, so all of the above
+runs in memory in tests/unit/test_live_session.py.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any, Protocol
 
-from redis.exceptions import RedisError
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect
 from votewire.live import close_codes
 from votewire.live.access import presented_token
 from votewire.live.close_codes import SLOW, CloseCode, Disconnect
@@ -47,8 +51,31 @@ from votewire.live.protocol import (
     parse_client_frame,
 )
 from votewire.live.subscription import open_channel
+from votewire.live.view_store import ViewsUnavailable
 
 log = logging.getLogger(__name__)
+
+
+class Socket(Protocol):
+    """What a session uses of its websocket connection."""
+
+    scope: MutableMapping[str, Any]
+
+    @property
+    def client(self) -> Any:
+        """The peer's address (with `.host`), or None."""
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def query_params(self) -> Mapping[str, str]: ...
+
+    async def accept(self) -> None: ...
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+    async def receive(self) -> MutableMapping[str, Any]: ...
+    async def send_bytes(self, data: bytes) -> None: ...
 
 
 class ClientGone(Exception):
@@ -57,7 +84,7 @@ class ClientGone(Exception):
 
 class Session:
     def __init__(
-        self, websocket: WebSocket, ctx: LiveContext, clock: Callable[[], float] = time.monotonic
+        self, websocket: Socket, ctx: LiveContext, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.websocket = websocket
         self.ctx = ctx
@@ -213,8 +240,8 @@ class Session:
             await open_channel(self.ctx.views, self.mailbox, frame)
         except QueueFull as exc:
             raise Disconnect(close_codes.SLOW, str(exc)) from None
-        except RedisError:
-            log.exception("cannot read channel %s", channel)
+        except ViewsUnavailable as exc:
+            log.warning("cannot read channel %s: %s", channel, exc)
             self.channels.discard(channel)
             self.ctx.hub.unsubscribe(channel, self.mailbox)
             raise ProtocolError("unavailable", "views are unreachable; retry", channel) from None

@@ -8,7 +8,7 @@ overtake what this queues. Cases (docs/live-protocol.md, "Subscribing"):
 - a resume at (seq, epoch) of the current epoch whose missed updates are
   all still in the Redis stream and fit in the connection's reply budget:
   `subscribed` with `resumed: true` and `missed: k`, then those k updates
-  verbatim, in seq order;
+  (the same frames live clients got), in seq order;
 - otherwise (no resume, other epoch, stream trimmed past it, too much to
   replay, a seq from the future): the snapshot, flagged `resync: true` when a
   resume was asked for, so a client never mistakes a jump for continuity.
@@ -16,19 +16,19 @@ overtake what this queues. Cases (docs/live-protocol.md, "Subscribing"):
 
 from __future__ import annotations
 
-from votewire.infra.redis_views import RedisViews
 from votewire.live.mailbox import Mailbox
-from votewire.live.protocol import Subscribe, control
+from votewire.live.protocol import Subscribe, control, snapshot_frame, update_frame
+from votewire.live.view_store import ViewStore
 
 _ACK_BYTES = 512
 """Room kept for the `subscribed` acknowledgement ahead of a replay."""
 
 
-def _size(updates: list[tuple[int, bytes]]) -> int:
-    return sum(len(frame) for _, frame in updates)
+def _size(frames: list[bytes]) -> int:
+    return sum(len(frame) for frame in frames)
 
 
-async def open_channel(views: RedisViews, mailbox: Mailbox, request: Subscribe) -> str:
+async def open_channel(views: ViewStore, mailbox: Mailbox, request: Subscribe) -> str:
     """Queue the subscription's first frames; return which case applied."""
     channel = request.channel
     resuming = request.resume_seq is not None
@@ -40,7 +40,8 @@ async def open_channel(views: RedisViews, mailbox: Mailbox, request: Subscribe) 
     since = request.resume_seq
     if since is not None and request.resume_epoch == stored.epoch and since <= stored.seq:
         missed = await views.updates_since(channel, since)
-        if missed is not None and _size(missed) + _ACK_BYTES <= mailbox.reply_room():
+        frames = [update_frame(view) for view in missed or ()]
+        if missed is not None and _size(frames) + _ACK_BYTES <= mailbox.reply_room():
             mailbox.put_reply(
                 control(
                     "subscribed",
@@ -51,10 +52,10 @@ async def open_channel(views: RedisViews, mailbox: Mailbox, request: Subscribe) 
                     missed=len(missed),
                 )
             )
-            for _, update in missed:
-                mailbox.put_reply(update)
-            mailbox.mark_sent(channel, stored.epoch, missed[-1][0] if missed else since)
+            for frame in frames:
+                mailbox.put_reply(frame)
+            mailbox.mark_sent(channel, stored.epoch, missed[-1].seq if missed else since)
             return "resumed"
-    mailbox.put_reply(stored.snapshot_message(resync=resuming))
+    mailbox.put_reply(snapshot_frame(stored, resync=resuming))
     mailbox.mark_sent(channel, stored.epoch, stored.seq)
     return "resync" if resuming else "snapshot"
