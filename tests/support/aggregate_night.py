@@ -30,6 +30,7 @@ from votewire.core.codec import (
     loads,
     report_to_bytes,
 )
+from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.scenario import FaultRates, kz2021_definition, simulate_night
 from votewire.core.tally import ElectionTally
@@ -48,7 +49,7 @@ def kz_night(faults: FaultRates, seed: int = 2021) -> tuple[ElectionDefinition, 
 
 
 def report_key(report: Report) -> bytes:
-    return f"{report.election_id}/{report.race_id}".encode()
+    return race_key(report.election_id, report.race_id)
 
 
 async def publish_definition(settings: Settings, definition: ElectionDefinition) -> None:
