@@ -20,7 +20,9 @@ states in memory only and writes no per-report state anywhere:
   never goes backwards and the re-folded figures are not refused as older),
   and re-publishes every race. faust then resumes from the
   committed offsets; records between those and the end are folded again as
-  duplicates, which change nothing.
+  duplicates, which change nothing (reading only up to the committed offset
+  would save that, but the offset faust seeks to is read after the callback,
+  and a record between the two would be lost; a duplicate costs a decode).
 
 Versions: a re-fold reads a partition in offset order, the order the live
 fold sees it in, so it reaches the same version the pure engine gives for
@@ -139,7 +141,7 @@ class RaceFolder:
         async for records in self.log_reader.batches(partitions):
             for record in records:
                 try:
-                    await self._fold(record)
+                    await self._fold(record, count=False)
                     folded += 1
                 except Exception:  # dead-lettered when first folded; counted here only
                     rejected += 1
@@ -176,7 +178,8 @@ class RaceFolder:
                 self.metrics.count("recover_version_raised")
                 state.raise_version(found + 1)
 
-    async def _fold(self, record: Record) -> tuple[bytes, RaceState | None]:
+    async def _fold(self, record: Record, count: bool = True) -> tuple[bytes, RaceState | None]:
+        """Fold one record; `count`: in the per-status metrics (not for a re-fold)."""
         try:
             report = decode_report_trusted(loads(record.value or b""))
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -186,8 +189,9 @@ class RaceFolder:
             raise Rejected("misrouted", f"key {record.key!r} is not {key!r}")
         state = await self._state(key, report.election_id, report.race_id)
         result = state.apply(report)
-        self.metrics.count("reports_folded")
-        self.metrics.count(f"reports_{result.status}")
+        if count:
+            self.metrics.count("reports_folded")
+            self.metrics.count(f"reports_{result.status}")
         return key, state if result.changed else None
 
     async def _state(self, key: bytes, election_id: str, race_id: str) -> RaceState:
