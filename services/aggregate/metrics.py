@@ -133,6 +133,7 @@ class Metrics:
             "offer_to_redis": self.offer_age.summary(),
             "counters": dict(sorted(self.counters.items())),
             "alarms": self.alarms(),
+            "recovering": self.recovering,
         }
 
     def alarms(self) -> dict[str, int]:
