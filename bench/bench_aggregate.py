@@ -43,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from bench_stage1 import national_definition
+from bench_stage1 import night as national_night
 from votewire.config import Settings
 from votewire.core.codec import report_to_bytes
 from votewire.core.models import ElectionDefinition, Report
@@ -136,6 +138,9 @@ def faust_floor_rate(env: dict[str, str], topic: str, expected: int) -> float:
 
 
 async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: Path) -> FoldRun:
+    """Ceilings on a topic filled beforehand; the worker's fold on a topic filled while it
+    runs (a worker started on a full topic would re-fold it at assignment, without faust:
+    that is the takeover figure, `takeover_run`)."""
     env = env_for("bench-fold")
     settings = settings_for(env)
     await publish_definition(settings, definition)
@@ -143,11 +148,21 @@ async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: 
     ceiling = await plain_consumer_rate(settings, len(reports))
     floor = faust_floor_rate(env, settings.reports_topic, len(reports))
     expected = expected_outputs(tally_of(definition, await read_reports(settings)))
+    env = env_for("bench-live")
+    settings = settings_for(env)
+    await publish_definition(settings, definition)
     procs = start_services(env, logs, names=("aggregate",))
     url = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/metrics"
     summary = f"summary:{definition.election_id}"
     final = expected[summary][0]
     try:
+        await eventually(lambda: assigned(url, settings.reports_topic), 60, "assignment")
+        produce_started = time.perf_counter()
+        producing = asyncio.create_task(produce_reports(settings, reports))
+        producing.add_done_callback(
+            lambda _: print(f"    produced {len(reports):,} reports in "
+                            f"{time.perf_counter() - produce_started:.2f} s", flush=True)
+        )  # fmt: skip
         first = last = views_at = None
         deadline = time.perf_counter() + 600
         while views_at is None:
@@ -165,6 +180,7 @@ async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: 
                 if stored and stored[summary][0] == final:
                     views_at = time.perf_counter()
             await asyncio.sleep(0.05)  # sampling period of the measurement
+        await producing
         assert first is not None and last is not None
         found = await redis_outputs(settings, expected)
         if found != expected:  # the check that makes the figures worth printing
@@ -176,6 +192,43 @@ async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: 
     finally:
         for proc in procs.values():
             proc.stop()
+
+
+async def assigned(url: str, topic: str) -> bool:
+    """The worker owns the reports partitions and has finished recovering."""
+    stats = await read_json(url)
+    if not stats:
+        return False
+    lag = stats.get("consumer_lag", {})
+    return any(k.startswith(f"{topic}:") for k in lag) and not stats.get("recovering")
+
+
+async def takeover_run(precincts: int, logs: Path) -> tuple[int, float, float]:
+    """(reports, seconds, reports/s) for a worker taking over one national race's partition:
+    the partition filled first, then a worker started on it; timed from the worker's start
+    to Redis holding the race's final view (its re-fold done, the view re-published)."""
+    definition = national_definition(precincts)
+    reports = national_night(definition)
+    env = env_for("bench-takeover")
+    settings = settings_for(env)
+    await publish_definition(settings, definition)
+    await produce_reports(settings, reports, chunk=5000)
+    expected = expected_outputs(tally_of(definition, reports))
+    channel = f"race:{definition.election_id}:PRES"
+    started = time.perf_counter()
+    procs = start_services(env, logs, names=("aggregate",))
+    try:
+
+        async def final() -> bool:
+            stored = await redis_outputs(settings, [channel])
+            return stored.get(channel) == expected[channel]
+
+        await eventually(final, 900, "the race's final view after the takeover")
+        seconds = time.perf_counter() - started
+    finally:
+        for proc in procs.values():
+            proc.stop()
+    return len(reports), seconds, len(reports) / seconds
 
 
 def race_versions(definition: ElectionDefinition, reports: list[Report]) -> list[int | None]:
@@ -353,11 +406,24 @@ async def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="aggregate workers in the latency runs"
     )
+    parser.add_argument(
+        "--night", choices=("kz-2021", "national"), default="kz-2021",
+        help="kz-2021 (730 small races) or one national race (--precincts)",
+    )  # fmt: skip
+    parser.add_argument("--precincts", type=int, default=10_000, help="of the national race")
+    parser.add_argument(
+        "--takeover", type=int, default=0,
+        help="also time a takeover of a national race of this many precincts (~7 reports each)",
+    )  # fmt: skip
     args = parser.parse_args()
 
-    definition, reports = kz_night(FAULTS)
+    if args.night == "national":
+        definition = national_definition(args.precincts)
+        reports = national_night(definition)
+    else:
+        definition, reports = kz_night(FAULTS)
     logs = Path(tempfile.mkdtemp(prefix="bench-aggregate-"))
-    print(f"kz-2021 night: {len(reports):,} valid reports, {len(definition.races)} races")
+    print(f"{args.night} night: {len(reports):,} valid reports, {len(definition.races)} races")
     folds = []
     for run in range(args.runs):
         folds.append(await fold_run(definition, reports, logs / f"fold-{run}"))
@@ -375,7 +441,7 @@ async def main() -> None:
         ),
         ("aggregate, every view final", f"{views:,.0f} reports/s ({views / ceiling:.1%})"),
     ]
-    for rate in (int(r) for r in args.rates.split(",")):
+    for rate in (int(r) for r in args.rates.split(",") if r):
         runs = []
         for run in range(args.runs):
             runs.append(
@@ -393,6 +459,10 @@ async def main() -> None:
                 f"p50 {p50:,.0f} ms, p99 {p99:,.0f} ms",
             )
         )
+    if args.takeover:
+        n, seconds, rate = await takeover_run(args.takeover, logs / "takeover")
+        rows.append((f"takeover of a partition of {n:,} reports (1 race)",
+                     f"{seconds:,.1f} s ({rate:,.0f} reports/s)"))  # fmt: skip
     print(f"\nmedians of {args.runs} run(s); logs in {logs}\n")
     print(table(rows))
 

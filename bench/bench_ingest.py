@@ -48,6 +48,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from votewire.config import Settings
 from votewire.core.codec import encode_definition
+from votewire.core.keys import race_key
 from votewire.core.scenario.kz2021 import kz2021_scenario
 from votewire.infra.kafka_topics import ensure_topics, votewire_topics
 from votewire.ingest.import_transports import DirectTransport
@@ -177,7 +178,7 @@ async def via_raw_producer(settings: Settings, reports: Reports) -> float:
     await producer.start()
     try:
         records = [
-            (f"{r['election_id']}/{r['race_id']}".encode(), json.dumps(r).encode()) for r in reports
+            (race_key(r["election_id"], r["race_id"]), json.dumps(r).encode()) for r in reports
         ]
         start = time.perf_counter()
         futures = [await producer.send(settings.reports_topic, v, key=k) for k, v in records]

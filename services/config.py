@@ -360,10 +360,6 @@ class Settings:
     def definitions_topic(self) -> str:
         return f"{self.topic_prefix}.definitions"
 
-    @property
-    def race_snapshots_topic(self) -> str:
-        return f"{self.topic_prefix}.race-snapshots"
-
 
 def settings_table() -> str:
     """Markdown table of every setting, for docs/configuration.md."""

@@ -3,24 +3,29 @@
 Three stages, each a thin faust agent around a domain-core fold
 (docs/aggregate.md):
 
-    reports ──fold-reports──> race-snapshots (compacted, for rebuild)
-      (key election/race)  └─> <app>-race-views-by-region ──fold-regions──┐
-                                 (key election/region)                     │
+    reports ──fold-reports──> <app>-race-views-by-region ──fold-regions──┐
+      (key election/race;        (key election/region)                     │
+       stage 1's log)                                                       │
     <app>-region-views-by-election <───────────────────────────────────────┘
       (key election) ──fold-nation──> (Redis only)
 
-Every stage folds `noack_take` batches and acknowledges a batch only once
-it is folded and its sends are enqueued (a batch that fails is never
-acknowledged: the worker exits, see `crash`). It keeps its state in a
-`RoutedTable` and offers views to one coalescing Redis writer
-(`ViewFlusher`). Agents are registered by `register`, called from the
-factory: nothing at import time, no module-level app.
+Every stage runs a `BatchLoop` over `noack_take` batches: a batch is
+acknowledged only once it is folded and its sends are enqueued (a batch that
+fails is never acknowledged: the worker exits, see `crash`). Stage 1 keeps
+its race states in memory and re-folds an assigned reports partition from
+its start before faust resumes it (`RaceFolder.recover`); stages 2 and 3
+keep theirs in a `RoutedTable`. All offer views to one coalescing Redis
+writer (`ViewFlusher`). Every output to a topic passes a `SizeGuard`: one
+that no broker would take is dead-lettered, never sent. Agents are
+registered by `register`, called from the factory: nothing at import time,
+no module-level app.
 
 Processing guarantee: at-least-once, agent concurrency 1 (faust-streaming's
 exactly-once mode and concurrency > 1 both have open bugs around rebalances
 and offset commits); folds are idempotent, so re-delivery is harmless.
 Rebalance: revocation drops the in-memory caches; once recovery has restored
-the tables, each stage re-publishes every key it now owns (`recover`).
+the tables (stage 1: re-folded its partitions), each stage re-publishes every
+key it now owns (`recover`).
 """
 
 from __future__ import annotations
@@ -29,14 +34,15 @@ import asyncio
 import io
 import logging
 import os
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
 import faust
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
+from votewire.aggregate.batch_loop import BatchLoop
+from votewire.aggregate.dead_letters import DeadLetters, SizeGuard
 from votewire.aggregate.flusher import ViewFlusher
 from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.metrics import Metrics
@@ -47,6 +53,7 @@ from votewire.aggregate.transport import install as install_transport
 from votewire.config import Settings
 from votewire.infra.definition_catalog import DefinitionCatalog
 from votewire.infra.redis_views import RedisViews
+from votewire.infra.topic_log import KafkaLog
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +78,7 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         table_standby_replicas=0,
         processing_guarantee="at_least_once",
         producer_acks=-1,
-        # Race states can exceed aiokafka's default 16 KiB batch; an oversized
+        # Packed views can exceed aiokafka's default 16 KiB batch; an oversized
         # record then travels alone, one round trip per record and partition.
         producer_max_batch_size=512 * 1024,
         topic_partitions=settings.report_partitions,
@@ -108,6 +115,34 @@ class TopicSender:
 
     async def send(self, key: bytes | None, value: bytes) -> None:
         await self.app.producer.send(self.topic, key, value, None, None, None)
+
+
+class ReportsLog:
+    """`folder.PartitionLog` on the reports topic: a group-less `KafkaLog` read of the
+    given partitions, from their first offset to their end as of the call."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+
+    async def batches(self, partitions: set[int]) -> AsyncIterator[list[Record]]:
+        async with KafkaLog(self.bootstrap) as log_:
+            bounds = {p: b for p, b in (await log_.bounds(self.topic)).items() if p in partitions}
+            async for records in log_.batches(self.topic, bounds):
+                yield [Record(r.key, r.value, r.partition) for r in records]
+
+
+class RedisVersionFloor:
+    """`folder.VersionFloor`: the versions Redis holds (what readers were shown)."""
+
+    def __init__(self, views: RedisViews) -> None:
+        self.views = views
+
+    async def versions(self, channels: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(channels), 1000):
+            found.update(await self.views.versions(channels[start : start + 1000]))
+        return found
 
 
 class Startup:
@@ -158,33 +193,36 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     """Declare the topics, tables, agents, hooks and pages of the aggregate on `app`."""
     n = settings.report_partitions
     reports = raw_topic(app, settings.reports_topic, n, internal=False)
-    snapshots = raw_topic(app, settings.race_snapshots_topic, n, internal=False)
-    dead_letters = raw_topic(app, settings.dead_letter_topic, 1, internal=False)
+    dead_letter_topic = raw_topic(app, settings.dead_letter_topic, 1, internal=False)
     by_region = raw_topic(app, f"{app.conf.id}-race-views-by-region", n, internal=True)
     by_election = raw_topic(app, f"{app.conf.id}-region-views-by-election", n, internal=True)
-    race_states = routed_table(app, "race-states", n)
+    # Holds nothing: faust runs a table's recover callbacks after each assignment
+    # and before it resumes the stream partitions, which is when stage 1 re-folds.
+    reports_assigned = routed_table(app, "fold-reports-assigned", n)
     region_races = routed_table(app, "region-races", n)
     nation_regions = routed_table(app, "nation-regions", n)
 
     metrics = Metrics()
     catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
     redis_client = aioredis.Redis.from_url(settings.redis_url)
-    flusher = ViewFlusher(
-        RedisViews(redis_client, settings.redis_prefix), metrics, settings.aggregate_flush_ms / 1000
-    )
+    views = RedisViews(redis_client, settings.redis_prefix)
+    flusher = ViewFlusher(views, metrics, settings.aggregate_flush_ms / 1000)
     definitions = Definitions(catalog)
+    dead_letters = DeadLetters(TopicSender(app, dead_letter_topic), metrics)
+
+    def guarded(topic: faust.TopicT) -> SizeGuard:
+        return SizeGuard(TopicSender(app, topic), topic.get_topic_name(), dead_letters)
+
     folder = RaceFolder(
         definitions,
-        race_states,
-        TopicSender(app, snapshots),
-        TopicSender(app, by_region),
-        TopicSender(app, dead_letters),
+        ReportsLog(settings.kafka_bootstrap, settings.reports_topic),
+        RedisVersionFloor(views),
+        guarded(by_region),
+        dead_letters,
         flusher,
         metrics,
     )
-    regions = RegionStage(
-        definitions, region_races, TopicSender(app, by_election), flusher, metrics
-    )
+    regions = RegionStage(definitions, region_races, guarded(by_election), flusher, metrics)
     nation = NationalStage(definitions, nation_regions, flusher, metrics)
     parts = Aggregate(metrics, flusher, folder, regions, nation)
     startup = Startup(catalog, flusher)
@@ -199,19 +237,9 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     ) -> None:
         async def run(stream: faust.StreamT[bytes]) -> None:
             assert isinstance(stream, faust.Stream)  # noack_take is not on StreamT
-            async for batch in stream.noack_take(batch_max, window_s):
-                events = cast(list[faust.EventT[bytes]], batch)
-                started = time.perf_counter()
-                try:
-                    await fold([Record(e.key, e.value, e.message.partition) for e in events])
-                except Exception:
-                    crash(name)
-                metrics.batch_took(name, time.perf_counter() - started)
-                for event in events:  # only now: their offsets may be committed
-                    await stream.ack(event)
-                metrics.batch_done(len(events))
-                now = time.time()
-                metrics.ages(name, [now - e.message.timestamp for e in events])
+            loop = BatchLoop(name, fold, stream.ack, metrics, crash)
+            batches = cast(Any, stream.noack_take(batch_max, window_s))
+            await loop.run(batches)
 
         run.__qualname__ = run.__name__ = name.replace("-", "_")
         app.agent(topic, concurrency=1, name=name)(run)
@@ -224,7 +252,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
     stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
 
-    on_recover(app, race_states, reports, folder.recover, startup, metrics)
+    on_recover(app, reports_assigned, reports, folder.recover, startup, metrics, must=True)
     on_recover(app, region_races, by_region, regions.recover, startup, metrics)
     on_recover(app, nation_regions, by_election, nation.recover, startup, metrics)
 
@@ -262,7 +290,8 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     @app.page("/healthz")
     async def health_page(self: View, request: Request) -> Response:
         ok, reason = metrics.health(consumer_lag(app, lagging))
-        return self.json({"status": reason}, status=200 if ok else 503)
+        body = {"status": reason, "alarms": metrics.alarms(), "races": folder.races}
+        return self.json(body, status=200 if ok else 503)
 
     app.aggregate = parts  # type: ignore[attr-defined]
     return parts
@@ -313,19 +342,32 @@ def on_recover(
     recover: Callable[[set[int]], Awaitable[int]],
     startup: Startup,
     metrics: Metrics,
+    must: bool = False,
 ) -> None:
-    """After each recovery, let the stage re-publish the keys of its active partitions."""
+    """After each recovery, let the stage re-publish the keys of its active partitions.
+
+    `must`: the stage has no state without it (stage 1's re-fold), so a failure is
+    retried with backoff, holding the partitions paused, instead of being skipped."""
     topic = source.get_topic_name()
 
     async def callback() -> None:
         partitions = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
-        try:
-            await asyncio.wait_for(startup.ready(), CATALOG_WAIT_S)
-            count = await recover(partitions)
-        except Exception:
-            metrics.count("recover_errors")
-            log.exception("re-publishing %s after recovery failed", table.name)
-            return
+        delay = 1.0
+        while True:
+            metrics.recovering += 1
+            try:
+                await asyncio.wait_for(startup.ready(), CATALOG_WAIT_S)
+                count = await recover(partitions)
+                break
+            except Exception:
+                metrics.count("recover_errors")
+                log.exception("recovering %s %s failed", table.name, sorted(partitions))
+                if not must:
+                    return
+            finally:
+                metrics.recovering -= 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
         metrics.count("recoveries")
         log.info("%s: re-published %d keys of partitions %s", table.name, count, sorted(partitions))
 

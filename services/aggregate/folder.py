@@ -1,61 +1,80 @@
 """Stage 1: fold reports into race states; publish race views.
 
-`RaceFolder.fold_batch(records)` folds a batch of reports (any mix of
-partitions) with the domain core (`RaceState.apply`), then, once per race
-that changed in the batch:
+The reports topic is stage 1's log (Kafka Streams' "source topic as
+changelog", in its reprocessing form). It is kept forever, and the fold is
+idempotent and order-free (`RaceState.apply`), so the worker keeps its race
+states in memory only and writes no per-report state anywhere:
 
-1. writes the race state (`RaceState.to_dict`) to the state table, on the
-   changelog partition of the report that changed it;
-2. sends the race view to the compacted `race-snapshots` topic (key
-   "<election>/<race>", for `rebuild` and any other reader), and the batch's
-   race views of each region, packed in JSON arrays (`ports.pack`), to the
-   region stage's topic (key "<election>/<region>");
-3. offers it to the Redis writer for `race:<election>:<race>`.
+- `fold_batch(records)` folds a batch of reports (any mix of partitions)
+  with the domain core, then, once per race that changed in the batch, sends
+  its view to the region stage (the batch's views of each region packed in
+  JSON arrays, `ports.pack`, key `keys.region_key`) and offers it to the
+  Redis writer for `race:<election>:<race>`. Cost per report: one apply and,
+  per batch, one view per changed race: O(candidates + marks), whatever the
+  size of the race;
+- `recover(partitions)`, run once faust has assigned `partitions` and before
+  it resumes them (a table recover callback), re-folds each of them from its
+  first offset to its end *as of that moment* with a group-less reader
+  (`PartitionLog`), raises each race's version past the version already
+  published for it if that is higher (`VersionFloor`, so a published version
+  never goes backwards and the re-folded figures are not refused as older),
+  and re-publishes every race. faust then resumes from the
+  committed offsets; records between those and the end are folded again as
+  duplicates, which change nothing (reading only up to the committed offset
+  would save that, but the offset faust seeks to is read after the callback,
+  and a record between the two would be lost; a duplicate costs a decode).
 
-Ordering: reports of one race share a partition, so they are folded in
-ingest order; a race's published versions only grow.
+Versions: a re-fold reads a partition in offset order, the order the live
+fold sees it in, so it reaches the same version the pure engine gives for
+that order (what the tests compare, version for version). Only a delivery
+out of offset order (faust re-delivering a stale fetch after a seek, see
+transport.py) can make the live fold count another number of changes; the
+floor covers a higher count. An equal count with other figures would need
+such a re-delivery *and* a crash before the next change of the race.
 
-Crash safety (at-least-once): 1 and 2 are Kafka sends that faust flushes
-before it commits the batch's offsets. After a crash the uncommitted reports
-are folded again; `RaceState.apply` is idempotent, so they change nothing
-and nothing is double-counted. A crash can lose a send of step 2 while its
-changelog write survived; hence `recover`, run after every rebalance,
-re-publishes the views of every race the worker now owns (idempotent
-downstream: stages keep the newest version, Redis writes are conditional).
+Crash safety (at-least-once): outputs are Kafka sends that faust flushes
+before it commits the batch's offsets, and Redis offers; whatever a crash
+loses, the next owner's `recover` publishes again. Nothing is counted twice:
+a race's figures are a function of the set of its reports.
 
 The per-record path is total: an undecodable, misrouted or unknown-race
-record goes to the dead-letter topic and is counted, never raised (a raising
-agent would stop consuming while the worker keeps running).
+record goes to the dead-letter topic (once: a re-fold counts but does not
+re-send it) and is counted, never raised.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from votewire.aggregate.channels import race_channel
+from votewire.aggregate.dead_letters import DeadLetters
 from votewire.aggregate.metrics import Metrics
-from votewire.aggregate.ports import (
-    Definitions,
-    Downstream,
-    Record,
-    StateTable,
-    ViewSink,
-    owned_entries,
-    pack,
-    tag,
-    untag,
-)
+from votewire.aggregate.ports import Definitions, Downstream, Record, ViewSink, pack
 from votewire.core.codec import decode_report_trusted, dumps, loads
+from votewire.core.keys import race_key, region_key
 from votewire.core.race_state import RaceState
 
 log = logging.getLogger(__name__)
 
+FLOOR_TIMEOUT_S = 10.0
+PROGRESS_EVERY_S = 5.0
 
-def race_key(election_id: str, race_id: str) -> bytes:
-    """The key of a race everywhere: reports, race snapshots, the state table."""
-    return f"{election_id}/{race_id}".encode()
+
+class PartitionLog(Protocol):
+    """The reports topic, read once: every record of `partitions`, from each one's
+    first offset to its end as of the call, in offset order per partition."""
+
+    def batches(self, partitions: set[int]) -> AsyncIterator[list[Record]]: ...
+
+
+class VersionFloor(Protocol):
+    """The newest version already published per channel (absent: none known)."""
+
+    async def versions(self, channels: Sequence[str]) -> dict[str, int]: ...
 
 
 class Rejected(Exception):
@@ -72,118 +91,142 @@ class RaceFolder:
     def __init__(
         self,
         definitions: Definitions,
-        table: StateTable,
-        snapshots: Downstream,
+        log_reader: PartitionLog,
+        floor: VersionFloor,
         by_region: Downstream,
-        dead_letters: Downstream,
+        dead_letters: DeadLetters,
         sink: ViewSink,
         metrics: Metrics,
     ) -> None:
         self.definitions = definitions
-        self.table = table
-        self.snapshots = snapshots
+        self.log_reader = log_reader
+        self.floor = floor
         self.by_region = by_region
         self.dead_letters = dead_letters
         self.sink = sink
         self.metrics = metrics
-        self._cache: dict[bytes, RaceState] = {}
+        self._states: dict[bytes, RaceState] = {}
 
     def forget(self) -> None:
-        """Drop the in-memory states (on revocation): the table is the truth."""
-        self._cache.clear()
+        """Drop every race state (on revocation): `recover` folds them again."""
+        self._states.clear()
+
+    @property
+    def races(self) -> int:
+        return len(self._states)
 
     async def fold_batch(self, records: Sequence[Record]) -> None:
-        changed: dict[bytes, tuple[int, RaceState]] = {}
+        changed: dict[bytes, RaceState] = {}
         for record in records:
             try:
                 key, state = await self._fold(record)
             except Rejected as exc:
-                await self._dead_letter(record, exc.reason, str(exc))
+                await self._reject(record, exc.reason, str(exc))
                 continue
             except Exception as exc:  # the per-record path must stay total
                 log.exception("folding record at partition %d failed", record.partition)
-                await self._dead_letter(record, "fold_failed", repr(exc))
+                await self._reject(record, "fold_failed", repr(exc))
                 continue
             if state is not None:
-                changed[key] = (record.partition, state)
-        for key, (partition, state) in changed.items():
-            self.table.put(key, tag(partition, state.to_bytes()), partition)
-        await self._publish([(key, state) for key, (_, state) in changed.items()])
+                changed[key] = state
+        await self._publish(list(changed.values()))
 
     async def recover(self, partitions: set[int]) -> int:
-        """Re-publish the view of every race owned in `partitions`; return how many."""
+        """Re-fold `partitions` from their start and re-publish their races (module doc);
+        returns how many races they hold."""
         self.forget()
-        restored: list[tuple[bytes, RaceState]] = []
-        for key, payload in owned_entries(self.table, partitions):
-            try:
-                data = loads(payload)
-                election_id = key.decode().split("/", 1)[0]
-                definition = await self.definitions.of(election_id)
-                if definition is None:
-                    self.metrics.count("recover_unknown")
-                    continue
-                state = RaceState.from_dict(definition, data)
-            except Exception:
-                log.exception("cannot restore race state %r", key)
-                self.metrics.count("recover_errors")
-                continue
-            self._cache[key] = state
-            restored.append((key, state))
-        await self._publish(restored)
-        return len(restored)
+        started = time.monotonic()
+        folded = rejected = 0
+        last_note = started
+        async for records in self.log_reader.batches(partitions):
+            for record in records:
+                try:
+                    await self._fold(record, count=False)
+                    folded += 1
+                except Exception:  # dead-lettered when first folded; counted here only
+                    rejected += 1
+            now = time.monotonic()
+            if now - last_note >= PROGRESS_EVERY_S:
+                last_note = now
+                log.info("re-folding partitions %s: %d reports, %.0f/s", sorted(partitions),
+                         folded, folded / (now - started))  # fmt: skip
+        self.metrics.count("refolded_reports", folded)
+        self.metrics.count("refold_rejected", rejected)
+        states = list(self._states.values())
+        await self._apply_floor(states)
+        await self._publish(states)
+        log.info("re-folded partitions %s: %d reports of %d races in %.1f s (%d not foldable)",
+                 sorted(partitions), folded, len(states), time.monotonic() - started,
+                 rejected)  # fmt: skip
+        return len(states)
 
-    async def _fold(self, record: Record) -> tuple[bytes, RaceState | None]:
+    async def _apply_floor(self, states: list[RaceState]) -> None:
+        channels = [race_channel(s.definition.election_id, s.race_id) for s in states]
+        try:
+            floors = await asyncio.wait_for(self.floor.versions(channels), FLOOR_TIMEOUT_S)
+        except Exception:
+            # Without the floor a re-published view may lose to an older one of a
+            # higher version until its race changes again; counted and logged.
+            log.exception("published versions unknown; re-publishing at re-folded versions")
+            self.metrics.count("recover_floor_unknown")
+            return
+        for state, channel in zip(states, channels, strict=True):
+            found = floors.get(channel)
+            if found is not None and found > state.version:
+                # Published by an owner that saw another delivery order: go past it, or
+                # the conditional writes would keep its figures.
+                self.metrics.count("recover_version_raised")
+                state.raise_version(found + 1)
+
+    async def _fold(self, record: Record, count: bool = True) -> tuple[bytes, RaceState | None]:
+        """Fold one record; `count`: in the per-status metrics (not for a re-fold)."""
         try:
             report = decode_report_trusted(loads(record.value or b""))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise Rejected("undecodable", str(exc)[:200]) from None
         key = race_key(report.election_id, report.race_id)
         if record.key != key:
             raise Rejected("misrouted", f"key {record.key!r} is not {key!r}")
         state = await self._state(key, report.election_id, report.race_id)
         result = state.apply(report)
-        self.metrics.count("reports_folded")
-        self.metrics.count(f"reports_{result.status}")
+        if count:
+            self.metrics.count("reports_folded")
+            self.metrics.count(f"reports_{result.status}")
         return key, state if result.changed else None
 
     async def _state(self, key: bytes, election_id: str, race_id: str) -> RaceState:
+        state = self._states.get(key)
+        definition = self.definitions.catalog.get(election_id)
+        if state is not None and state.definition is definition:
+            return state
         definition = await self.definitions.of(election_id)
         if definition is None or definition.race(race_id) is None:
             raise Rejected("unknown_race", f"{election_id}/{race_id}")
-        state = self._cache.get(key)
-        if state is not None and state.definition is definition:
-            return state
-        stored = self.table.get(key)
-        state = (
-            RaceState.from_dict(definition, loads(untag(stored)[1]))
-            if stored
-            else RaceState(definition, race_id)
-        )
-        self._cache[key] = state
+        if state is not None:
+            # A new revision of the definition: the reports stay, re-folded under it.
+            fresh = RaceState(definition, race_id)
+            for report in state.reports():
+                fresh.apply(report)
+            fresh.raise_version(state.version + 1)
+            state = fresh
+        else:
+            state = RaceState(definition, race_id)
+        self._states[key] = state
         return state
 
-    async def _publish(self, states: list[tuple[bytes, RaceState]]) -> None:
+    async def _publish(self, states: list[RaceState]) -> None:
         by_region: dict[bytes, list[bytes]] = {}
-        for key, state in states:
+        for state in states:
             election_id = state.definition.election_id
             doc = dumps(state.view())
-            await self.snapshots.send(key, doc)
-            by_region.setdefault(f"{election_id}/{state.race.region_id}".encode(), []).append(doc)
+            by_region.setdefault(region_key(election_id, state.race.region_id), []).append(doc)
             self.sink.offer(race_channel(election_id, state.race_id), state.version, doc)
-        for region_key, docs in by_region.items():
+        for key, docs in by_region.items():
             for message in pack(docs):
-                await self.by_region.send(region_key, message)
+                await self.by_region.send(key, message)
         self.metrics.count("race_views_published", len(states))
 
-    async def _dead_letter(self, record: Record, reason: str, detail: str) -> None:
+    async def _reject(self, record: Record, reason: str, detail: str) -> None:
         self.metrics.count(f"rejected_{reason}")
         log.error("dead-lettering record (partition %d): %s", record.partition, detail)
-        letter = {
-            "received_at": datetime.now(UTC).isoformat(),
-            "stage": "aggregate",
-            "reason": reason,
-            "detail": detail,
-            "key": (record.key or b"").decode(errors="replace"),
-            "payload": (record.value or b"").decode(errors="replace"),
-        }
-        await self.dead_letters.send(record.key, dumps(letter))
+        await self.dead_letters.refuse(record.key, record.value, reason, detail)

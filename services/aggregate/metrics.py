@@ -64,6 +64,8 @@ class Metrics:
         self.last_flush_ok_at = self.started_at
         self.flush_failing = False
         self.reports_per_s = 0.0
+        self.recovering = 0
+        """Recoveries under way (stage 1 re-folding its partitions): alive, not stalled."""
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=6)
 
     def count(self, name: str, n: int = 1) -> None:
@@ -108,6 +110,9 @@ class Metrics:
 
     def health(self, lag: Mapping[str, int]) -> tuple[bool, str]:
         now = self.clock()
+        if self.recovering:
+            self.last_batch_at = now  # a long re-fold is progress, not a stall
+            return True, "recovering"
         if sum(lag.values()) > 0 and now - self.last_batch_at > self.stall_s:
             return False, "stalled"
         if self.flush_failing and now - self.last_flush_ok_at > self.stall_s:
@@ -127,4 +132,14 @@ class Metrics:
             "batch_fold_time": {k: v.summary() for k, v in sorted(self.batch_time.items())},
             "offer_to_redis": self.offer_age.summary(),
             "counters": dict(sorted(self.counters.items())),
+            "alarms": self.alarms(),
+            "recovering": self.recovering,
+        }
+
+    def alarms(self) -> dict[str, int]:
+        """What an operator must look at: dead letters (by reason) and refused outputs."""
+        return {
+            k: v
+            for k, v in sorted(self.counters.items())
+            if (k.startswith("dead_letters") or k == "outputs_too_large") and v
         }

@@ -53,6 +53,7 @@ from votewire.aggregate.ports import (
     untag,
 )
 from votewire.core.codec import dumps, loads
+from votewire.core.keys import election_key, race_key, region_key
 from votewire.core.models import ElectionDefinition
 from votewire.core.rollup import NationalRollup, RegionRollup
 from votewire.core.views import RaceView, RegionView
@@ -184,7 +185,7 @@ class RegionStage(_Stage):
         region.views[view["race_id"]] = view
         region.lines[view["race_id"]] = dumps(race_line(view))
         region.unsent.add(view["race_id"])
-        key = f"{view['election_id']}/{view['race_id']}".encode()
+        key = race_key(view["election_id"], view["race_id"])
         self.table.put(key, tag(partition, raw), partition)
         return definition
 
@@ -195,7 +196,7 @@ class RegionStage(_Stage):
             return region
         region = _Region(RegionRollup(definition, region_id))
         for race in definition.races_in(region_id):
-            view = self._load(f"{definition.election_id}/{race.race_id}".encode())
+            view = self._load(race_key(definition.election_id, race.race_id))
             if view is not None and view["region_id"] == region_id:
                 region.rollup.put(view)
                 region.views[race.race_id] = view
@@ -217,7 +218,8 @@ class RegionStage(_Stage):
             lines = b",".join(region.lines[r.race_id] for r in definition.races_in(g)
                               if r.race_id in sent)  # fmt: skip
             region.unsent.clear()
-            by_election.setdefault(e.encode(), []).append(b"[%b,[%b]]" % (outputs[0].doc, lines))
+            entry = b"[%b,[%b]]" % (outputs[0].doc, lines)
+            by_election.setdefault(election_key(e), []).append(entry)
             for out in outputs:
                 self.sink.offer(*out)
         for key, docs in by_election.items():
@@ -261,7 +263,7 @@ class NationalStage(_Stage):
             nation = self._nation(dirty[e])
             lines = b",".join(raw for version, raw in nation.lines[g].values() if version >= 0)
             entry = b"[%b,[%b]]" % (nation.view_raw[g], lines)
-            self.table.put(f"{e}/{g}".encode(), tag(partition, entry), partition)
+            self.table.put(region_key(e, g), tag(partition, entry), partition)
         for definition in dirty.values():
             self._publish(definition)
 
@@ -307,7 +309,7 @@ class NationalStage(_Stage):
             kept = nation.lines[g] = {
                 race.race_id: (-1, dumps(empty_line(race))) for race in definition.races_in(g)
             }
-            stored = self.table.get(f"{e}/{g}".encode())
+            stored = self.table.get(region_key(e, g))
             if stored:
                 (found, view_raw), (lines, _) = unpack(untag(stored)[1], 2)
                 view = cast(RegionView, found)

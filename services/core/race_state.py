@@ -134,6 +134,17 @@ class RaceState:
             flags = (_conflict_flag(report, rival, kept), *flags)
         return ApplyResult(status, changed, flags, self.version)
 
+    def reports(self) -> list[Report]:
+        """Every surviving report (what `to_dict` keeps), in no particular order."""
+        return list(self._book.reports())
+
+    def raise_version(self, floor: int) -> None:
+        """Make `version` at least `floor` (a version already published for this race,
+        e.g. before a worker re-folded its partition); the figures stay as they are."""
+        if floor > self.version:
+            self.version = floor
+            self._view = None
+
     def view(self) -> RaceView:
         """The current race view (cached until the next change; do not mutate)."""
         if self._view is None:

@@ -30,12 +30,12 @@ COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
 
 def votewire_topics(settings: Settings) -> list[TopicSpec]:
     """Reports and dead letters are the evidence: kept whole for replay and audit.
-    Definitions and race snapshots are compacted: the latest per key is what matters."""
+    The reports topic is also the aggregate's stage-1 log (docs/aggregate.md).
+    Definitions are compacted: the latest per key is what matters."""
     return [
         TopicSpec(settings.reports_topic, settings.report_partitions, dict(KEEP_FOREVER)),
         TopicSpec(settings.dead_letter_topic, 1, dict(KEEP_FOREVER)),
         TopicSpec(settings.definitions_topic, 1, dict(COMPACTED)),
-        TopicSpec(settings.race_snapshots_topic, settings.report_partitions, dict(COMPACTED)),
     ]
 
 

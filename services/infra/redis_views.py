@@ -206,6 +206,16 @@ class RedisViews:
             if doc is not None
         }
 
+    async def versions(self, channels: Sequence[str]) -> dict[str, int]:
+        """The stored version per channel, for the channels that hold a view (one round trip)."""
+        if not channels:
+            return {}
+        async with self.client.pipeline(transaction=False) as pipe:
+            for channel in channels:
+                pipe.hget(self.view_key(check_channel(channel)), "version")
+            found = await pipe.execute()
+        return {c: int(v) for c, v in zip(channels, found, strict=True) if v is not None}
+
     async def updates_since(self, channel: str, seq: int) -> list[StoredView] | None:
         """The changes of `channel` after `seq`, oldest first; None if the feed no longer
         reaches back to `seq + 1` (trimmed, lost, or written by an older layout)."""

@@ -146,7 +146,9 @@ class Intake:
         refusals = [(i, v) for i, v in enumerate(verdicts) if v is not None and not v.accepted]
         now = self.clock()
         letters = [
-            dead_letter(sender, now, v.report_id, v.problems, items[i].raw_text())
+            dead_letter(
+                sender, now, v.report_id, v.problems, items[i].raw_text(), _election_of(items[i])
+            )
             for i, v in refusals
         ]
         if new and letters:
@@ -290,3 +292,13 @@ class Intake:
                 self.metrics.duplicates += 1
             elif not v.accepted and v.reason is not None:
                 self.metrics.rejected[v.reason] += 1
+
+
+def _election_of(item: Item) -> str | None:
+    """The election a refused item names, if it names one as a string (for its dead letter)."""
+    value = item.value
+    if isinstance(value, dict):
+        found = value.get("election_id")
+        if isinstance(found, str) and found:
+            return found[:128]
+    return None

@@ -43,6 +43,7 @@ from aiokafka.errors import (
 )
 from votewire.config import Settings
 from votewire.core.codec import dumps, encode_definition, report_to_bytes
+from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class TooLarge(PublishFailed):
 
 
 def report_key(report: Report) -> bytes:
-    return f"{report.election_id}/{report.race_id}".encode()
+    return race_key(report.election_id, report.race_id)
 
 
 class ReportPublisher(Protocol):

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from votewire.core.codec import DefinitionError, decode_definition, decode_report_trusted, loads
+from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.race_state import ApplyResult
 from votewire.core.tally import ElectionTally
@@ -111,7 +112,7 @@ class LogFold:
                 self.ignored[election_id] += 1
                 return False
             return self._skip(record, "unknown_election", election_id)
-        if record.key != f"{election_id}/{report.race_id}".encode():
+        if record.key != race_key(election_id, report.race_id):
             return self._skip(record, "misrouted", f"key {record.key!r}")
         if tally.definition.race(report.race_id) is None:
             return self._skip(record, "unknown_race", f"{election_id}/{report.race_id}")

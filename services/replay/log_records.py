@@ -17,9 +17,12 @@ timestamp in milliseconds since the Unix epoch (the delivery clock, see
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from votewire.config import Settings
+from votewire.infra.topic_log import LogRecord
+
+__all__ = ["ROLES", "TIMESTAMP_TYPES", "LogRecord", "Role", "file_name", "topic_of"]
 
 Role = Literal["definitions", "reports", "dead-letters"]
 
@@ -27,17 +30,6 @@ ROLES: tuple[Role, ...] = ("definitions", "reports", "dead-letters")
 """Every role, in the order an archive lists (and a reader needs) them."""
 
 
-class LogRecord(NamedTuple):
-    """One record of a topic, as stored."""
-
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-    timestamp_type: int = 0
-    """Kafka's: 0 CreateTime (the producer's clock), 1 LogAppendTime (the broker's).
-    Kept in an archive's manifest, not in its records."""
 
 
 TIMESTAMP_TYPES = {0: "CreateTime", 1: "LogAppendTime"}

@@ -36,8 +36,8 @@ from aiokafka.errors import KafkaError
 from votewire.config import Settings
 from votewire.core.codec import DefinitionError, decode_definition
 from votewire.core.models import ElectionDefinition
+from votewire.infra.topic_log import KafkaLog, total
 from votewire.replay.as_of import BadTime, Window, window_of
-from votewire.replay.kafka_log import KafkaLog, total
 from votewire.replay.log_fold import LogFold, definitions_of
 from votewire.replay.progress import Progress
 from votewire.replay.replay_store import BadNamespace, ReplayNamespace, namespace_prefix

@@ -307,7 +307,7 @@ def service(name: str, env: dict[str, str], log_dir: Path) -> ServiceProcess:
 
 async def topic_report_ids(settings: Settings) -> list[str]:
     """Every report_id on the reports topic, in log order (duplicates kept)."""
-    from votewire.replay.kafka_log import KafkaLog
+    from votewire.infra.topic_log import KafkaLog
 
     async with KafkaLog(settings.kafka_bootstrap) as log:
         records = await log.read_all(settings.reports_topic)

@@ -48,8 +48,8 @@ import pytest
 from votewire.config import REPO_ROOT
 from votewire.core.codec import dumps
 from votewire.core.models import ElectionDefinition
+from votewire.infra.topic_log import KafkaLog
 from votewire.ingest.auth import token_digest
-from votewire.replay.kafka_log import KafkaLog
 
 from tests.drills.harness import (
     DrillReport,

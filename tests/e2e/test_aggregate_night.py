@@ -136,9 +136,11 @@ async def test_small_night_with_faults_equals_the_pure_fold(
     async with httpx.AsyncClient(base_url=web, timeout=10) as http:
         health = await http.get("/healthz")
         stats = (await http.get("/metrics")).json()
-    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (health.status_code, health.json()["status"], health.json()["alarms"]) == (200, "ok", {})
     assert stats["counters"]["reports_folded"] == len(reports)
-    assert stats["counters"]["reports_duplicate"] == tally.counters["duplicate"]
+    # A worker that re-folded its partitions at assignment sees the records after the
+    # committed offset again, as duplicates: at least the night's own duplicates.
+    assert stats["counters"]["reports_duplicate"] >= tally.counters["duplicate"]
     assert stats["counters"]["views_written"] >= len(expected)
     assert {"consumer_lag", "redis_write_latency", "reports_per_s"} <= stats.keys()
     assert procs["aggregate"].alive()

@@ -27,6 +27,7 @@ import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from votewire.infra.kafka_topics import topic_partitions
+from votewire.infra.topic_log import KafkaLog
 from votewire.ingest.app import create_app
 from votewire.ingest.auth import token_digest
 
@@ -183,29 +184,8 @@ async def read_topic(
 async def read_to_end(bootstrap: str, topic: str, deadline_s: float = 30.0) -> list[Any]:
     """Every record of `topic` up to its end offsets as of now: with acks=all, everything
     acknowledged before the call (so "exactly once" can be checked, not just "at least")."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        partitions = await partitions_of(bootstrap, topic)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        end = await consumer.end_offsets(partitions)
-        start = time.monotonic()
-        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
-            if time.monotonic() - start > deadline_s:
-                raise AssertionError(f"{topic}: not read to its end in {deadline_s}s")
-            batch = await consumer.getmany(timeout_ms=200)
-            for tp, part in batch.items():
-                records.extend(r for r in part if r.offset < end[tp])
-    finally:
-        await consumer.stop()
-    return records
+    async with KafkaLog(bootstrap, stall_s=deadline_s) as log:
+        return await log.read_all(topic)
 
 
 def decoded(records: list[Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from votewire.aggregate.channels import election_outputs
 from votewire.config import Settings
 from votewire.core.codec import (
@@ -30,11 +30,13 @@ from votewire.core.codec import (
     loads,
     report_to_bytes,
 )
+from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.scenario import FaultRates, kz2021_definition, simulate_night
 from votewire.core.tally import ElectionTally
-from votewire.infra.kafka_topics import ensure_topics, topic_partitions
+from votewire.infra.kafka_topics import ensure_topics
 from votewire.infra.redis_views import RedisViews
+from votewire.infra.topic_log import KafkaLog
 
 from tests.support.polling import eventually
 
@@ -48,7 +50,7 @@ def kz_night(faults: FaultRates, seed: int = 2021) -> tuple[ElectionDefinition, 
 
 
 def report_key(report: Report) -> bytes:
-    return f"{report.election_id}/{report.race_id}".encode()
+    return race_key(report.election_id, report.race_id)
 
 
 async def publish_definition(settings: Settings, definition: ElectionDefinition) -> None:
@@ -87,26 +89,12 @@ async def produce_reports(settings: Settings, reports: Sequence[Report], chunk: 
 
 async def read_reports(settings: Settings) -> list[Report]:
     """Every report on the topic, each partition in order (the aggregate's fold order)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    try:
-        parts = [
-            TopicPartition(settings.reports_topic, p)
-            for p in await topic_partitions(settings.kafka_bootstrap, settings.reports_topic)
+    async with KafkaLog(settings.kafka_bootstrap) as log:
+        bounds = await log.bounds(settings.reports_topic)
+        return [
+            decode_report_trusted(loads(r.value or b""))
+            async for r in log.read(settings.reports_topic, bounds)
         ]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        end = await consumer.end_offsets(parts)
-        reports: list[Report] = []
-        while any([await consumer.position(tp) < end[tp] for tp in parts]):
-            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-            for records in batch.values():
-                reports += [decode_report_trusted(loads(r.value)) for r in records]
-        return reports
-    finally:
-        await consumer.stop()
 
 
 def tally_of(definition: ElectionDefinition, reports: Iterable[Report]) -> ElectionTally:

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from votewire.config import Settings
 from votewire.core.codec import report_to_bytes
+from votewire.core.keys import race_key
 from votewire.infra.kafka_topics import ensure_topics
 
 from tests.support.night_log import NightLog
@@ -44,7 +45,7 @@ async def produce_night(settings: Settings, log: NightLog) -> None:
                 )
             )
         for ms, report in log.accepted:
-            key = f"{report.election_id}/{report.race_id}".encode()
+            key = race_key(report.election_id, report.race_id)
             sent.append(
                 await producer.send(
                     settings.reports_topic, report_to_bytes(report), key=key, timestamp_ms=ms

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from votewire.core.codec import dumps, encode_definition, report_to_bytes
+from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.scenario import (
     Emitted,
@@ -79,7 +80,7 @@ def night_log(
         outcome = validate_report(item.wire(), definition)
         if isinstance(outcome, Accepted):
             report = outcome.report
-            key = f"{report.election_id}/{report.race_id}".encode()
+            key = race_key(report.election_id, report.race_id)
             by_partition[partition_of(key, partitions)].append((ms, key, report_to_bytes(report)))
             log.accepted.append((ms, report))
         else:

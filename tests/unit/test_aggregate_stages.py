@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import cache
 
+from votewire.aggregate.dead_letters import DeadLetters
 from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.metrics import Metrics
 from votewire.aggregate.ports import Definitions, Record
@@ -38,6 +39,18 @@ class Topic:
         return records
 
 
+class ReportsLog:
+    """The reports topic in memory: what was folded is also what a re-fold reads back."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    async def batches(self, partitions: set[int]) -> AsyncIterator[list[Record]]:
+        mine = [r for r in self.records if r.partition in partitions]
+        for start in range(0, len(mine), 100):
+            yield mine[start : start + 100]
+
+
 class Sink:
     def __init__(self) -> None:
         self.docs: dict[str, tuple[int, bytes]] = {}
@@ -47,6 +60,9 @@ class Sink:
         self.offers += 1
         if channel not in self.docs or self.docs[channel][0] < version:
             self.docs[channel] = (version, doc)
+
+    async def versions(self, channels: Sequence[str]) -> dict[str, int]:
+        return {c: self.docs[c][0] for c in channels if c in self.docs}
 
 
 class Catalog:
@@ -63,25 +79,27 @@ class Catalog:
 class Pipeline:
     """Stage 1 -> 2 -> 3 wired with in-memory ports; `run` pushes batches through all three."""
 
-    def __init__(self, definition: ElectionDefinition) -> None:
+    def __init__(self, definition: ElectionDefinition, log: ReportsLog | None = None) -> None:
         definitions = Definitions(Catalog(definition))
         self.sink, self.metrics = Sink(), Metrics()
-        self.snapshots, self.by_region, self.by_election = Topic(), Topic(), Topic()
-        self.tables = (Table(), Table(), Table())
+        self.by_region, self.by_election, self.letters = Topic(), Topic(), Topic()
+        self.log = log or ReportsLog()
+        self.tables = (Table(), Table())
         self.folder = RaceFolder(
-            definitions, self.tables[0], self.snapshots, self.by_region, Topic(), self.sink,
-            self.metrics,
+            definitions, self.log, self.sink, self.by_region,
+            DeadLetters(self.letters, self.metrics), self.sink, self.metrics,
         )  # fmt: skip
         self.regions = RegionStage(
-            definitions, self.tables[1], self.by_election, self.sink, self.metrics
+            definitions, self.tables[0], self.by_election, self.sink, self.metrics
         )
-        self.nation = NationalStage(definitions, self.tables[2], self.sink, self.metrics)
+        self.nation = NationalStage(definitions, self.tables[1], self.sink, self.metrics)
 
     async def run(self, reports: list[Report], batch: int = 50) -> None:
         for start in range(0, len(reports), batch):
-            chunk = reports[start : start + batch]
-            await self.folder.fold_batch([Record(report_key(r), report_to_bytes(r), 0)
-                                          for r in chunk])  # fmt: skip
+            chunk = [Record(report_key(r), report_to_bytes(r), 0)
+                     for r in reports[start : start + batch]]  # fmt: skip
+            self.log.records += chunk
+            await self.folder.fold_batch(chunk)
             await self.drain()
 
     async def drain(self) -> None:
@@ -125,14 +143,15 @@ async def test_redelivered_batches_and_resent_snapshots_change_nothing() -> None
     assert pipeline.metrics.counters["race_views_not_newer"] > 0
 
 
-async def test_recovery_from_the_tables_alone_republishes_every_view() -> None:
-    """A new worker with only the state tables (no caches, empty Redis) offers every view."""
+async def test_recovery_refolds_the_reports_log_and_republishes_every_view() -> None:
+    """A new worker with only the reports log and the stage tables (no caches, empty Redis)
+    re-folds stage 1 from the log and offers every view, versions included."""
     definition, reports = night(0.15)
     first = Pipeline(definition)
     await first.run(reports)
-    second = Pipeline(definition)
+    second = Pipeline(definition, first.log)
     second.tables = first.tables
-    second.folder.table, second.regions.table, second.nation.table = first.tables
+    second.regions.table, second.nation.table = first.tables
     assert await second.folder.recover({0}) == len(
         [c for c in first.sink.docs if c.startswith("race:")]
     )
@@ -140,7 +159,7 @@ async def test_recovery_from_the_tables_alone_republishes_every_view() -> None:
     await second.drain()
     await second.nation.recover({0})
     assert second.sink.docs == first.sink.docs
-    assert await second.folder.recover({1}) == 0  # entries of other partitions are not owned
+    assert await second.folder.recover({1}) == 0  # reports of other partitions are not folded
 
 
 async def test_out_of_order_snapshots_never_move_a_region_backwards() -> None:

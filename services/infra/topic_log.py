@@ -1,4 +1,8 @@
-"""Reading votewire's topics once, from the beginning (or a time) to a fixed end.
+"""Reading a topic once, from the beginning (or a time) to a fixed end: the one adapter.
+
+Every reader of a whole topic uses this: replay, export and audit (the
+evidence), `rebuild`, the aggregate's stage 1 when it re-folds a reports
+partition it was just assigned (docs/aggregate.md), tests and benches.
 
 `KafkaLog(bootstrap)` is a plain aiokafka consumer with no consumer group
 and no commits: it changes nothing on the cluster, so it can read the live
@@ -14,18 +18,33 @@ topics while the live pipeline runs, as often as wanted.
   the live pipeline consumed; across partitions there is no order to keep
   (every race lives in one partition). It raises `LogStalled` if a
   partition makes no progress for `stall_s` (a broker gone, or records
-  deleted by retention under our feet).
+  deleted by retention under our feet). `batches` yields the same records a
+  fetch at a time (lists), for readers that fold many records per await.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from votewire.replay.log_records import LogRecord
+
+
+class LogRecord(NamedTuple):
+    """One record of a topic, as stored."""
+
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_type: int = 0
+    """Kafka's: 0 CreateTime (the producer's clock), 1 LogAppendTime (the broker's).
+    Kept in an archive's manifest, not in its records."""
+
 
 Bounds = dict[int, tuple[int, int]]
 """partition -> (first offset to read, end offset: one past the last)."""
@@ -120,6 +139,12 @@ class KafkaLog:
 
     async def read(self, topic: str, bounds: Bounds) -> AsyncIterator[LogRecord]:
         """Every record within `bounds`, partition by partition, in offset order."""
+        async for records in self.batches(topic, bounds):
+            for record in records:
+                yield record
+
+    async def batches(self, topic: str, bounds: Bounds) -> AsyncIterator[list[LogRecord]]:
+        """`read`, a fetch at a time: non-empty lists, same records, same order."""
         consumer = self.consumer
         for partition in sorted(bounds):
             start, end = bounds[partition]
@@ -142,12 +167,13 @@ class KafkaLog:
                             f"at offset {position} (end {end})"
                         )
                     break
-                for r in records:
-                    if r.offset >= end:
-                        break
-                    yield LogRecord(
-                        partition, r.offset, r.timestamp, r.key, r.value, r.timestamp_type
-                    )
+                out = [
+                    LogRecord(partition, r.offset, r.timestamp, r.key, r.value, r.timestamp_type)
+                    for r in records
+                    if r.offset < end
+                ]
+                if out:
+                    yield out
                 position = records[-1].offset + 1
 
     async def read_all(self, topic: str, start_ms: int | None = None) -> list[LogRecord]:
