@@ -1,7 +1,7 @@
 """Starting the three votewire services as child processes, and waiting for them.
 
 Used by the end-to-end tests, drills and benchmarks (`votewire up` and `demo`
-run them under a supervisor instead: votewire.supervision). Each service runs as
+supervise the services instead: votewire.supervision). Each service runs as
 `python -m votewire.cli ...` with the caller's environment plus overrides,
 logs to a file, and is considered up when its health endpoint answers 200.
 `stop()` sends SIGTERM, then SIGKILL after a deadline; `kill()` is SIGKILL
@@ -29,24 +29,6 @@ SERVICE_ARGS = {
 }
 
 
-HEALTH_PATHS = {"aggregate": "/healthz", "ingest": "/readyz", "live": "/healthz"}
-"""What says a service is up: the aggregate's stall verdict, ingest's readiness (Kafka,
-Redis, definitions), live's feed."""
-
-
-def service_port(settings: Settings, name: str) -> int:
-    return {
-        "ingest": settings.ingest_port,
-        "live": settings.live_port,
-        "aggregate": settings.aggregate_port,
-    }[name]
-
-
-def health_url(settings: Settings, name: str) -> str:
-    """The URL whose 200 means `name` is up (`HEALTH_PATHS`)."""
-    return f"http://{settings.host}:{service_port(settings, name)}{HEALTH_PATHS[name]}"
-
-
 class LaunchError(RuntimeError):
     """A service did not come up in time; the message carries its log's tail."""
 
@@ -68,7 +50,14 @@ class ServiceProcess:
 
     @property
     def health_url(self) -> str:
-        return health_url(Settings.from_env({**os.environ, **self.env}), self.name)
+        settings = Settings.from_env({**os.environ, **self.env})
+        port = {
+            "ingest": settings.ingest_port,
+            "live": settings.live_port,
+            "aggregate": settings.aggregate_port,
+        }[self.name]
+        path = {"aggregate": "/healthz", "ingest": "/readyz", "live": "/healthz"}[self.name]
+        return f"http://{settings.host}:{port}{path}"
 
     def start(self) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)

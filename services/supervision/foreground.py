@@ -105,7 +105,7 @@ class Supervisor:
         self.settings = settings
         self.env = dict(env)
         self.layout = Layout(settings.state_dir)
-        self.programs: list[Program] = programs(settings)
+        self.programs: list[Program] = programs(settings, env)
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._health_on = threading.Event()

@@ -18,11 +18,12 @@ import os
 import secrets
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from votewire.config import Settings
-from votewire.launcher import SERVICE_ARGS, health_url, service_port
+from votewire.launcher import SERVICE_ARGS, ServiceProcess
 
 SERVICES = ("ingest", "aggregate", "live")
 STOP_WAIT_S = {"ingest": 20, "aggregate": 45, "live": 20}
@@ -43,14 +44,24 @@ class Program:
     stop_wait_s: int
 
 
-def programs(settings: Settings) -> list[Program]:
-    """The three services, each run as `python -m votewire.cli ...` by this interpreter."""
+def programs(settings: Settings, env: Mapping[str, str]) -> list[Program]:
+    """The three services, each run as `python -m votewire.cli ...` by this interpreter.
+
+    `env` is the services' whole environment (`settings` were read from it): the
+    health URL is the launcher's (`ServiceProcess.health_url`), the one place that
+    says which endpoint means "up".
+    """
+    ports = {
+        "ingest": settings.ingest_port,
+        "aggregate": settings.aggregate_port,
+        "live": settings.live_port,
+    }
     return [
         Program(
             name=name,
             argv=(sys.executable, "-m", "votewire.cli", *SERVICE_ARGS[name]),
-            port=service_port(settings, name),
-            health_url=health_url(settings, name),
+            port=ports[name],
+            health_url=ServiceProcess(name, dict(env), Path(os.devnull)).health_url,
             stop_wait_s=STOP_WAIT_S[name],
         )
         for name in SERVICES

@@ -17,10 +17,11 @@ from votewire.supervision.layout import STOP_WAIT_S, Layout, programs
 
 def parsed(state_dir: Path) -> tuple[Layout, dict[str, Any]]:
     """Render the file for `state_dir` and let supervisor's own option parser read it."""
-    settings = Settings.from_env({"VOTEWIRE_STATE_DIR": str(state_dir)})
+    env = {"VOTEWIRE_STATE_DIR": str(state_dir)}
+    settings = Settings.from_env(env)
     layout = Layout(settings.state_dir)
     layout.make_dirs()
-    layout.conf.write_text(conf.render(layout, programs(settings), "s3cret%x"))
+    layout.conf.write_text(conf.render(layout, programs(settings, env), "s3cret%x"))
     options = ServerOptions()
     options.realize(args=["-c", str(layout.conf)])
     groups = {group.name: group for group in options.process_group_configs}
@@ -82,7 +83,8 @@ def test_a_long_state_dir_gets_a_short_socket(tmp_path: Path) -> None:
 
 def test_a_path_supervisord_would_cut_is_refused(tmp_path: Path) -> None:
     """' #' starts a comment in supervisord's parser: such a state dir is refused by name."""
-    settings = Settings.from_env({"VOTEWIRE_STATE_DIR": str(tmp_path / "a #b")})
+    env = {"VOTEWIRE_STATE_DIR": str(tmp_path / "a #b")}
+    settings = Settings.from_env(env)
     layout = Layout(settings.state_dir)
     with pytest.raises(conf.ConfError, match="a #b"):
-        conf.render(layout, programs(settings), "secret")
+        conf.render(layout, programs(settings, env), "secret")

@@ -39,11 +39,10 @@ def test_nothing_listening_is_down() -> None:
 
 def test_up_records_its_programs_for_status(tmp_path: Path) -> None:
     """`services.json` gives back the ports and health URLs of the `up` that wrote it."""
-    settings = Settings.from_env(
-        {"VOTEWIRE_STATE_DIR": str(tmp_path), "VOTEWIRE_INGEST_PORT": "18481"}
-    )
+    env = {"VOTEWIRE_STATE_DIR": str(tmp_path), "VOTEWIRE_INGEST_PORT": "18481"}
+    settings = Settings.from_env(env)
     layout = Layout(settings.state_dir)
-    layout.write_services(programs(settings))
+    layout.write_services(programs(settings, env))
     back = {p.name: p for p in layout.read_services()}
     assert back["ingest"].port == 18481
     assert back["ingest"].health_url.endswith(":18481/readyz")
