@@ -45,8 +45,11 @@ class _UnixTransport(xmlrpc.client.Transport):
         self.path, self.timeout = path, timeout
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        _, self._extra_headers, _ = self.get_host_info(host)  # basic auth from the URL
-        return _UnixConnection(self.path, self.timeout)
+        if self._connection[1] is None:
+            _, self._extra_headers, _ = self.get_host_info(host)  # basic auth from the URL
+            # Kept where Transport.close() finds it.
+            self._connection = host, _UnixConnection(self.path, self.timeout)
+        return self._connection[1]
 
 
 def rpc(layout: Layout, timeout_s: float = TIMEOUT_S) -> Any:
@@ -61,7 +64,8 @@ def process_info(layout: Layout) -> list[dict[str, Any]] | None:
     if not layout.socket.exists():
         return None
     try:
-        return list(rpc(layout).supervisor.getAllProcessInfo())
+        with rpc(layout) as proxy:
+            return list(proxy.supervisor.getAllProcessInfo())
     except (OSError, xmlrpc.client.Error, http.client.HTTPException):
         return None
 
