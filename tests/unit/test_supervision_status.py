@@ -106,3 +106,15 @@ def state_of(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_the_container_probe_exits_by_health(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`probe ingest` with nothing listening: 1 and `ingest down`; a bad name: 2."""
+    from votewire.supervision import probe
+
+    monkeypatch.setenv("VOTEWIRE_INGEST_PORT", "9")
+    monkeypatch.setenv("VOTEWIRE_HOST", "127.0.0.1")
+    assert probe.main(["ingest"]) == 1
+    assert probe.main(["nonsense"]) == 2
+    monkeypatch.setenv("VOTEWIRE_INGEST_PORT", "not-a-port")
+    assert probe.main(["ingest"]) == 2
