@@ -45,11 +45,12 @@ class _UnixTransport(xmlrpc.client.Transport):
         self.path, self.timeout = path, timeout
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        if self._connection[1] is None:
+        connection = self._connection[1]
+        if connection is None:
             _, self._extra_headers, _ = self.get_host_info(host)  # basic auth from the URL
-            # Kept where Transport.close() finds it.
-            self._connection = host, _UnixConnection(self.path, self.timeout)
-        return self._connection[1]
+            connection = _UnixConnection(self.path, self.timeout)
+            self._connection = host, connection  # where Transport.close() finds it
+        return connection
 
 
 def rpc(layout: Layout, timeout_s: float = TIMEOUT_S) -> Any:

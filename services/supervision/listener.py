@@ -101,7 +101,7 @@ def load(path: Path) -> dict[str, ServiceRecord]:
 
 def serve(book: RestartBook, path: Path, stdin: TextIO, stdout: TextIO, say: TextIO) -> None:
     """supervisord's protocol: READY, a header line, a payload, RESULT; until stdin closes."""
-    from supervisor import childutils
+    from supervisor import childutils  # type: ignore[import-untyped]
 
     while True:
         childutils.listener.ready(stdout)
