@@ -1,8 +1,8 @@
 """The local stack: a real Apache Kafka (KRaft) and a real Redis, run as processes.
 
     python deploy/stack.py up [--brokers 1|3]    # or: votewire stack up
-    python deploy/stack.py status
-    python deploy/stack.py down
+    python deploy/stack.py status               # also the services `votewire up` supervises
+    python deploy/stack.py down                 # stops those services first
 
 Contract:
 - `up` is idempotent: a server that already answers is left alone; one whose
@@ -12,6 +12,9 @@ Contract:
 - Everything lives under VOTEWIRE_STATE_DIR: data, `logs/*.log`, `run/*.pid`.
   `down` stops only processes whose pid file this stack wrote and whose
   command line still matches what it started.
+- `status` lists the services a running `votewire up` supervises (pid, port,
+  health, restarts); `down` stops that supervisor (and so the services)
+  before Kafka and Redis, so nothing is left writing to a stopped broker.
 - If VOTEWIRE_KAFKA_BOOTSTRAP / VOTEWIRE_REDIS_URL point at existing servers,
   that server is not provisioned, only checked.
 - Kafka jars come from Maven Central through deploy/kafka/pom.xml into
@@ -29,9 +32,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from local_stack.kafka_cluster import KafkaCluster
-from local_stack.processes import StackError, log
+from local_stack.processes import Managed, StackError, log
 from local_stack.redis_server import RedisServer
 from votewire.config import Settings
+from votewire.supervision.control import status_text
+from votewire.supervision.layout import STOP_WAIT_S, Layout
+
+
+def stop_services(settings: Settings) -> str:
+    """Stop the supervisor of `votewire up` for this state dir (it stops the services)."""
+    layout = Layout(settings.state_dir)
+    supervisor = Managed(layout.pid_file.stem, layout.run_dir, marker=str(layout.conf))
+    if not supervisor.stop(deadline_s=max(STOP_WAIT_S.values()) + 15):
+        return "not running"
+    return "stopped"
 
 
 def running_brokers(settings: Settings) -> int:
@@ -57,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"redis: {RedisServer(settings).up()}")
             log(f"kafka: {KafkaCluster(settings, args.brokers).up()}")
         elif args.command == "down":
+            log(f"services: {stop_services(settings)}")
             for brokers in (1, 3):
                 result = KafkaCluster(settings, brokers).down()
                 if result != "not running":
@@ -66,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"state dir: {settings.state_dir}")
             print(f"redis: {RedisServer(settings).status()}")
             print(KafkaCluster(settings, running_brokers(settings)).status())
+            print(status_text(Layout(settings.state_dir)))
     except (StackError, subprocess.CalledProcessError) as exc:
         log(f"error: {exc}")
         return 1

@@ -4,7 +4,8 @@
     votewire serve ingest|live                     HTTP/websocket services
     votewire aggregate                             the faust worker
     votewire rebuild                               rewrite every Redis view from Kafka
-    votewire demo                                  stack + services + a simulated night
+    votewire up                                    stack + the services, supervised, foreground
+    votewire demo                                  `up` + a simulated night
     votewire scenario kz-2021 --out DIR            write a definition and a night of reports
     votewire tally --definition DEF REPORTS        fold a report file with the pure engine
     votewire tally ARCHIVE_DIR [--as-of T]         fold an exported archive offline
@@ -37,6 +38,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "votewire.replay.replay_command",
     "votewire.replay.archive_command",
     "votewire.replay.audit_command",
+    "votewire.up",
     "votewire.demo",
 )
 

@@ -1,12 +1,12 @@
-"""`votewire demo`: the whole pipeline on this machine, fed a simulated night.
+"""`votewire demo`: `votewire up` plus a simulated night.
 
-Starts the local stack (unless external servers are configured), the three
-services as child processes (logs in <state>/logs/services), loads the
-kz-2021 definition into ingest, sends the simulated night through the ingest
-API paced at `--speed` (night seconds per wall second; 0 = as fast as
-possible), prints where to watch and, at the end, the final national figures
-as the live service serves them. Services keep running until Ctrl-C, unless
-`--exit` is given.
+Brings up the stack and the supervised services exactly as `votewire up`
+does (restarts, status, Ctrl-C or SIGTERM stops everything; logs in
+<state>/logs/services), loads the kz-2021 definition into ingest, sends the
+simulated night through the ingest API paced at `--speed` (night seconds per
+wall second; 0 = as fast as possible), prints where to watch and, at the
+end, the final national figures as the live service serves them. Services
+keep running until Ctrl-C, unless `--exit` is given.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import runpy
 import sys
 import urllib.request
 from typing import Any
 
-from votewire.config import Settings, local_stack_script
-from votewire.launcher import ServiceProcess, start_services
+from votewire import up
+from votewire.config import Settings
 from votewire.sim.http_sink import SendCounts
+from votewire.supervision.foreground import SupervisionError, Supervisor, stop_on_signals
 
 
 def add_parser(sub: Any) -> None:
@@ -81,6 +81,30 @@ def final_summary(settings: Settings, election_id: str, deadline_s: float = 180.
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    # The demo feeds a whole night from one client: no per-credential rate limit.
+    overrides = {"VOTEWIRE_HOST": settings.host, "VOTEWIRE_INGEST_RATE": "0"}
+    with stop_on_signals():
+        supervisor: Supervisor | None = None
+        try:
+            supervisor = up.start(overrides)
+            feed(args, settings)
+            if not args.exit:
+                print("[demo] services keep running; Ctrl-C to stop them")
+                supervisor.wait()
+        except SupervisionError as exc:
+            print(f"[demo] error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if supervisor is not None:
+                supervisor.stop()
+    return 0
+
+
+def feed(args: argparse.Namespace, settings: Settings) -> None:
+    """Load the definition, send the night, print the national figures."""
     import httpx
     from votewire.core.codec import encode_definition
     from votewire.core.scenario.faults import FaultRates
@@ -88,49 +112,29 @@ def run(args: argparse.Namespace) -> int:
     from votewire.core.scenario.night import simulate_night
     from votewire.sim.http_sink import send_night
 
-    settings = Settings.from_env()
-    stack = runpy.run_path(str(local_stack_script()), run_name="votewire_stack")
-    if stack["main"](["up"]) != 0:
-        return 1
-    # The demo feeds a whole night from one client: no per-credential rate limit.
-    env = {"VOTEWIRE_HOST": settings.host, "VOTEWIRE_INGEST_RATE": "0"}
-    procs: dict[str, ServiceProcess] = start_services(env, settings.state_dir / "logs" / "services")
-    try:
-        definition = kz2021_definition(args.seed)
-        night = simulate_night(definition, seed=args.seed, faults=FaultRates.uniform(args.faults))
-        ingest = f"http://{settings.host}:{settings.ingest_port}"
-        live = f"{settings.host}:{settings.live_port}"
-        put = httpx.put(
-            f"{ingest}/v1/elections/{definition.election_id}",
-            json=encode_definition(definition),
-            timeout=30,
-        )
-        put.raise_for_status()
-        print(f"[demo] dashboard: http://{live}/?election={definition.election_id}")
-        summary = f"summary:{definition.election_id}"
-        print(f"[demo] websocket: ws://{live}/v1/live  (subscribe to {summary})")
-        print(f"[demo] views: http://{live}/v1/views/summary:{definition.election_id}")
-        print(f"[demo] ingest API: {ingest}/v1/reports   logs: {settings.state_dir / 'logs'}")
-        print(f"[demo] sending {len(night)} reports at speed {args.speed:g}")
-        counts = asyncio.run(
-            send_night(
-                night, f"{ingest}/v1/reports", speed=args.speed, on_progress=progress(len(night))
-            )
-        )
-        print(file=sys.stderr)
-        print(
-            f"[demo] done: {counts.accepted} accepted, {counts.rejected} rejected "
-            f"(malformed on purpose), {counts.failed_batches} failed batches"
-        )
-        final_summary(settings, definition.election_id)
-        if not args.exit:
-            print("[demo] services keep running; Ctrl-C to stop them")
-            for proc in procs.values():
-                if proc.process:
-                    proc.process.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for proc in procs.values():
-            proc.stop()
-    return 0
+    definition = kz2021_definition(args.seed)
+    night = simulate_night(definition, seed=args.seed, faults=FaultRates.uniform(args.faults))
+    ingest = f"http://{settings.host}:{settings.ingest_port}"
+    live = f"{settings.host}:{settings.live_port}"
+    put = httpx.put(
+        f"{ingest}/v1/elections/{definition.election_id}",
+        json=encode_definition(definition),
+        timeout=30,
+    )
+    put.raise_for_status()
+    print(f"[demo] dashboard: http://{live}/?election={definition.election_id}")
+    summary = f"summary:{definition.election_id}"
+    print(f"[demo] websocket: ws://{live}/v1/live  (subscribe to {summary})")
+    print(f"[demo] views: http://{live}/v1/views/summary:{definition.election_id}")
+    print(f"[demo] ingest API: {ingest}/v1/reports   logs: {settings.state_dir / 'logs'}")
+    print(f"[demo] sending {len(night)} reports at speed {args.speed:g}")
+    show = progress(len(night))
+    counts = asyncio.run(
+        send_night(night, f"{ingest}/v1/reports", speed=args.speed, on_progress=show)
+    )
+    print(file=sys.stderr)
+    print(
+        f"[demo] done: {counts.accepted} accepted, {counts.rejected} rejected "
+        f"(malformed on purpose), {counts.failed_batches} failed batches"
+    )
+    final_summary(settings, definition.election_id)

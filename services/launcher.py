@@ -1,6 +1,7 @@
 """Starting the three votewire services as child processes, and waiting for them.
 
-Used by `votewire demo` and by the end-to-end tests. Each service runs as
+Used by the end-to-end tests, drills and benchmarks (`votewire up` and `demo`
+supervise the services instead: votewire.supervision). Each service runs as
 `python -m votewire.cli ...` with the caller's environment plus overrides,
 logs to a file, and is considered up when its health endpoint answers 200.
 `stop()` sends SIGTERM, then SIGKILL after a deadline; `kill()` is SIGKILL
