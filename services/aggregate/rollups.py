@@ -232,9 +232,9 @@ class NationalStage(_Stage):
     """Stage 3 (see the module doc). Input: arrays of entries `[RegionView, [RaceLine...]]`
     (the region's view and the lines of its races that changed).
 
-    Table: "E/G" -> `[region view, [race line...]]`, the newest view and the newest
-    line of each race heard of (by version: re-sent entries change nothing),
-    written once per region and batch."""
+    Table: `region_key` -> the newest region view, `race_key` -> the newest line of
+    that race (by version: re-sent entries change nothing). A batch writes the views
+    and the lines that changed in it, never a region's whole list of races."""
 
     def __init__(
         self, definitions: Definitions, table: StateTable, sink: ViewSink, metrics: Metrics
@@ -247,7 +247,7 @@ class NationalStage(_Stage):
 
     async def fold_batch(self, records: Sequence[Record]) -> None:
         dirty: dict[str, ElectionDefinition] = {}
-        changed: dict[tuple[str, str], int] = {}
+        changed: dict[tuple[str, str], tuple[int, bool, set[str]]] = {}
         for record in records:
             for entry, _ in self._snapshots(record, "region_views", depth=3):
                 try:
@@ -257,29 +257,40 @@ class NationalStage(_Stage):
                     self.metrics.count("region_views_bad")
                     continue
                 if found is not None:
-                    dirty[found[0].election_id] = found[0]
-                    changed[(found[0].election_id, found[1])] = record.partition
-        for (e, g), partition in changed.items():
+                    definition, g, view_changed, races = found
+                    e = definition.election_id
+                    dirty[e] = definition
+                    _, was_changed, was_races = changed.get((e, g), (0, False, set()))
+                    changed[(e, g)] = (record.partition, was_changed or view_changed,
+                                       was_races | races)  # fmt: skip
+        for (e, g), (partition, view_changed, races) in changed.items():
             nation = self._nation(dirty[e])
-            lines = b",".join(raw for version, raw in nation.lines[g].values() if version >= 0)
-            entry = b"[%b,[%b]]" % (nation.view_raw[g], lines)
-            self.table.put(region_key(e, g), tag(partition, entry), partition)
+            if view_changed:
+                self.table.put(region_key(e, g), tag(partition, nation.view_raw[g]), partition)
+            for race_id in races:
+                raw = nation.lines[g][race_id][1]
+                self.table.put(race_key(e, race_id), tag(partition, raw), partition)
         for definition in dirty.values():
             self._publish(definition)
 
     async def recover(self, partitions: set[int]) -> int:
         """Re-publish every election owned in `partitions`; return how many."""
         self.forget()
-        owned = {key.decode().split("/", 1)[0] for key, _ in owned_entries(self.table, partitions)}
+        owned = set()
+        for _, payload in owned_entries(self.table, partitions):
+            found = loads(payload)
+            if isinstance(found, dict) and isinstance(found.get("election_id"), str):
+                owned.add(found["election_id"])  # region views; lines name no election
         for e in sorted(owned):
             definition = await self._definition(e)
             if definition is not None:
                 self._publish(definition)
         return len(owned)
 
-    async def _put(self, entry: Any) -> tuple[ElectionDefinition, str] | None:
+    async def _put(self, entry: Any) -> tuple[ElectionDefinition, str, bool, set[str]] | None:
         """Keep the entry's region view and race lines that are newer than those kept;
-        return (definition, region) if anything was kept."""
+        if anything was kept, return (definition, region, whether the view was, the races
+        whose lines were)."""
         (found, view_raw), (lines, _) = entry
         view = cast(RegionView, found)
         e, g = view["election_id"], view["region_id"]
@@ -287,16 +298,16 @@ class NationalStage(_Stage):
         if definition is None or definition.region(g) is None:
             return None
         nation = self._nation(definition)
-        changed = _keep_lines(nation.lines[g], lines)
-        if nation.versions.get(g, -1) < view["version"]:
+        races = _keep_lines(nation.lines[g], lines)
+        view_changed = nation.versions.get(g, -1) < view["version"]
+        if view_changed:
             nation.rollup.put(view)
             nation.versions[g] = view["version"]
             nation.view_raw[g] = view_raw
-            changed = True
-        if not changed:
+        if not races and not view_changed:
             self.metrics.count("region_views_not_newer")
             return None
-        return definition, g
+        return definition, g, view_changed, races
 
     def _nation(self, definition: ElectionDefinition) -> _Nation:
         e = definition.election_id
@@ -310,13 +321,23 @@ class NationalStage(_Stage):
                 race.race_id: (-1, dumps(empty_line(race))) for race in definition.races_in(g)
             }
             stored = self.table.get(region_key(e, g))
-            if stored:
-                (found, view_raw), (lines, _) = unpack(untag(stored)[1], 2)
-                view = cast(RegionView, found)
-                nation.rollup.put(view)
-                nation.versions[g] = view["version"]
-                nation.view_raw[g] = view_raw
-                _keep_lines(kept, lines)
+            try:
+                if stored:
+                    view_raw = untag(stored)[1]
+                    view = cast(RegionView, loads(view_raw))
+                    nation.rollup.put(view)
+                    nation.versions[g] = view["version"]
+                    nation.view_raw[g] = view_raw
+            except (ValueError, KeyError, TypeError):
+                # State this code cannot read (an older layout, say) must not stop the
+                # stage: the region counts as unheard until its next view arrives.
+                log.error("region state %s/%s unreadable; ignored", e, g)
+                self.metrics.count("state_unreadable")
+            for race_id in kept:
+                line = self.table.get(race_key(e, race_id))
+                if line:
+                    raw = untag(line)[1]
+                    _keep_lines(kept, [(loads(raw), raw)])
         self._nations[e] = nation
         return nation
 
@@ -328,12 +349,12 @@ class NationalStage(_Stage):
         self.metrics.count("national_views_published")
 
 
-def _keep_lines(kept: dict[str, tuple[int, bytes]], lines: list[tuple[Any, bytes]]) -> bool:
-    """Keep each (line, bytes) of a race of `kept` that is newer; True if any was."""
-    changed = False
+def _keep_lines(kept: dict[str, tuple[int, bytes]], lines: list[tuple[Any, bytes]]) -> set[str]:
+    """Keep each (line, bytes) of a race of `kept` that is newer; the races that were."""
+    changed = set()
     for line, raw in lines:
         race_id, version = line["race_id"], line["version"]
         if race_id in kept and kept[race_id][0] < version:
             kept[race_id] = (version, raw)
-            changed = True
+            changed.add(race_id)
     return changed
