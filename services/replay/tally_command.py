@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from votewire.core.codec import DefinitionError, decode_definition
+from votewire.core.codec import DefinitionError, MalformedJson, decode_definition, loads_untrusted
 from votewire.core.models import ElectionDefinition
 from votewire.core.tally import ElectionTally
 from votewire.core.validation import Problem, Rejected, validate_report
@@ -110,9 +110,9 @@ def fold(
             continue
         count += 1
         try:
-            payload = json.loads(line)
-        except ValueError as exc:
-            problem = Problem("malformed_json", None, f"not valid JSON: {str(exc)[:120]}")
+            payload = loads_untrusted(line)
+        except MalformedJson as exc:
+            problem = Problem("malformed_json", None, f"not valid JSON: {exc}")
             outcome: Any = Rejected((problem,))
         else:
             outcome = validate_report(payload, definition)

@@ -149,3 +149,18 @@ def test_progress_disabled_is_silent() -> None:
     progress.update(5, 5)
     progress.finish(5, 5)
     assert stream.getvalue() == ""
+
+
+def test_a_line_nested_100000_deep_is_malformed_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hostile line is one rejected line (malformed_json, the depth limit named), not a
+    RecursionError traceback; the other lines still fold."""
+    defn, reports = write(tmp_path, [*good_lines(), "[" * 100_000 + "]" * 100_000])
+    assert tally_command.main(["--definition", defn, reports, "--json"]) == 1
+    out, err = capsys.readouterr()
+    [rejected] = json.loads(out)["rejected"]
+    assert rejected["line"] == 4
+    assert rejected["problems"][0]["code"] == "malformed_json"
+    assert "nested deeper than" in rejected["problems"][0]["message"]
+    assert "Traceback" not in err
