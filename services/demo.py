@@ -6,47 +6,32 @@ kz-2021 definition into ingest, sends the simulated night through the ingest
 API paced at `--speed` (night seconds per wall second; 0 = as fast as
 possible), prints where to watch and, at the end, the final national figures
 as the live service serves them. Services keep running until Ctrl-C, unless
-`--exit` is given.
+`--exit` is given. The sending progress is one line redrawn on a terminal,
+plain lines in a log (`votewire.progress`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import runpy
-import sys
 import urllib.request
-from typing import Any
+from collections.abc import Callable
 
-from votewire.config import Settings, local_stack_script
-from votewire.launcher import ServiceProcess, start_services
+import click
+import httpx
+from votewire.command import command as votewire_command
+from votewire.config import Settings
+from votewire.launcher import LaunchError, ServiceProcess, start_services
+from votewire.progress import Progress
 from votewire.sim.http_sink import SendCounts
+from votewire.stack_command import run_stack
 
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("demo", help="stack + services + a simulated kz-2021 night")
-    parser.add_argument(
-        "--speed",
-        type=float,
-        default=600.0,
-        help="night seconds per wall second (default 600: ~2 min); 0 = flat out",
-    )
-    parser.add_argument("--faults", type=float, default=0.02, help="fault rate (default 0.02)")
-    parser.add_argument("--seed", type=int, default=2021)
-    parser.add_argument("--exit", action="store_true", help="stop the services at the end")
-    parser.set_defaults(func=run)
+def progress(line: Progress) -> Callable[[SendCounts], None]:
+    """`send_night`'s progress callback: the counts onto the progress line."""
 
-
-def progress(total: int) -> Any:
     def show(counts: SendCounts) -> None:
-        print(
-            f"\r[demo] sent {counts.sent}/{total}  accepted {counts.accepted}  "
-            f"rejected {counts.rejected}",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
+        line.update(counts.sent, accepted=counts.accepted, rejected=counts.rejected)
 
     return show
 
@@ -80,8 +65,22 @@ def final_summary(settings: Settings, election_id: str, deadline_s: float = 180.
         print("[demo] seats:", ", ".join(f"{s['party']} {s['seats']}" for s in seats))
 
 
-def run(args: argparse.Namespace) -> int:
-    import httpx
+@votewire_command(
+    "demo",
+    help="The whole pipeline here: stack, services, a simulated night.",
+    cannot_run=(LaunchError, httpx.HTTPError),
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Night seconds per wall second (600: ~2 min); 0 = flat out.",
+)
+@click.option("--faults", type=float, default=0.02, show_default=True, help="Fault rate.")
+@click.option("--seed", type=int, default=2021, show_default=True)
+@click.option("--exit", "exit_at_end", is_flag=True, help="Stop the services at the end.")
+def command(speed: float, faults: float, seed: int, exit_at_end: bool) -> int:
     from votewire.core.codec import encode_definition
     from votewire.core.scenario.faults import FaultRates
     from votewire.core.scenario.kz2021 import kz2021_definition
@@ -89,15 +88,14 @@ def run(args: argparse.Namespace) -> int:
     from votewire.sim.http_sink import send_night
 
     settings = Settings.from_env()
-    stack = runpy.run_path(str(local_stack_script()), run_name="votewire_stack")
-    if stack["main"](["up"]) != 0:
+    if run_stack("up") != 0:
         return 1
     # The demo feeds a whole night from one client: no per-credential rate limit.
     env = {"VOTEWIRE_HOST": settings.host, "VOTEWIRE_INGEST_RATE": "0"}
     procs: dict[str, ServiceProcess] = start_services(env, settings.state_dir / "logs" / "services")
     try:
-        definition = kz2021_definition(args.seed)
-        night = simulate_night(definition, seed=args.seed, faults=FaultRates.uniform(args.faults))
+        definition = kz2021_definition(seed)
+        night = simulate_night(definition, seed=seed, faults=FaultRates.uniform(faults))
         ingest = f"http://{settings.host}:{settings.ingest_port}"
         live = f"{settings.host}:{settings.live_port}"
         put = httpx.put(
@@ -111,19 +109,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"[demo] websocket: ws://{live}/v1/live  (subscribe to {summary})")
         print(f"[demo] views: http://{live}/v1/views/summary:{definition.election_id}")
         print(f"[demo] ingest API: {ingest}/v1/reports   logs: {settings.state_dir / 'logs'}")
-        print(f"[demo] sending {len(night)} reports at speed {args.speed:g}")
+        print(f"[demo] sending {len(night)} reports at speed {speed:g}")
+        line = Progress(enabled=True, total=len(night), label="[demo] sent")
         counts = asyncio.run(
-            send_night(
-                night, f"{ingest}/v1/reports", speed=args.speed, on_progress=progress(len(night))
-            )
+            send_night(night, f"{ingest}/v1/reports", speed=speed, on_progress=progress(line))
         )
-        print(file=sys.stderr)
+        line.finish(counts.sent, accepted=counts.accepted, rejected=counts.rejected)
         print(
             f"[demo] done: {counts.accepted} accepted, {counts.rejected} rejected "
             f"(malformed on purpose), {counts.failed_batches} failed batches"
         )
         final_summary(settings, definition.election_id)
-        if not args.exit:
+        if not exit_at_end:
             print("[demo] services keep running; Ctrl-C to stop them")
             for proc in procs.values():
                 if proc.process:

@@ -24,8 +24,6 @@ from here (replay the reports instead).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,27 +54,6 @@ class RebuildResult:
     """Documents Redis already held at the same or a newer version."""
     unknown: int
     """Snapshots of elections no longer defined (not written)."""
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "rebuild", help="rewrite every Redis view from the race-snapshots topic"
-    )
-    parser.add_argument(
-        "--election", action="append", help="only this election (repeatable); default all"
-    )
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    result = asyncio.run(rebuild_views(settings, args.election))
-    print(
-        f"rebuild: {result.elections} election(s), {result.races} race(s): "
-        f"{result.written} document(s) written, {result.skipped} already current"
-        + (f", {result.unknown} snapshot(s) of unknown elections" if result.unknown else "")
-    )
-    return 0
 
 
 async def latest_race_views(bootstrap: str, topic: str) -> dict[str, dict[str, RaceView]]:
