@@ -16,7 +16,7 @@ import sys
 from typing import Any, get_args
 
 from votewire.config import REPO_ROOT
-from votewire.core.definition_decoder import MAX_REGISTERED
+from votewire.core.definition_decoder import CHANNEL_ID, MAX_REGISTERED
 from votewire.core.models import AgainstAllRule, ShareBase, WinnerRule
 from votewire.core.validation import CODES, MAX_COUNT
 from votewire.ingest.intake import INGEST_CODES
@@ -67,6 +67,11 @@ def _error(description: str, **headers: str) -> dict[str, Any]:
 TURNOUT_MARK = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
 """A 'HH:MM' clock time, as `definition_decoder` reads it."""
 ID = {"type": "string", "minLength": 1}
+CHANNEL_ID_SCHEMA = {
+    "type": "string",
+    "pattern": CHANNEL_ID.pattern,
+    "description": "part of live channel names",
+}
 NAME = {"type": "string"}
 
 
@@ -109,7 +114,7 @@ def _definition_schemas() -> dict[str, Any]:
     return {
         "ElectionDefinition": _object(
             {
-                "election_id": {**ID, "description": "the same as in the URL"},
+                "election_id": {**CHANNEL_ID_SCHEMA, "description": "the same as in the URL"},
                 "name": NAME,
                 "date": {"type": "string", "format": "date"},
                 "timezone": {**ID, "description": "IANA name, e.g. Asia/Almaty"},
@@ -127,7 +132,7 @@ def _definition_schemas() -> dict[str, Any]:
         ),
         "Region": _object(
             {
-                "region_id": ID,
+                "region_id": CHANNEL_ID_SCHEMA,
                 "name": NAME,
                 "timezone": {"type": ["string", "null"], "minLength": 1, "default": None},
             },
@@ -135,7 +140,7 @@ def _definition_schemas() -> dict[str, Any]:
         ),
         "Race": _object(
             {
-                "race_id": ID,
+                "race_id": CHANNEL_ID_SCHEMA,
                 "name": NAME,
                 "region_id": {**ID, "description": "one of the definition's regions"},
                 "office": NAME,
@@ -273,7 +278,7 @@ def _reports_post() -> dict[str, Any]:
 
 
 def _election_paths() -> dict[str, Any]:
-    param = {"name": "election_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    param = {"name": "election_id", "in": "path", "required": True, "schema": CHANNEL_ID_SCHEMA}
     stored = {
         "type": "object",
         "properties": {"election_id": {"type": "string"}, "status": {"const": "stored"}},

@@ -156,3 +156,24 @@ def test_untrusted_json_at_the_depth_limit_parses() -> None:
     """MAX_DEPTH levels are read; a definition (5 levels) is far from it."""
     assert loads_untrusted("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
     assert loads_untrusted('{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
+
+
+@pytest.mark.parametrize(
+    ("where", "bad"),
+    [("election_id", "kz 2021"), ("region", "N:1"), ("race", "gänse"), ("race", "x" * 129)],
+)
+def test_ids_that_name_channels_keep_to_the_channel_grammar(where: str, bad: str) -> None:
+    """An election, region or race id outside A-Z a-z 0-9 _ . - (1-128) could never be a
+    live channel: the definition is refused, naming the id (found by Schemathesis: such a
+    definition was stored, then `votewire replay` failed on its channel names)."""
+    obj = definition_dict()
+    if where == "election_id":
+        obj["election_id"] = bad
+    elif where == "region":
+        obj["regions"][0]["region_id"] = bad
+        for race in obj["races"]:
+            race["region_id"] = bad if race["region_id"] == "N" else race["region_id"]
+    else:
+        obj["races"][0]["race_id"] = bad
+    with pytest.raises(DefinitionError, match="a channel id"):
+        decode_definition(obj)
