@@ -1,4 +1,4 @@
-"""`votewire`: the one command-line entry point.
+"""`votewire`: the one command-line entry point (click).
 
     votewire stack up|down|status [--brokers 3]   local Kafka + Redis
     votewire serve ingest|live                     HTTP/websocket services
@@ -14,116 +14,132 @@
     votewire archive export --out DIR | verify DIR the log as a hash-chained archive
     votewire audit A B [--json | --html F]         compare views, list anomalies
 
-Each subcommand reads `Settings.from_env()` once and hands it to the
-composition root of what it starts; nothing else reads the environment.
+Adding a subcommand is two steps (`votewire election validate|load|...`, say):
+
+1. In the module that owns it, name its click command `command`, made with
+   `votewire.command` (here a group of verbs; a single command is
+   `@votewire_command("up", help=...)` on a function named `command`):
+
+       import click
+       from votewire.command import DEFINITION, EXIT_FINDINGS, EXIT_OK, Failed, group
+
+       @group("election", help="Election definitions: validate, load, list, retire.")
+       def command() -> None:
+           pass
+
+       @command.command("validate", help="Check a definition file.", cannot_run=(...))
+       @click.argument("definition", type=DEFINITION)   # read and decoded, or exit 2
+       def validate(definition: ElectionDefinition) -> int:
+           ...
+           raise Failed("why it cannot run")   # `votewire election validate: why`, exit 2
+           return EXIT_FINDINGS if problems else EXIT_OK   # the exit status
+
+2. Add one line to `COMMANDS` below: its name, "module:command", its one-line help.
+
+That is all: the module is imported only when its command runs (or is asked
+for `--help`), so `votewire --help` lists every command from `COMMANDS`
+without importing Kafka or Redis clients; the return value of the function
+is the exit status; `votewire.command` gives every command `-v`, the exit
+statuses and the one mapping of failures to them (no traceback for anything
+a user can cause), the definition-file type and the `--progress` option.
+Each command that needs settings reads `Settings.from_env()` once and hands
+them to the composition root of what it starts; nothing else reads the
+environment. Logging goes to stderr at WARNING (INFO with `-v`); the
+services (`serve`, `aggregate`) log at VOTEWIRE_LOG_LEVEL.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import importlib
 import logging
-import runpy
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from votewire.config import NeedsCheckout, Settings, SettingsError, local_stack_script
+import click
 
-SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "votewire.sim.scenario_command",
-    "votewire.ingest.importer",
-    "votewire.aggregate.rebuild",
-    "votewire.replay.tally_command",
-    "votewire.replay.replay_command",
-    "votewire.replay.archive_command",
-    "votewire.replay.audit_command",
-    "votewire.up",
-    "votewire.demo",
-)
-
-
-def run_stack(args: argparse.Namespace) -> int:
-    stack = runpy.run_path(str(local_stack_script()), run_name="votewire_stack")
-    return int(stack["main"](args.stack_args))
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    settings = Settings.from_env()
-    if args.service == "ingest":
-        from votewire.ingest.app import create_app as create_ingest
-
-        app, port = create_ingest(settings), settings.ingest_port
-    else:
-        from votewire.live.app import create_app as create_live
-
-        app, port = create_live(settings), settings.live_port
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=args.port or port,
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        ws="websockets-sansio",
-        # Compression costs memory per socket; frames are small JSON and encoded once.
-        ws_per_message_deflate=False,
-        ws_max_size=65536,
-    )
-    return 0
+COMMANDS: dict[str, tuple[str, str]] = {
+    "stack": ("votewire.stack_command:command", "Local Kafka + Redis: up | down | status."),
+    "serve": ("votewire.serve_command:serve", "Run the ingest or live HTTP service."),
+    "aggregate": ("votewire.serve_command:aggregate", "Run an aggregate (faust) worker."),
+    "rebuild": (
+        "votewire.aggregate.rebuild_command:command",
+        "Rewrite every Redis view from the reports topic.",
+    ),
+    "up": ("votewire.up:command", "Stack + the three services in the foreground, supervised."),
+    "demo": ("votewire.demo:command", "`up` + a simulated kz-2021 night."),
+    "scenario": (
+        "votewire.sim.scenario_command:command",
+        "Write a reference scenario: definition.json + reports.jsonl.",
+    ),
+    "tally": (
+        "votewire.replay.tally_command:command",
+        "Fold a JSON-lines file of reports, or an archive, offline.",
+    ),
+    "ingest": ("votewire.ingest.importer:command", "Send a JSON-lines or CSV file of reports."),
+    "replay": (
+        "votewire.replay.replay_command:command",
+        "Re-fold the reports topic into a separate Redis namespace.",
+    ),
+    "archive": (
+        "votewire.replay.archive_command:command",
+        "Export the event log to a hash-chained archive, or verify one.",
+    ),
+    "audit": (
+        "votewire.replay.audit_command:command",
+        "Compare two sets of views; list corrections, rejections and flags.",
+    ),
+}
+"""name -> ("module:attribute" of its click command, one-line help for `votewire --help`)."""
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-def run_aggregate(args: argparse.Namespace) -> int:
-    import faust
-    from votewire.aggregate.app import create_app
-    from votewire.infra.kafka_topics import cluster_replication, ensure_topics
+class Votewire(click.Group):
+    """The root group: its subcommands are `COMMANDS`, each imported when it is used."""
 
-    settings = Settings.from_env()
-    asyncio.run(ensure_topics(settings))
-    replication = asyncio.run(cluster_replication(settings))
-    app = create_app(settings, replication=replication)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-    # faust's spinner also turns the root logger to DEBUG at warning level: costly, and
-    # meaningless without a terminal.
-    worker.spinner = None
-    worker.execute_from_commandline()
-    return 0
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name][0].split(":")
+        found: click.Command = getattr(importlib.import_module(module), attribute)
+        return found
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_, text) in COMMANDS.items()])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="votewire", description="Live election results.")
-    sub = parser.add_subparsers(dest="command", required=True)
+@click.group(cls=Votewire, help="Live election results, streamed.")
+@click.version_option(package_name="votewire")
+def votewire() -> None:
+    pass
 
-    stack = sub.add_parser("stack", help="local Kafka + Redis: up | down | status")
-    stack.add_argument("stack_args", nargs=argparse.REMAINDER)
-    stack.set_defaults(func=run_stack)
 
-    serve = sub.add_parser("serve", help="run the ingest or live HTTP service")
-    serve.add_argument("service", choices=("ingest", "live"))
-    serve.add_argument("--port", type=int, default=0, help="override the configured port")
-    serve.set_defaults(func=run_serve)
-
-    aggregate = sub.add_parser("aggregate", help="run an aggregate (faust) worker")
-    aggregate.set_defaults(func=run_aggregate)
-
-    for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).add_parser(sub)
-    return parser
+def run(cli: click.Command, argv: Sequence[str] | None, prog_name: str = "votewire") -> int:
+    """Run a click command as `votewire` does: the exit status is what the command returned,
+    or the failure's (`votewire.command.Failed`, a usage error: one line, no traceback)."""
+    try:
+        result: Any = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name=prog_name,
+            standalone_mode=False,
+        )
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    return result if isinstance(result, int) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except SettingsError as exc:
-        print(f"votewire: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except NeedsCheckout as exc:
-        print(f"votewire {args.command}: {exc}", file=sys.stderr)
-        return 2
+    """`votewire ARGS` (default: the process's); returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    return run(votewire, argv)
 
 
 if __name__ == "__main__":

@@ -6,47 +6,33 @@ does (restarts, status, Ctrl-C or SIGTERM stops everything; logs in
 simulated night through the ingest API paced at `--speed` (night seconds per
 wall second; 0 = as fast as possible), prints where to watch and, at the
 end, the final national figures as the live service serves them. Services
-keep running until Ctrl-C, unless `--exit` is given.
+keep running until Ctrl-C, unless `--exit` is given. The sending progress is
+one line redrawn on a terminal, plain lines in a log (`votewire.progress`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import sys
 import urllib.request
-from typing import Any
+from collections.abc import Callable
 
+import click
+import httpx
 from votewire import up
+from votewire.command import Failed
+from votewire.command import command as votewire_command
 from votewire.config import Settings
+from votewire.progress import Progress
 from votewire.sim.http_sink import SendCounts
 from votewire.supervision.foreground import SupervisionError, Supervisor, stop_on_signals
 
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("demo", help="stack + services + a simulated kz-2021 night")
-    parser.add_argument(
-        "--speed",
-        type=float,
-        default=600.0,
-        help="night seconds per wall second (default 600: ~2 min); 0 = flat out",
-    )
-    parser.add_argument("--faults", type=float, default=0.02, help="fault rate (default 0.02)")
-    parser.add_argument("--seed", type=int, default=2021)
-    parser.add_argument("--exit", action="store_true", help="stop the services at the end")
-    parser.set_defaults(func=run)
+def progress(line: Progress) -> Callable[[SendCounts], None]:
+    """`send_night`'s progress callback: the counts onto the progress line."""
 
-
-def progress(total: int) -> Any:
     def show(counts: SendCounts) -> None:
-        print(
-            f"\r[demo] sent {counts.sent}/{total}  accepted {counts.accepted}  "
-            f"rejected {counts.rejected}",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
+        line.update(counts.sent, accepted=counts.accepted, rejected=counts.rejected)
 
     return show
 
@@ -80,7 +66,22 @@ def final_summary(settings: Settings, election_id: str, deadline_s: float = 180.
         print("[demo] seats:", ", ".join(f"{s['party']} {s['seats']}" for s in seats))
 
 
-def run(args: argparse.Namespace) -> int:
+@votewire_command(
+    "demo",
+    help="The whole pipeline here: stack, supervised services, a simulated night.",
+    cannot_run=(httpx.HTTPError,),
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="Night seconds per wall second (600: ~2 min); 0 = flat out.",
+)
+@click.option("--faults", type=float, default=0.02, show_default=True, help="Fault rate.")
+@click.option("--seed", type=int, default=2021, show_default=True)
+@click.option("--exit", "exit_at_end", is_flag=True, help="Stop the services at the end.")
+def command(speed: float, faults: float, seed: int, exit_at_end: bool) -> int:
     settings = Settings.from_env()
     # The demo feeds a whole night from one client: no per-credential rate limit.
     overrides = {"VOTEWIRE_HOST": settings.host, "VOTEWIRE_INGEST_RATE": "0"}
@@ -88,13 +89,12 @@ def run(args: argparse.Namespace) -> int:
         supervisor: Supervisor | None = None
         try:
             supervisor = up.start(overrides)
-            feed(args, settings)
-            if not args.exit:
+            feed(settings, speed, faults, seed)
+            if not exit_at_end:
                 print("[demo] services keep running; Ctrl-C to stop them")
                 supervisor.wait()
         except SupervisionError as exc:
-            print(f"[demo] error: {exc}", file=sys.stderr)
-            return 1
+            raise Failed(str(exc)) from None
         except KeyboardInterrupt:
             pass
         finally:
@@ -103,17 +103,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def feed(args: argparse.Namespace, settings: Settings) -> None:
+def feed(settings: Settings, speed: float, faults: float, seed: int) -> None:
     """Load the definition, send the night, print the national figures."""
-    import httpx
     from votewire.core.codec import encode_definition
     from votewire.core.scenario.faults import FaultRates
     from votewire.core.scenario.kz2021 import kz2021_definition
     from votewire.core.scenario.night import simulate_night
     from votewire.sim.http_sink import send_night
 
-    definition = kz2021_definition(args.seed)
-    night = simulate_night(definition, seed=args.seed, faults=FaultRates.uniform(args.faults))
+    definition = kz2021_definition(seed)
+    night = simulate_night(definition, seed=seed, faults=FaultRates.uniform(faults))
     ingest = f"http://{settings.host}:{settings.ingest_port}"
     live = f"{settings.host}:{settings.live_port}"
     put = httpx.put(
@@ -127,12 +126,12 @@ def feed(args: argparse.Namespace, settings: Settings) -> None:
     print(f"[demo] websocket: ws://{live}/v1/live  (subscribe to {summary})")
     print(f"[demo] views: http://{live}/v1/views/summary:{definition.election_id}")
     print(f"[demo] ingest API: {ingest}/v1/reports   logs: {settings.state_dir / 'logs'}")
-    print(f"[demo] sending {len(night)} reports at speed {args.speed:g}")
-    show = progress(len(night))
+    print(f"[demo] sending {len(night)} reports at speed {speed:g}")
+    line = Progress(enabled=True, total=len(night), label="[demo] sent")
     counts = asyncio.run(
-        send_night(night, f"{ingest}/v1/reports", speed=args.speed, on_progress=show)
+        send_night(night, f"{ingest}/v1/reports", speed=speed, on_progress=progress(line))
     )
-    print(file=sys.stderr)
+    line.finish(counts.sent, accepted=counts.accepted, rejected=counts.rejected)
     print(
         f"[demo] done: {counts.accepted} accepted, {counts.rejected} rejected "
         f"(malformed on purpose), {counts.failed_batches} failed batches"

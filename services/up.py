@@ -15,12 +15,11 @@ its health URL, prints where they listen, and stays in the foreground:
 
 from __future__ import annotations
 
-import argparse
 import os
 import runpy
 from collections.abc import Mapping
-from typing import Any
 
+from votewire.command import command as votewire_command
 from votewire.config import Settings, local_stack_script
 from votewire.supervision.foreground import (
     SupervisionError,
@@ -28,11 +27,6 @@ from votewire.supervision.foreground import (
     log,
     stop_on_signals,
 )
-
-
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("up", help="stack + the three services in the foreground, supervised")
-    parser.set_defaults(func=run)
 
 
 def ensure_stack(settings: Settings) -> bool:
@@ -68,7 +62,8 @@ def start(overrides: Mapping[str, str] | None = None) -> Supervisor:
     return supervisor
 
 
-def run(args: argparse.Namespace) -> int:
+@votewire_command("up", help="The stack and the three services in the foreground, supervised.")
+def command() -> int:
     with stop_on_signals():
         supervisor = None
         try:

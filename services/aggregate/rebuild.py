@@ -22,8 +22,6 @@ over, docs/aggregate.md).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,25 +51,6 @@ class RebuildResult:
     """Reports of elections no longer defined (not folded)."""
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "rebuild", help="rewrite every Redis view from the reports topic"
-    )
-    parser.add_argument(
-        "--election", action="append", help="only this election (repeatable); default all"
-    )
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    result = asyncio.run(rebuild_views(settings, args.election))
-    print(
-        f"rebuild: {result.elections} election(s), {result.races} race(s): "
-        f"{result.written} document(s) written, {result.skipped} already current"
-        + (f", {result.unknown} report(s) of unknown elections" if result.unknown else "")
-    )
-    return 0
 
 
 async def rebuild_views(

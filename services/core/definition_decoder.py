@@ -9,7 +9,9 @@ reported.
 
 Rules beyond plain types:
 - ids are non-empty strings; region and race ids are unique in the election,
-  candidate and precinct ids unique within their race;
+  candidate and precinct ids unique within their race; the election, region
+  and race ids name live channels (`race:E:R`, `region:E:G`), so they are
+  1-128 of `A-Z a-z 0-9 _ . -` (`CHANNEL_ID`);
 - `turnout_marks` are "HH:MM" clock times, strictly ascending;
 - `seats` >= 1 and at most the number of candidates; a `majority` race has
   exactly one seat; every race has at least one candidate and one precinct;
@@ -36,6 +38,8 @@ from votewire.core.models import (
 
 MAX_REGISTERED = 10_000_000
 _MARK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+CHANNEL_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+"""An id that is part of a live channel name (the grammar of `infra.redis_views`)."""
 
 
 class DefinitionError(ValueError):
@@ -62,6 +66,13 @@ def _str(obj: dict[str, Any], key: str, path: str, *, empty: bool = False) -> st
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise DefinitionError(f"{path}.{key}: not valid Unicode text") from None
+    return value
+
+
+def _channel_id(obj: dict[str, Any], key: str, path: str) -> str:
+    value = _str(obj, key, path)
+    if not CHANNEL_ID.match(value):
+        raise DefinitionError(f"{path}.{key}: expected 1-128 of A-Z a-z 0-9 _ . - (a channel id)")
     return value
 
 
@@ -106,7 +117,7 @@ def _region(value: Any, path: str) -> Region:
     tz = obj.get("timezone")
     if tz is not None and (not isinstance(tz, str) or not tz):
         raise DefinitionError(f"{path}.timezone: expected a non-empty string or null")
-    return Region(_str(obj, "region_id", path), _str(obj, "name", path, empty=True), tz)
+    return Region(_channel_id(obj, "region_id", path), _str(obj, "name", path, empty=True), tz)
 
 
 def _candidate(value: Any, path: str) -> Candidate:
@@ -159,7 +170,7 @@ def _race(value: Any, path: str, regions: set[str]) -> Race:
     if not isinstance(against_all, bool):
         raise DefinitionError(f"{path}.against_all: expected true or false")
     return Race(
-        race_id=_str(obj, "race_id", path),
+        race_id=_channel_id(obj, "race_id", path),
         name=_str(obj, "name", path, empty=True),
         region_id=region_id,
         office=_str(obj, "office", path, empty=True),
@@ -200,7 +211,7 @@ def decode_definition(obj: Any) -> ElectionDefinition:
     )
     _unique([r.race_id for r in races], "$.races", "race")
     return ElectionDefinition(
-        election_id=_str(top, "election_id", "$"),
+        election_id=_channel_id(top, "election_id", "$"),
         name=_str(top, "name", "$", empty=True),
         date=day,
         timezone=_str(top, "timezone", "$"),

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from votewire.core.codec import loads
+from votewire.core.codec import MalformedJson, loads_untrusted
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.report_checks import (
     MAX_COUNT,
@@ -116,8 +116,8 @@ def validate_report(payload: object, definition: ElectionDefinition) -> Accepted
 def validate_report_bytes(raw: bytes | str, definition: ElectionDefinition) -> Accepted | Rejected:
     """Parse `raw` as JSON, then `validate_report`; bad JSON is `malformed_json`."""
     try:
-        payload = loads(raw)
-    except (ValueError, RecursionError) as exc:
-        message = f"not valid JSON: {str(exc)[:120]}"
+        payload = loads_untrusted(raw)
+    except MalformedJson as exc:
+        message = f"not valid JSON: {exc}"
         return Rejected((Problem("malformed_json", None, message),))
     return validate_report(payload, definition)

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from votewire.config import Settings
@@ -49,8 +50,8 @@ ROUTES = [
     Route("/readyz", routes.ready, methods=["GET"]),
     Route("/metrics", routes.metrics, methods=["GET"]),
     Route("/v1/openapi.json", routes.openapi, methods=["GET"]),
-    Route("/v1/elections/{election_id}", routes.put_definition, methods=["PUT"]),
-    Route("/v1/elections/{election_id}", routes.get_definition, methods=["GET"]),
+    # One route a path, so that a method it does not take gets 405 with all it does in Allow.
+    Route("/v1/elections/{election_id}", routes.election, methods=["GET", "PUT"]),
     Route("/v1/reports", routes.post_reports, methods=["POST"]),
 ]
 
@@ -117,7 +118,11 @@ def create_app(settings: Settings) -> Starlette:
             await publisher.stop()
             await redis.aclose()
 
-    app = Starlette(routes=ROUTES, lifespan=lifespan)
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: routes.http_error},
+    )
     app.add_middleware(CountResponses, metrics=metrics)
     return app
 

@@ -4,8 +4,10 @@
 with its HTTP status). Per-item trouble stays per item: an NDJSON line that
 is not JSON becomes an `Item` with `error` set, answered and dead-lettered
 as `malformed_json` like any other rejected report, while its neighbours go
-through. A JSON body that does not parse has no items at all: the whole
-request is refused (400).
+through. A JSON body that does not parse (nesting deeper than
+`codec.MAX_DEPTH` included) has no items at all: the whole request is
+refused (400). A body with no report (empty, JSON whitespace only, `[]`,
+NDJSON without a line) is `empty_batch`.
 
 Each item keeps the text it came from (`raw`: the NDJSON line or the whole
 single-report body) for the dead-letter record; array elements have no text
@@ -19,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from votewire.core.codec import loads
+from votewire.core.codec import MalformedJson, loads_untrusted
 
 JSON = "application/json"
 NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "application/jsonl"})
@@ -64,11 +66,11 @@ def media_type(content_type: str | None) -> str:
 
 
 def parse_json_text(text: str) -> tuple[Any, str | None]:
-    """(value, None), or (None, why it is not JSON)."""
+    """(value, None), or (None, why it is not JSON: too deep included, `codec.MAX_DEPTH`)."""
     try:
-        return loads(text), None
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
-        return None, f"not valid JSON: {str(exc)[:120] or type(exc).__name__}"
+        return loads_untrusted(text), None
+    except MalformedJson as exc:
+        return None, f"not valid JSON: {exc}"
 
 
 def parse_ndjson_lines(lines: Iterable[bytes | str]) -> list[Item]:
@@ -106,6 +108,8 @@ def parse_body(body: bytes, content_type: str | None, max_items: int) -> list[It
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyError(400, "malformed_json", f"body is not UTF-8: {exc.reason}") from None
+    if not text.strip(JSON_WHITESPACE):
+        _check_count(0, max_items)
     value, error = parse_json_text(text)
     if error is not None:
         raise BodyError(400, "malformed_json", error)

@@ -13,7 +13,8 @@ A batch answered 429/503 (or lost to a connection error) is sent again after
 the server's Retry-After, until `--retry-for` seconds have passed: safe,
 because a report already stored is then a duplicate, accepted once. Progress
 goes to stderr; the summary goes to stdout, rejected reports (line, id,
-problem codes) to stderr.
+problem codes) to stderr. Progress is one line on stderr (`votewire.progress`:
+redrawn on a terminal, plain lines in a log), unless `--quiet`.
 
 Exit status: 0 every report accepted; 1 some rejected; 2 bad arguments, file
 or configuration; 3 the reports could not be delivered (refused request,
@@ -22,14 +23,15 @@ or still unavailable after `--retry-for`).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+import click
+from votewire.command import EXIT_FINDINGS, EXIT_OK, Failed
+from votewire.command import command as votewire_command
 from votewire.config import Settings
 from votewire.ingest.import_transports import (
     DirectTransport,
@@ -39,24 +41,10 @@ from votewire.ingest.import_transports import (
     Transport,
 )
 from votewire.ingest.report_files import FORMATS, FileRecord, ReportFileError, read_report_file
+from votewire.progress import Progress
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNDELIVERED = 0, 1, 2, 3
+EXIT_UNDELIVERED = 3
 SHOWN_REJECTIONS = 20
-
-
-def add_parser(subparsers: Any) -> None:
-    """Register `ingest` on the `votewire` command's subparsers."""
-    p = subparsers.add_parser("ingest", help="send a JSON-lines or CSV file of reports")
-    p.add_argument("file", type=Path, help="*.jsonl / *.ndjson (one report per line) or *.csv")
-    p.add_argument("--format", choices=FORMATS, help="override the format guessed from the name")
-    p.add_argument("--direct", action="store_true", help="validate here, produce to Kafka")
-    p.add_argument("--url", help="ingest API (default: VOTEWIRE_HOST:VOTEWIRE_INGEST_PORT)")
-    p.add_argument("--token", help="bearer token (visible in `ps`; prefer --token-file)")
-    p.add_argument("--token-file", type=Path, help="file holding the bearer token")
-    p.add_argument("--batch", type=int, default=500, help="reports per request (default 500)")
-    p.add_argument("--retry-for", type=float, default=120.0, help="seconds to retry 429/503")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    p.set_defaults(func=run)
 
 
 @dataclass
@@ -76,96 +64,106 @@ class Tally:
                 self.rejected.append((record.line, result))
 
 
-class Progress:
-    """`sent/total` on stderr: rewritten in place on a terminal, else every ~10 %."""
-
-    def __init__(self, total: int, stream: TextIO, quiet: bool) -> None:
-        self.total, self.stream, self.quiet = total, stream, quiet
-        self.tty = stream.isatty()
-        self._next_line = 0.0
-
-    def show(self, tally: Tally, final: bool = False) -> None:
-        if self.quiet or self.total == 0:
-            return
-        share = tally.sent / self.total
-        text = (
-            f"[ingest] {tally.sent}/{self.total} ({share:.0%}) "
-            f"accepted {tally.accepted} rejected {len(tally.rejected)}"
+@votewire_command(
+    "ingest",
+    help="Send a JSON-lines or CSV file of reports through the ingest API (or --direct).",
+    cannot_run=(ReportFileError,),
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(FORMATS),
+    help="Override the format guessed from the name.",
+)
+@click.option("--direct", is_flag=True, help="Validate here, produce to Kafka.")
+@click.option("--url", help="Ingest API (default: VOTEWIRE_HOST:VOTEWIRE_INGEST_PORT).")
+@click.option("--token", help="Bearer token (visible in `ps`; prefer --token-file).")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the bearer token.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Reports per request.",
+)
+@click.option(
+    "--retry-for", type=float, default=120.0, show_default=True, help="Seconds to retry 429/503."
+)
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")  # fmt: skip
+def command(
+    file: Path,
+    file_format: str | None,
+    direct: bool,
+    url: str | None,
+    token: str | None,
+    token_file: Path | None,
+    batch: int,
+    retry_for: float,
+    quiet: bool,
+) -> int:
+    """`votewire ingest`; see the module doc for the exit status."""
+    if direct and (url or token or token_file):
+        raise click.UsageError(
+            "--direct talks to Kafka; --url/--token/--token-file are for the HTTP mode"
         )
-        if self.tty:
-            self.stream.write("\r" + text + ("\n" if final else ""))
-        elif final or share >= self._next_line:
-            self.stream.write(text + "\n")
-            self._next_line = share + 0.1
-        self.stream.flush()
-
-
-def run(args: argparse.Namespace) -> int:
-    """Entry point of `votewire ingest`; returns the exit status."""
-    problem = _check_args(args)
-    if problem:
-        print(f"votewire ingest: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        records = read_report_file(args.file, args.format)
-        token = _token(args)
-    except (OSError, ReportFileError) as exc:
-        print(f"votewire ingest: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    if token and token_file:
+        raise click.UsageError("give --token or --token-file, not both")
+    records = read_report_file(file, file_format)
+    if token_file:
+        token = token_file.read_text(encoding="utf-8").strip()
     settings = Settings.from_env()
-    return asyncio.run(_import(args, settings, records, token))
-
-
-def _check_args(args: argparse.Namespace) -> str | None:
-    if args.direct and (args.url or args.token or args.token_file):
-        return "--direct talks to Kafka; --url/--token/--token-file are for the HTTP mode"
-    if args.token and args.token_file:
-        return "give --token or --token-file, not both"
-    if args.batch < 1:
-        return "--batch must be at least 1"
-    return None
-
-
-def _token(args: argparse.Namespace) -> str | None:
-    if args.token_file:
-        return str(args.token_file.read_text(encoding="utf-8").strip())
-    return args.token if isinstance(args.token, str) else None
+    transport: Transport = (
+        DirectTransport(settings)
+        if direct
+        else HttpTransport(url or f"http://{settings.host}:{settings.ingest_port}", token)
+    )
+    progress = Progress(enabled=not quiet, total=len(records), label="[ingest] sent")
+    return asyncio.run(_import(transport, file, records, batch, retry_for, progress))
 
 
 async def _import(
-    args: argparse.Namespace, settings: Settings, records: list[FileRecord], token: str | None
+    transport: Transport,
+    path: Path,
+    records: list[FileRecord],
+    batch_size: int,
+    retry_for_s: float,
+    progress: Progress,
 ) -> int:
-    transport: Transport
-    if args.direct:
-        direct = DirectTransport(settings)
+    if isinstance(transport, DirectTransport):
         try:
-            await direct.start()
+            await transport.start()
         except Exception as exc:  # Kafka or Redis not there: say so, do not trace back
-            await direct.close()
-            print(f"votewire ingest: cannot reach Kafka: {exc!r}", file=sys.stderr)
-            return EXIT_UNDELIVERED
-        transport = direct
-    else:
-        url = args.url or f"http://{settings.host}:{settings.ingest_port}"
-        transport = HttpTransport(url, token)
+            await transport.close()
+            raise Failed(f"cannot reach Kafka: {exc!r}", EXIT_UNDELIVERED) from None
     tally = Tally()
-    progress = Progress(len(records), sys.stderr, args.quiet)
     try:
-        for start in range(0, len(records), args.batch):
-            batch = records[start : start + args.batch]
-            results = await _deliver(transport, batch, args.retry_for)
+        for start in range(0, len(records), batch_size):
+            batch = records[start : start + batch_size]
+            results = await _deliver(transport, batch, retry_for_s)
             tally.add(batch, results)
-            progress.show(tally)
+            _show(progress, tally)
     except (Refused, RetryLater) as exc:
-        progress.show(tally, final=True)
-        print(f"votewire ingest: not delivered: {exc}", file=sys.stderr)
-        _summary(args.file, tally, len(records))
-        return EXIT_UNDELIVERED
+        _show(progress, tally, final=True)
+        _summary(path, tally, len(records))
+        raise Failed(f"not delivered: {exc}", EXIT_UNDELIVERED) from None
     finally:
         await transport.close()
-    progress.show(tally, final=True)
-    _summary(args.file, tally, len(records))
-    return EXIT_REJECTED if tally.rejected else EXIT_OK
+    _show(progress, tally, final=True)
+    _summary(path, tally, len(records))
+    return EXIT_FINDINGS if tally.rejected else EXIT_OK
+
+
+def _show(progress: Progress, tally: Tally, final: bool = False) -> None:
+    figures = {"accepted": tally.accepted, "rejected": len(tally.rejected)}
+    if final:
+        progress.finish(tally.sent, **figures)
+    else:
+        progress.update(tally.sent, **figures)
 
 
 async def _deliver(
@@ -184,13 +182,13 @@ async def _deliver(
 
 
 def _summary(path: Path, tally: Tally, total: int) -> None:
-    print(
+    click.echo(
         f"{path}: {tally.sent}/{total} sent, {tally.accepted} accepted "
         f"({tally.duplicates} already there), {len(tally.rejected)} rejected"
     )
     for line, result in tally.rejected[:SHOWN_REJECTIONS]:
         problems = result.get("problems") or []
         codes = ", ".join(f"{p.get('code')}({p.get('field') or '-'})" for p in problems)
-        print(f"  line {line}: {result.get('report_id')!r} rejected: {codes}", file=sys.stderr)
+        click.echo(f"  line {line}: {result.get('report_id')!r} rejected: {codes}", err=True)
     if len(tally.rejected) > SHOWN_REJECTIONS:
-        print(f"  ... and {len(tally.rejected) - SHOWN_REJECTIONS} more", file=sys.stderr)
+        click.echo(f"  ... and {len(tally.rejected) - SHOWN_REJECTIONS} more", err=True)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, get_args
 
 from votewire.config import REPO_ROOT
-from votewire.core.validation import CODES
+from votewire.core.definition_decoder import CHANNEL_ID, MAX_REGISTERED
+from votewire.core.models import AgainstAllRule, ShareBase, WinnerRule
+from votewire.core.validation import CODES, MAX_COUNT
 from votewire.ingest.intake import INGEST_CODES
 
 DOC_PATH = REPO_ROOT / "docs" / "ingest-openapi.json"
@@ -36,6 +38,8 @@ REQUEST_CODES = {
     "unknown_election": "404: no definition for this election",
     "bad_definition": "422: the definition does not decode",
     "election_id_mismatch": "422: the definition's election_id differs from the URL",
+    "not_found": "404: no such path",
+    "method_not_allowed": "405: the path does not take this method; Allow lists those it does",
 }
 
 
@@ -60,8 +64,29 @@ def _error(description: str, **headers: str) -> dict[str, Any]:
     return _json(_ref("Error"), description, **headers)
 
 
+TURNOUT_MARK = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+"""A 'HH:MM' clock time, as `definition_decoder` reads it."""
+ID = {"type": "string", "minLength": 1}
+CHANNEL_ID_SCHEMA = {
+    "type": "string",
+    "pattern": CHANNEL_ID.pattern,
+    "description": "part of live channel names",
+}
+NAME = {"type": "string"}
+
+
+def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed object: every property required but the `optional` ones."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": sorted(set(properties) - set(optional)),
+        "properties": properties,
+    }
+
+
 RETRY = {"Retry-After": "seconds to wait before retrying"}
-COUNT = {"type": "integer", "minimum": 0}
+COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
 _COMMON_REPORT = {
     "report_id": {"type": "string", "minLength": 1, "maxLength": 128},
     "election_id": {"type": "string"},
@@ -69,17 +94,72 @@ _COMMON_REPORT = {
     "precinct_id": {"type": "string"},
     "ballots_cast": COUNT,
     "revision": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-    "reported_at": {"type": "string", "description": "ISO 8601 with a UTC offset"},
+    "reported_at": {
+        "type": "string",
+        "format": "date-time",
+        "maxLength": 64,
+        "description": "ISO 8601 with a UTC offset",
+    },
 }
 
 
 def _report_schema(kind: str, extra: dict[str, Any]) -> dict[str, Any]:
-    properties = {"kind": {"const": kind}, **_COMMON_REPORT, **extra}
+    return _object({"kind": {"const": kind}, **_COMMON_REPORT, **extra})
+
+
+def _definition_schemas() -> dict[str, Any]:
+    """The definition as `definition_decoder` reads it, as far as JSON Schema can say:
+    what it cannot (unique ids, known region_id, ascending marks, seats at most the
+    candidates, one seat for majority, text without lone surrogates) is a 422."""
     return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": sorted(properties),
-        "properties": properties,
+        "ElectionDefinition": _object(
+            {
+                "election_id": {**CHANNEL_ID_SCHEMA, "description": "the same as in the URL"},
+                "name": NAME,
+                "date": {"type": "string", "format": "date"},
+                "timezone": {**ID, "description": "IANA name, e.g. Asia/Almaty"},
+                "turnout_marks": {
+                    "type": "array",
+                    "description": "strictly ascending",
+                    "items": {"type": "string", "pattern": TURNOUT_MARK},
+                },
+                "share_base": {"enum": list(get_args(ShareBase))},
+                "test": {"type": "boolean", "default": False},
+                "regions": {"type": "array", "items": _ref("Region")},
+                "races": {"type": "array", "items": _ref("Race")},
+            },
+            optional=("test",),
+        ),
+        "Region": _object(
+            {
+                "region_id": CHANNEL_ID_SCHEMA,
+                "name": NAME,
+                "timezone": {"type": ["string", "null"], "minLength": 1, "default": None},
+            },
+            optional=("timezone",),
+        ),
+        "Race": _object(
+            {
+                "race_id": CHANNEL_ID_SCHEMA,
+                "name": NAME,
+                "region_id": {**ID, "description": "one of the definition's regions"},
+                "office": NAME,
+                "seats": {"type": "integer", "minimum": 1, "description": "<= candidates"},
+                "against_all": {"type": "boolean"},
+                "winner_rule": {"enum": list(get_args(WinnerRule))},
+                "against_all_rule": {"enum": list(get_args(AgainstAllRule))},
+                "candidates": {"type": "array", "minItems": 1, "items": _ref("Candidate")},
+                "precincts": {"type": "array", "minItems": 1, "items": _ref("Precinct")},
+            },
+        ),
+        "Candidate": _object({"candidate_id": ID, "name": NAME, "party": ID}),
+        "Precinct": _object(
+            {
+                "precinct_id": ID,
+                "name": NAME,
+                "registered": {"type": "integer", "minimum": 0, "maximum": MAX_REGISTERED},
+            },
+        ),
     }
 
 
@@ -131,8 +211,8 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["accepted", "rejected", "results"],
             "properties": {
-                "accepted": COUNT,
-                "rejected": COUNT,
+                "accepted": {"type": "integer", "minimum": 0},
+                "rejected": {"type": "integer", "minimum": 0},
                 "results": {
                     "type": "array",
                     "description": "one per report, in the order sent",
@@ -151,25 +231,18 @@ def _schemas() -> dict[str, Any]:
             },
         ),
         "Report": {"oneOf": [_ref("TurnoutReport"), _ref("ResultReport")]},
-        "ElectionDefinition": {
-            "type": "object",
-            "description": "contract v1, see services/core/definition_decoder.py",
-            "required": [
-                "election_id",
-                "name",
-                "date",
-                "timezone",
-                "turnout_marks",
-                "share_base",
-                "regions",
-                "races",
-            ],
-        },
+        **_definition_schemas(),
     }
 
 
 def _reports_post() -> dict[str, Any]:
-    reports = {"oneOf": [_ref("Report"), {"type": "array", "items": _ref("Report")}]}
+    batch = {
+        "type": "array",
+        "minItems": 1,
+        "description": "at most VOTEWIRE_INGEST_MAX_ITEMS reports (default 1000)",
+        "items": _ref("Report"),
+    }
+    reports = {"oneOf": [_ref("Report"), batch]}
     return {
         "summary": "Submit one report, a JSON array of reports, or NDJSON",
         "description": (
@@ -205,7 +278,7 @@ def _reports_post() -> dict[str, Any]:
 
 
 def _election_paths() -> dict[str, Any]:
-    param = {"name": "election_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    param = {"name": "election_id", "in": "path", "required": True, "schema": CHANNEL_ID_SCHEMA}
     stored = {
         "type": "object",
         "properties": {"election_id": {"type": "string"}, "status": {"const": "stored"}},

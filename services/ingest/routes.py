@@ -7,6 +7,8 @@ send. The order of checks on POST /v1/reports: authenticate (401), read the
 body within the size limit (413), parse it (400/413/415; an unparsable body
 is dead-lettered), take the rate-limit tokens (429), then the intake decides
 per report (200/207/403/409/422) or answers 503 when it could not store.
+A path that does not exist is `not_found` (404); a method a path does not take
+is `method_not_allowed` (405, every method it does take in `Allow`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from votewire.core.codec import DefinitionError, decode_definition, dumps, encode_definition
@@ -76,6 +79,14 @@ def _credential(request: Request) -> Credential | None:
     return state_of(request)["credentials"].authenticate(request.headers.get("authorization"))
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """The router's own refusals (no such path, a method the path does not take), in the
+    same `{"error": ...}` shape as every other refusal, keeping its headers (`Allow`)."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+    return error(exc.status_code, code, exc.detail, dict(exc.headers or {}))
+
+
 async def health(request: Request) -> Response:
     dev = state_of(request)["credentials"].dev_mode
     return JSON({"status": "ok", "auth": "open-dev-mode" if dev else "credentials"})
@@ -102,6 +113,13 @@ async def metrics(request: Request) -> Response:
 
 async def openapi(request: Request) -> Response:
     return JSON(openapi_document())
+
+
+async def election(request: Request) -> Response:
+    """/v1/elections/{election_id}: GET reads the definition, PUT stores one."""
+    if request.method == "PUT":
+        return await put_definition(request)
+    return await get_definition(request)
 
 
 async def put_definition(request: Request) -> Response:

@@ -18,113 +18,77 @@ is a TTY or with `--progress`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
-import sys
 from pathlib import Path
-from typing import Any
 
-from aiokafka.errors import KafkaError
+import click
+from votewire.command import (
+    EXIT_CANNOT_RUN,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Failed,
+    group,
+    progress_line,
+    progress_option,
+)
 from votewire.config import Settings
 from votewire.replay.archive_export import export
 from votewire.replay.archive_manifest import ManifestError, read_manifest
 from votewire.replay.archive_verify import verify_archive
-from votewire.replay.progress import Progress
 
 
-def add_parser(subparsers: Any) -> None:
-    """Register `votewire archive` and its `export` and `verify` subcommands."""
-    parser = subparsers.add_parser(
-        "archive",
-        help="export the event log to a hash-chained archive, or verify one",
-        description="Export the event log to a portable archive, or verify an archive.",
-    )
-    configure(parser)
+@group("archive", help="Export the event log to a portable archive, or verify an archive.")
+def command() -> None:
+    pass
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    actions = parser.add_subparsers(dest="action", required=True)
-    out = actions.add_parser("export", help="write the whole log to DIR")
-    out.add_argument("--out", required=True, metavar="DIR", type=Path)
-    out.add_argument("--progress", action="store_true", help="draw progress on stderr")
-    out.set_defaults(func=run_export)
-    check = actions.add_parser("verify", help="check an archive's hash chains")
-    check.add_argument("directory", metavar="DIR", type=Path)
-    check.add_argument("--head", metavar="HEX", help="the archive head it must have")
-    check.add_argument("--json", action="store_true", help="print the report as JSON")
-    check.add_argument("--progress", action="store_true", help="draw progress on stderr")
-    check.set_defaults(func=run_verify)
-
-
-def _show(args: argparse.Namespace) -> bool:
-    return bool(args.progress) or sys.stderr.isatty()
-
-
-def run_export(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    progress = Progress(sys.stderr, enabled=_show(args), unit="records", label="export")
+@command.command("export", help="Write the whole log to DIR.", cannot_run=(ManifestError,))
+@click.option("--out", required=True, metavar="DIR", type=click.Path(path_type=Path))
+@progress_option
+def export_command(out: Path, show_progress: bool) -> int:
+    progress = progress_line(show_progress, unit="records", label="export")
     try:
-        manifest = asyncio.run(export(settings, args.out, progress))
-    except ManifestError as exc:
-        print(f"votewire archive export: {exc}", file=sys.stderr)
-        return 2
+        manifest = asyncio.run(export(Settings.from_env(), out, progress))
     except FileExistsError as exc:
-        print(
-            f"votewire archive export: {exc.filename} exists (an unfinished export?); "
-            "remove it or choose another --out",
-            file=sys.stderr,
-        )
-        return 2
-    except (KafkaError, OSError) as exc:
-        print(f"votewire archive export: {exc!r}", file=sys.stderr)
-        return 2
+        raise Failed(
+            f"{exc.filename} exists (an unfinished export?); remove it or choose another --out"
+        ) from None
     for entry in manifest.files:
-        print(f"{entry.name}: {entry.records:,} records from {entry.topic}")
-    print(f"archive head: {manifest.head}")
-    return 0
+        click.echo(f"{entry.name}: {entry.records:,} records from {entry.topic}")
+    click.echo(f"archive head: {manifest.head}")
+    return EXIT_OK
 
 
-def run_verify(args: argparse.Namespace) -> int:
-    directory: Path = args.directory
+@command.command("verify", help="Check an archive's hash chains.")
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--head", metavar="HEX", help="The archive head it must have.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@progress_option
+def verify_command(directory: Path, head: str | None, as_json: bool, show_progress: bool) -> int:
     total = None
     with contextlib.suppress(ManifestError):  # verify_archive reports it as a break
         total = sum(f.records for f in read_manifest(directory).files)
-    progress = Progress(
-        sys.stderr, enabled=_show(args), total=total, unit="records", label="verify"
-    )
+    progress = progress_line(show_progress, total=total, unit="records", label="verify")
     done = [0]
 
     def on_record(n: int) -> None:
         done[0] = n
         progress.update(n)
 
-    report = verify_archive(directory, expected_head=args.head, on_record=on_record)
+    report = verify_archive(directory, expected_head=head, on_record=on_record)
     progress.finish(done[0])
-    if args.json:
-        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     elif report.ok:
         records = sum(report.records.values())
-        print(f"{directory}: intact: {records:,} records, archive head {report.head}")
+        click.echo(f"{directory}: intact: {records:,} records, archive head {report.head}")
     else:
         for item in report.breaks:
-            print(str(item))
-        print(f"{directory}: BROKEN: {len(report.breaks)} problem(s)")
+            click.echo(str(item))
+        click.echo(f"{directory}: BROKEN: {len(report.breaks)} problem(s)")
     if report.ok:
-        return 0
+        return EXIT_OK
     only_manifest = all(b.file == "manifest.json" and b.what == "missing" for b in report.breaks)
-    return 2 if only_manifest else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m votewire.replay.archive_command ...`."""
-    parser = argparse.ArgumentParser(prog="votewire archive")
-    configure(parser)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return EXIT_CANNOT_RUN if only_manifest else EXIT_FINDINGS

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from votewire.config import Settings
 from votewire.infra.topic_log import KafkaLog, total
+from votewire.progress import Progress
 from votewire.replay.archive_manifest import Manifest
 from votewire.replay.archive_writer import ArchiveWriter
 from votewire.replay.log_records import ROLES, topic_of
-from votewire.replay.progress import Progress
 
 
 async def export(settings: Settings, directory: Path, progress: Progress | None = None) -> Manifest:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from votewire.core.models import ElectionDefinition
+from votewire.progress import Progress
 from votewire.replay.archive_reader import Archive
 from votewire.replay.as_of import Window
 from votewire.replay.log_fold import FoldObserver, LogFold, definitions_of
-from votewire.replay.progress import Progress
 
 
 class NoDefinition(LookupError):

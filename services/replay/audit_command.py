@@ -17,118 +17,91 @@ two sources agree, 1 if they differ, 2 if the audit could not run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-import redis.asyncio as aioredis
-from aiokafka.errors import KafkaError
+import click
+from votewire.command import (
+    DEFINITION,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Failed,
+    progress_line,
+    progress_option,
+)
+from votewire.command import command as votewire_command
 from votewire.config import Settings
-from votewire.core.codec import DefinitionError, decode_definition
 from votewire.core.models import ElectionDefinition
 from votewire.replay.archive_fold import NoDefinition
-from votewire.replay.archive_manifest import ManifestError
 from votewire.replay.archive_reader import ArchiveBroken
-from votewire.replay.as_of import BadTime, window_of
+from votewire.replay.as_of import window_of
 from votewire.replay.audit_html import render_html
 from votewire.replay.audit_render import render_audit
 from votewire.replay.audit_run import run_audit
-from votewire.replay.audit_sources import BadSource, parse_source
-from votewire.replay.progress import Progress
-from votewire.replay.published_tables import BadTable
-from votewire.replay.replay_store import BadNamespace
+from votewire.replay.audit_sources import parse_source
 
 
-def add_parser(subparsers: Any) -> None:
-    """Register `votewire audit`."""
-    parser = subparsers.add_parser(
-        "audit",
-        help="compare two sets of views; list corrections, rejections and flags",
-        description="Compare two sets of views (redis[:PREFIX], replay:NAME, archive:DIR, "
-        "csv:PATH) and list the anomalies of the event log.",
-    )
-    configure(parser)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("left", metavar="LEFT", help="redis[:PREFIX] | replay:NAME | archive:DIR")
-    parser.add_argument("right", metavar="RIGHT", help="... | csv:PATH[,PATH...]")
-    parser.add_argument("--election", metavar="ID")
-    parser.add_argument("--definition", metavar="DEF.json")
-    parser.add_argument(
-        "--log",
-        default="auto",
-        metavar="auto|kafka|none|archive:DIR",
-        help="where the anomaly list comes from (default: auto)",
-    )
-    parser.add_argument("--from", dest="start", metavar="TIME")
-    parser.add_argument("--as-of", "--until", dest="end", metavar="TIME")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--html", metavar="FILE", type=Path, help="write an HTML report")
-    parser.add_argument("--progress", action="store_true", help="draw progress on stderr")
-    parser.set_defaults(func=run)
-
-
-def _definition(path: str | None) -> ElectionDefinition | None:
-    if path is None:
-        return None
-    with open(path, encoding="utf-8") as fh:
-        return decode_definition(json.load(fh))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run `votewire audit` with parsed arguments; returns the exit status."""
+@votewire_command(
+    "audit",
+    help="Compare two sets of views (redis[:PREFIX], replay:NAME, archive:DIR, csv:PATH) "
+    "and list the anomalies of the event log.",
+    # BadSource, BadTime, BadTable, BadNamespace and ManifestError are ValueErrors, as is
+    # whatever else in a source's files cannot be read as what it claims to be.
+    cannot_run=(ValueError, NoDefinition),
+)
+@click.argument("left", metavar="LEFT")
+@click.argument("right", metavar="RIGHT")
+@click.option("--election", metavar="ID")
+@click.option("--definition", type=DEFINITION)
+@click.option(
+    "--log",
+    default="auto",
+    show_default=True,
+    metavar="auto|kafka|none|archive:DIR",
+    help="Where the anomaly list comes from.",
+)
+@click.option("--from", "start", metavar="TIME")
+@click.option("--as-of", "--until", "end", metavar="TIME")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write an HTML report.")  # fmt: skip
+@progress_option
+def command(
+    left: str,
+    right: str,
+    election: str | None,
+    definition: ElectionDefinition | None,
+    log: str,
+    start: str | None,
+    end: str | None,
+    as_json: bool,
+    html: Path | None,
+    show_progress: bool,
+) -> int:
+    """`votewire audit`: exit 0 if the sources agree, 1 if they differ, 2 if it cannot run."""
     try:
-        left, right = parse_source(args.left), parse_source(args.right)
-        window = window_of(args.start, args.end)
-        definition = _definition(args.definition)
-        settings = Settings.from_env()
-        show = bool(args.progress) or sys.stderr.isatty()
-        progress = Progress(sys.stderr, enabled=show, label="audit")
         result = asyncio.run(
             run_audit(
-                settings,
-                left,
-                right,
-                election=args.election,
+                Settings.from_env(),
+                parse_source(left),
+                parse_source(right),
+                election=election,
                 definition=definition,
-                log=args.log,
-                window=window,
-                progress=progress,
+                log=log,
+                window=window_of(start, end),
+                progress=progress_line(show_progress, label="audit"),
             )
         )
-    except (BadSource, BadTime, BadTable, BadNamespace, ManifestError, NoDefinition) as exc:
-        print(f"votewire audit: {exc}", file=sys.stderr)
-        return 2
     except ArchiveBroken as exc:
-        print(f"votewire audit: archive fails verification: {exc}", file=sys.stderr)
-        return 2
-    except DefinitionError as exc:
-        print(f"votewire audit: bad definition: {exc}", file=sys.stderr)
-        return 2
-    except (KafkaError, aioredis.RedisError, OSError, ValueError) as exc:
-        print(f"votewire audit: {exc!r}", file=sys.stderr)
-        return 2
+        raise Failed(f"archive fails verification: {exc}") from None
     doc = result.to_dict()
-    if args.html is not None:
-        args.html.write_text(render_html(result), encoding="utf-8")
-    if args.json:
+    if html is not None:
+        html.write_text(render_html(result), encoding="utf-8")
+    if as_json:
         json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_audit(doc))
-    return 1 if result.differences else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m votewire.replay.audit_command ...`."""
-    parser = argparse.ArgumentParser(prog="votewire audit")
-    configure(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return EXIT_FINDINGS if result.differences else EXIT_OK

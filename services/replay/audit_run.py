@@ -32,6 +32,7 @@ import redis.asyncio as aioredis
 from votewire.config import Settings
 from votewire.core.models import ElectionDefinition
 from votewire.infra.topic_log import KafkaLog, total
+from votewire.progress import Progress
 from votewire.replay.archive_fold import (
     NoDefinition,
     archive_definitions,
@@ -50,7 +51,6 @@ from votewire.replay.audit_sources import (
     tally_views,
 )
 from votewire.replay.log_fold import LogFold, definitions_of
-from votewire.replay.progress import Progress
 from votewire.replay.replay_store import ReplayNamespace, namespace_prefix
 
 

@@ -24,63 +24,28 @@ A progress line (rate, ETA) is drawn on stderr when it is a TTY or with
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
 import time
 from typing import Any
 
+import click
 import redis.asyncio as aioredis
-from aiokafka.errors import KafkaError
+from votewire.command import DEFINITION, EXIT_FINDINGS, EXIT_OK, progress_line, progress_option
+from votewire.command import command as votewire_command
 from votewire.config import Settings
-from votewire.core.codec import DefinitionError, decode_definition
 from votewire.core.models import ElectionDefinition
 from votewire.infra.topic_log import KafkaLog, total
+from votewire.progress import Progress
 from votewire.replay.as_of import BadTime, Window, window_of
 from votewire.replay.log_fold import LogFold, definitions_of
-from votewire.replay.progress import Progress
 from votewire.replay.replay_store import BadNamespace, ReplayNamespace, namespace_prefix
 from votewire.replay.view_channels import view_documents
 
 
 class ReplayError(Exception):
     """The replay cannot run; the message says why."""
-
-
-def add_parser(subparsers: Any) -> None:
-    """Register `votewire replay`."""
-    parser = subparsers.add_parser(
-        "replay",
-        help="re-consume the reports topic into a separate Redis namespace",
-        description="Re-fold the reports topic into <redis prefix>-replay-<NAME>.",
-    )
-    configure(parser)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--namespace", required=True, metavar="NAME")
-    parser.add_argument("--from", dest="start", metavar="TIME", help="delivered at or after TIME")
-    end = parser.add_mutually_exclusive_group()
-    end.add_argument("--until", dest="end", metavar="TIME", help="delivered at or before TIME")
-    end.add_argument("--as-of", dest="end", metavar="TIME", help="the views as they stood at TIME")
-    parser.add_argument("--election", metavar="ID", help="only this election")
-    parser.add_argument("--definition", metavar="DEF.json", help="instead of the topic's")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument("--progress", action="store_true", help="draw progress on stderr")
-    parser.set_defaults(func=run)
-
-
-def _definitions(path: str | None) -> dict[str, ElectionDefinition] | None:
-    if path is None:
-        return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            definition = decode_definition(json.load(fh))
-    except (OSError, ValueError) as exc:
-        kind = "bad definition" if isinstance(exc, DefinitionError) else "cannot read definition"
-        raise ReplayError(f"{kind}: {exc}") from None
-    return {definition.election_id: definition}
 
 
 async def replay(
@@ -156,50 +121,45 @@ def _print_summary(summary: dict[str, Any]) -> None:
         print("skipped: " + ", ".join(f"{k}: {v:,}" for k, v in skipped.items()), file=sys.stderr)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run `votewire replay` with parsed arguments; returns the exit status."""
-    try:
-        window = window_of(args.start, args.end)
-        definitions = _definitions(args.definition)
-        settings = Settings.from_env()
-        namespace_prefix(settings.redis_prefix, args.namespace)
-    except (BadTime, BadNamespace, ReplayError) as exc:
-        print(f"votewire replay: {exc}", file=sys.stderr)
-        return 2
-    show = bool(args.progress) or sys.stderr.isatty()
-    progress = Progress(sys.stderr, enabled=show, label="replay")
-    try:
-        summary = asyncio.run(
-            replay(
-                settings,
-                namespace=args.namespace,
-                window=window,
-                election=args.election,
-                definitions=definitions,
-                progress=progress,
-            )
+@votewire_command(
+    "replay",
+    help="Re-fold the reports topic into <redis prefix>-replay-<NAME>.",
+    cannot_run=(BadTime, BadNamespace, ReplayError),
+)
+@click.option("--namespace", required=True, metavar="NAME")
+@click.option("--from", "start", metavar="TIME", help="Delivered at or after TIME.")
+@click.option("--until", "--as-of", "end", metavar="TIME", help="The views as they stood at TIME.")
+@click.option("--election", metavar="ID", help="Only this election.")
+@click.option("--definition", type=DEFINITION, help="Instead of the definitions topic's.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@progress_option
+def command(
+    namespace: str,
+    start: str | None,
+    end: str | None,
+    election: str | None,
+    definition: ElectionDefinition | None,
+    as_json: bool,
+    show_progress: bool,
+) -> int:
+    """`votewire replay`; see the module doc for the exit status."""
+    window = window_of(start, end)
+    settings = Settings.from_env()
+    namespace_prefix(settings.redis_prefix, namespace)
+    summary = asyncio.run(
+        replay(
+            settings,
+            namespace=namespace,
+            window=window,
+            election=election,
+            definitions=None if definition is None else {definition.election_id: definition},
+            progress=progress_line(show_progress, label="replay"),
         )
-    except ReplayError as exc:
-        print(f"votewire replay: {exc}", file=sys.stderr)
-        return 2
-    except (KafkaError, aioredis.RedisError, OSError) as exc:
-        print(f"votewire replay: cannot reach Kafka or Redis: {exc!r}", file=sys.stderr)
-        return 2
-    if args.json:
+    )
+    if as_json:
         json.dump(summary, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
         _print_summary(summary)
     skipped = sum(v for k, v in summary["skipped"].items() if k != "outside_window")
-    return 1 if skipped else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m votewire.replay.replay_command ...`."""
-    parser = argparse.ArgumentParser(prog="votewire replay")
-    configure(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return EXIT_FINDINGS if skipped else EXIT_OK

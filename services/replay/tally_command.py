@@ -35,7 +35,6 @@ plus `"archive": {"head", "window"}` in `--json`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -43,52 +42,29 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from votewire.core.codec import DefinitionError, decode_definition
+import click
+from votewire.command import (
+    DEFINITION,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Failed,
+    progress_line,
+    progress_option,
+)
+from votewire.command import command as votewire_command
+from votewire.core.codec import MalformedJson, loads_untrusted
 from votewire.core.models import ElectionDefinition
 from votewire.core.tally import ElectionTally
 from votewire.core.validation import Problem, Rejected, validate_report
+from votewire.progress import Progress
 from votewire.replay.archive_fold import NoDefinition, fold_archive
 from votewire.replay.archive_manifest import ManifestError
 from votewire.replay.archive_reader import Archive, ArchiveBroken
 from votewire.replay.as_of import BadTime, Window, window_of
-from votewire.replay.progress import Progress
 from votewire.replay.tally_render import render_flags, render_rejections, render_view
 
-
-def add_parser(subparsers: Any) -> None:
-    """Register the `tally` subcommand on an argparse subparsers object."""
-    parser = subparsers.add_parser(
-        "tally",
-        help="fold a JSON-lines file of reports, or an archive, offline",
-        description="Fold a JSON-lines file of reports (validated) or an archive directory "
-        "(as the live pipeline did); print the views.",
-    )
-    configure(parser)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "reports",
-        metavar="REPORTS.jsonl | ARCHIVE_DIR",
-        help='one report per line ("-": stdin), or an archive directory',
-    )
-    parser.add_argument("--definition", metavar="DEF.json", help="required for a reports file")
-    parser.add_argument("--election", metavar="ID", help="archive: the election to fold")
-    parser.add_argument("--from", dest="start", metavar="TIME", help="archive: delivered from")
-    end = parser.add_mutually_exclusive_group()
-    end.add_argument("--as-of", dest="end", metavar="TIME", help="archive: the views at TIME")
-    end.add_argument("--until", dest="end", metavar="TIME", help="archive: same as --as-of")
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--region", metavar="ID", help="show one region instead of the nation")
-    scope.add_argument("--race", metavar="ID", help="show one race instead of the nation")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--progress", action="store_true", help="draw progress on stderr")
-    parser.set_defaults(func=run)
-
-
-def _load_definition(path: str) -> ElectionDefinition:
-    with open(path, encoding="utf-8") as fh:
-        return decode_definition(json.load(fh))
+Folded = tuple[ElectionTally, list[dict[str, Any]], dict[str, Any]]
+"""The tally, the rejected lines or records, and what else `--json` prints."""
 
 
 def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes, int]]:
@@ -110,9 +86,9 @@ def fold(
             continue
         count += 1
         try:
-            payload = json.loads(line)
-        except ValueError as exc:
-            problem = Problem("malformed_json", None, f"not valid JSON: {str(exc)[:120]}")
+            payload = loads_untrusted(line)
+        except MalformedJson as exc:
+            problem = Problem("malformed_json", None, f"not valid JSON: {exc}")
             outcome: Any = Rejected((problem,))
         else:
             outcome = validate_report(payload, definition)
@@ -125,72 +101,44 @@ def fold(
     return tally, rejected
 
 
-def _check_scope(args: argparse.Namespace, definition: ElectionDefinition) -> str | None:
-    if args.region and definition.region(args.region) is None:
-        return f"unknown region {args.region!r}"
-    if args.race and definition.race(args.race) is None:
-        return f"unknown race {args.race!r}"
-    return None
+def _check_scope(definition: ElectionDefinition, region: str | None, race: str | None) -> None:
+    if region and definition.region(region) is None:
+        raise Failed(f"unknown region {region!r}")
+    if race and definition.race(race) is None:
+        raise Failed(f"unknown race {race!r}")
 
 
-def _fold_file(
-    args: argparse.Namespace, show: bool
-) -> tuple[ElectionTally, list[dict[str, Any]], dict[str, Any]] | str:
-    """Fold a JSON-lines file: (tally, rejected, extra output) or an error message."""
-    if args.definition is None:
-        return "--definition is required for a reports file (an archive carries its own)"
-    if args.start or args.end:
-        return "--from/--as-of need an archive: a reports file has no delivery times"
+def _fold_file(reports: str, definition: ElectionDefinition | None, show: bool) -> Folded:
+    """Fold a JSON-lines file ("-": stdin)."""
+    if definition is None:
+        raise Failed("--definition is required for a reports file (an archive carries its own)")
     try:
-        definition = _load_definition(args.definition)
-    except (OSError, ValueError) as exc:  # DefinitionError is a ValueError
-        kind = "bad definition" if isinstance(exc, DefinitionError) else "cannot read definition"
-        return f"{kind}: {exc}"
-    problem = _check_scope(args, definition)
-    if problem:
-        return problem
-    try:
-        if args.reports == "-":
-            progress = Progress(sys.stderr, enabled=show)
-            tally, rejected = fold(sys.stdin.buffer, definition, progress)
-        else:
-            size = os.path.getsize(args.reports)
-            progress = Progress(sys.stderr, enabled=show, total_bytes=size)
-            with open(args.reports, "rb") as fh:
-                tally, rejected = fold(fh, definition, progress)
+        if reports == "-":
+            return (*fold(sys.stdin.buffer, definition, progress_line(show)), {})
+        line = progress_line(show, total_bytes=os.path.getsize(reports))
+        with open(reports, "rb") as fh:
+            return (*fold(fh, definition, line), {})
     except OSError as exc:
-        return f"cannot read reports: {exc}"
-    return tally, rejected, {}
+        raise Failed(f"cannot read reports: {exc}") from None
 
 
 def _fold_archive(
-    args: argparse.Namespace, show: bool
-) -> tuple[ElectionTally, list[dict[str, Any]], dict[str, Any]] | str:
-    """Fold an archive directory: (tally, rejected, extra output) or an error message."""
-    try:
-        window: Window = window_of(args.start, args.end)
-        archive = Archive(Path(args.reports))
-        definitions = None
-        if args.definition is not None:
-            definition = _load_definition(args.definition)
-            definitions = {definition.election_id: definition}
-        progress = Progress(sys.stderr, enabled=show, label="tally")
-        folded = fold_archive(
-            archive,
-            window=window,
-            election=args.election,
-            definitions=definitions,
-            progress=progress,
-        )
-    except (BadTime, ManifestError, NoDefinition, ArchiveBroken) as exc:
-        return str(exc)
-    except (OSError, ValueError) as exc:
-        kind = "bad definition" if isinstance(exc, DefinitionError) else "cannot read"
-        return f"{kind}: {exc}"
+    directory: str,
+    definition: ElectionDefinition | None,
+    election: str | None,
+    window: Window,
+    show: bool,
+) -> Folded:
+    """Fold an archive directory as the live pipeline did."""
+    archive = Archive(Path(directory))
+    folded = fold_archive(
+        archive,
+        window=window,
+        election=election,
+        definitions=None if definition is None else {definition.election_id: definition},
+        progress=progress_line(show, label="tally"),
+    )
     tally = next(iter(folded.tallies.values()))
-    problem = _check_scope(args, tally.definition)
-    if problem:
-        return problem
     extra = {
         "archive": {
             "head": archive.manifest.head,
@@ -201,17 +149,47 @@ def _fold_archive(
     return tally, folded.skipped_records, extra
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run `votewire tally` with parsed arguments; returns the exit status."""
-    show = bool(args.progress) or sys.stderr.isatty()
-    is_archive = args.reports != "-" and os.path.isdir(args.reports)
-    outcome = _fold_archive(args, show) if is_archive else _fold_file(args, show)
-    if isinstance(outcome, str):
-        print(f"votewire tally: {outcome}", file=sys.stderr)
-        return 2
-    tally, rejected, extra = outcome
+@votewire_command(
+    "tally",
+    help="Fold a JSON-lines file of reports (validated) or an archive directory "
+    "(as the live pipeline did); print the views.",
+    cannot_run=(BadTime, ManifestError, NoDefinition, ArchiveBroken),
+)
+@click.argument("reports", metavar="REPORTS.jsonl|ARCHIVE_DIR")
+@click.option("--definition", type=DEFINITION, help="Required for a reports file.")
+@click.option("--election", metavar="ID", help="Archive: the election to fold.")
+@click.option("--from", "start", metavar="TIME", help="Archive: delivered from TIME.")
+@click.option("--as-of", "--until", "end", metavar="TIME", help="Archive: the views at TIME.")
+@click.option("--region", metavar="ID", help="Show one region instead of the nation.")
+@click.option("--race", metavar="ID", help="Show one race instead of the nation.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@progress_option
+def command(
+    reports: str,
+    definition: ElectionDefinition | None,
+    election: str | None,
+    start: str | None,
+    end: str | None,
+    region: str | None,
+    race: str | None,
+    as_json: bool,
+    show_progress: bool,
+) -> int:
+    """`votewire tally`; see the module doc for the output and the exit status."""
+    if region and race:
+        raise click.UsageError("give --region or --race, not both")
+    if reports != "-" and os.path.isdir(reports):
+        window = window_of(start, end)
+        tally, rejected, extra = _fold_archive(reports, definition, election, window, show_progress)
+    elif start or end:
+        raise Failed("--from/--as-of need an archive: a reports file has no delivery times")
+    else:
+        if definition is not None:
+            _check_scope(definition, region, race)
+        tally, rejected, extra = _fold_file(reports, definition, show_progress)
+    _check_scope(tally.definition, region, race)
     counters = {**tally.counters, "rejected": len(rejected)}
-    if args.json:
+    if as_json:
         document = {
             **tally.views(),
             "rejected": rejected,
@@ -222,25 +200,13 @@ def run(args: argparse.Namespace) -> int:
         json.dump(document, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        if args.race:
-            view: Any = tally.race_view(args.race)
-        elif args.region:
-            view = tally.region_view(args.region)
+        if race:
+            view: Any = tally.race_view(race)
+        elif region:
+            view = tally.region_view(region)
         else:
             view = tally.national_view()
         sys.stdout.write(render_view(view, counters))
         sys.stderr.write(render_rejections(rejected))
         sys.stderr.write(render_flags([f.to_dict() for f in tally.flags]))
-    return 1 if rejected else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: `python -m votewire.replay.tally_command ...`."""
-    parser = argparse.ArgumentParser(prog="votewire tally")
-    configure(parser)
-    args = parser.parse_args(argv)
-    return run(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return EXIT_FINDINGS if rejected else EXIT_OK

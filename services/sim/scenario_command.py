@@ -17,53 +17,47 @@ directly.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
+import click
+from votewire.command import Failed
+from votewire.command import command as votewire_command
 from votewire.core.codec import encode_definition
 from votewire.core.scenario import FaultRates, kz2021_definition, simulate_night
 
 SCENARIOS = ("kz-2021",)
 
 
-def add_parser(subparsers: Any) -> None:
-    """Register the `scenario` subcommand on an argparse subparsers object."""
-    parser = subparsers.add_parser(
-        "scenario",
-        help="write a reference scenario: definition.json + reports.jsonl",
-        description="Generate a reference election night and write it to DIR.",
-    )
-    parser.add_argument("name", choices=SCENARIOS, help="which scenario")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR")
-    parser.add_argument("--seed", type=int, default=2021, help="random seed (default 2021)")
-    parser.add_argument(
-        "--faults", type=float, default=0.0, metavar="RATE",
-        help="rate of every fault: duplicates, corrections, reorder, late, malformed (0-1)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--scale", type=int, default=1, metavar="N",
-        help="N times the races and precincts (only 1 reproduces the published figures)",
-    )  # fmt: skip
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
+@votewire_command("scenario", help="Generate a reference election night and write it to DIR.")
+@click.argument("name", type=click.Choice(SCENARIOS))
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR"
+)
+@click.option("--seed", type=int, default=2021, show_default=True, help="Random seed.")
+@click.option(
+    "--faults",
+    type=float,
+    default=0.0,
+    metavar="RATE",
+    help="Rate of every fault: duplicates, corrections, reorder, late, malformed (0-1).",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="N",
+    help="N times the races and precincts (only 1 reproduces the published figures).",
+)
+def command(name: str, out: Path, seed: int, faults: float, scale: int) -> int:
     """Generate and write the scenario; see the module doc."""
-    if args.scale < 1:
-        print("votewire scenario: --scale must be >= 1", file=sys.stderr)
-        return 2
     try:
-        faults = FaultRates.uniform(args.faults)
+        rates = FaultRates.uniform(faults)
     except ValueError as exc:
-        print(f"votewire scenario: --faults: {exc}", file=sys.stderr)
-        return 2
-    definition = kz2021_definition(args.seed, args.scale)
-    night = simulate_night(definition, seed=args.seed, faults=faults)
-    out: Path = args.out
+        raise Failed(f"--faults: {exc}") from None
+    definition = kz2021_definition(seed, scale)
+    night = simulate_night(definition, seed=seed, faults=rates)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with (out / "definition.json").open("w", encoding="utf-8") as f:
@@ -74,13 +68,12 @@ def run(args: argparse.Namespace) -> int:
                 f.write(json.dumps(emitted.wire(), ensure_ascii=False))
                 f.write("\n")
     except OSError as exc:
-        print(f"votewire scenario: cannot write to {out}: {exc}", file=sys.stderr)
-        return 2
+        raise Failed(f"cannot write to {out}: {exc}") from None
     faulty = Counter(e.fault for e in night if e.fault is not None)
     malformed = sum(1 for e in night if e.malformed)
     precincts = sum(len(r.precincts) for r in definition.races)
-    print(
-        f"{args.name} seed={args.seed} scale={args.scale} faults={args.faults}: "
+    click.echo(
+        f"{name} seed={seed} scale={scale} faults={faults}: "
         f"{len(definition.regions)} regions, {len(definition.races)} races, "
         f"{precincts} precincts; {len(night)} reports ({sum(faulty.values())} faulty, "
         f"{malformed} malformed) -> {out}"

@@ -9,7 +9,6 @@ report or a double-counted one would show in the totals or the versions.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from votewire.aggregate import rebuild
 from votewire.aggregate.channels import summary_channel
+from votewire.cli import main
 from votewire.config import Settings
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.scenario import FaultRates
@@ -185,10 +185,7 @@ async def test_redis_wiped_mid_night_rebuild_restores_identical_views(
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    parser = argparse.ArgumentParser()
-    rebuild.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["rebuild"])
-    assert await asyncio.to_thread(args.func, args) == 0  # the command runs its own loop
+    assert await asyncio.to_thread(main, ["rebuild"]) == 0  # the command runs its own loop
     assert await redis_outputs(settings, expected) == before
     assert await epoch_of(settings, definition) != epoch_before
     assert (await rebuild.rebuild_views(settings)).written == 0  # idempotent

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from votewire.config import Settings
+from votewire.core.codec import MAX_DEPTH
 from votewire.ingest.openapi import openapi_document
 
 from tests.integration.test_ingest_harness import (
@@ -324,6 +325,23 @@ async def test_an_unparsable_body_is_refused_and_dead_lettered(
     [(key, letter)] = await mine(settings, settings.dead_letter_topic, election)
     assert key == "desk-north" and letter["payload"] == body.decode()
     assert letter["reason"] == "malformed_json" and letter["report_id"] is None
+
+
+async def test_deep_nesting_and_empty_bodies_get_their_documented_codes(
+    http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    """A body nested 30,000 deep is malformed_json naming the limit (no Python internals);
+    an empty or whitespace body is empty_batch, as docs/ingest.md says."""
+    rig = tokens.headers("rig")
+    deep = await http.post("/v1/reports", content=b"[" * 30_000, headers=rig)
+    assert deep.status_code == 400
+    assert deep.json()["error"] == {
+        "code": "malformed_json",
+        "message": f"not valid JSON: nested deeper than {MAX_DEPTH} arrays/objects",
+    }
+    for body in (b"", b" \n"):
+        empty = await http.post("/v1/reports", content=body, headers=rig)
+        assert empty.status_code == 400 and empty.json()["error"]["code"] == "empty_batch"
 
 
 async def test_hostile_strings_are_answered_and_recorded_not_a_500(

@@ -3,7 +3,6 @@ summary and exit status, idempotent re-runs, dead letters naming the importer.""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import uuid
@@ -13,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from votewire.ingest.importer import add_parser
+from votewire.cli import main
 from votewire.ingest.report_files import CSV_COLUMNS
 
 from tests.integration.test_ingest_harness import (
@@ -77,10 +76,7 @@ def turnouts(election: str, revisions: int) -> list[dict[str, Any]]:
 
 
 def importer(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="votewire")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["ingest", *argv])
-    return int(args.func(args))
+    return main(["ingest", *argv])
 
 
 def on_topic(server: IngestServer, election: str, topic: str) -> list[dict[str, Any]]:
@@ -111,7 +107,8 @@ def test_http_import_of_jsonl_reports_progress_summary_and_rejects(
     assert "30 accepted (0 already there), 2 rejected" in out
     assert "line 6: 'bad-1' rejected: negative_count(ballots_cast)" in err
     assert "line 10: None rejected: malformed_json(-)" in err
-    assert "[ingest] 32/32 (100%)" in err
+    assert "\r" not in err  # stderr is not a terminal: plain progress lines
+    assert "[ingest] sent: 100% 32 reports, " in err and ", accepted 30, rejected 2, " in err
     assert importer(*argv) == 1
     assert "30 accepted (30 already there), 2 rejected" in capsys.readouterr().out
     ids = [v["report_id"] for v in on_topic(server, election, server.settings.reports_topic)]

@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from votewire.cli import main
 from votewire.config import REPO_ROOT, Settings
 from votewire.core.codec import dumps, encode_definition, loads
 from votewire.infra.redis_views import RedisViews
-from votewire.replay import audit_command, tally_command
 from votewire.replay.archive_export import export
 from votewire.replay.archive_verify import verify_archive
 from votewire.replay.as_of import Window, parse_time
@@ -167,7 +167,7 @@ async def test_export_then_offline_tally_equals_the_pure_fold(
     assert verify_archive(tmp_path / "archive").ok
     out = StringIO()
     with redirect_stdout(out):
-        status = await asyncio.to_thread(tally_command.main, [str(tmp_path / "archive"), "--json"])
+        status = await asyncio.to_thread(main, ["tally", str(tmp_path / "archive"), "--json"])
     assert status == 0
     doc = json.loads(out.getvalue())
     views, _ = pure_views(definition, log)
@@ -193,7 +193,7 @@ async def test_audit_finds_no_difference_between_replay_and_archive(
     await replay(settings, namespace="audited", window=Window())
     await export(settings, tmp_path / "archive")
     args = ["replay:audited", f"archive:{tmp_path / 'archive'}", "--json"]
-    status = await asyncio.to_thread(audit_command.main, args)
+    status = await asyncio.to_thread(main, ["audit", *args])
     doc = json.loads(capsys.readouterr().out)
     assert doc["differences"] == []
     assert status == 0
@@ -224,7 +224,7 @@ async def test_audit_reads_a_prefix_and_writes_html(
     prefix = namespace_prefix(settings.redis_prefix, "paged")
     page = tmp_path / "audit.html"
     args = [f"redis:{prefix}", "replay:paged", "--html", str(page)]
-    status = await asyncio.to_thread(audit_command.main, args)
+    status = await asyncio.to_thread(main, ["audit", *args])
     out = capsys.readouterr().out
     assert status == 0, out
     assert "No differences." in out
@@ -235,11 +235,11 @@ async def test_audit_reads_a_prefix_and_writes_html(
 def test_the_replay_command_runs_as_a_process(
     deployment: tuple[dict[str, str], Settings],
 ) -> None:
-    """`python -m votewire.replay.replay_command --namespace cli` exits 0 and says what it did."""
+    """`votewire replay --namespace cli --progress` as a process: exits 0 and says what it
+    did; stderr, not a terminal, has the progress as plain lines and no aiokafka INFO."""
     env, settings = deployment
     proc = subprocess.run(
-        [sys.executable, "-m", "votewire.replay.replay_command", "--namespace", "cli",
-         "--progress"],
+        [sys.executable, "-m", "votewire.cli", "replay", "--namespace", "cli", "--progress"],
         env={**os.environ, **env},
         cwd=REPO_ROOT,
         capture_output=True,
@@ -251,6 +251,8 @@ def test_the_replay_command_runs_as_a_process(
     records = len(kz_night(0.05)[1].accepted)
     assert f"replayed {records:,} records of {settings.reports_topic}" in proc.stdout
     assert namespace_prefix(settings.redis_prefix, "cli") in proc.stdout
+    assert f"replay: 100% {records:,} reports" in proc.stderr
+    assert "\r" not in proc.stderr and " INFO " not in proc.stderr, proc.stderr
 
 
 def test_definitions_stay_consistent() -> None:

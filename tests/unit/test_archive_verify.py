@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from votewire.replay import archive_command
+from votewire.cli import main
 from votewire.replay.archive_format import encode_line, genesis
 from votewire.replay.archive_manifest import MANIFEST
 from votewire.replay.archive_verify import verify_archive
@@ -141,15 +141,15 @@ def test_the_command_prints_the_place_and_exits_1(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`archive verify DIR` prints file, record and what; exit 1; exit 0 when intact."""
-    assert archive_command.main(["verify", str(archive)]) == 0
+    assert main(["archive", "verify", str(archive)]) == 0
     assert "intact: 13 records" in capsys.readouterr().out
     lines = lines_of(archive)
     del lines[2]
     rewrite(archive, lines)
-    assert archive_command.main(["verify", str(archive)]) == 1
+    assert main(["archive", "verify", str(archive)]) == 1
     out = capsys.readouterr().out
     assert f"{FILE} record 3: missing: record 3 is missing (before record 4)" in out
-    assert archive_command.main(["verify", str(archive), "--json"]) == 1
+    assert main(["archive", "verify", str(archive), "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is False
     assert doc["breaks"][0]["what"] == "missing"
@@ -159,5 +159,5 @@ def test_a_directory_without_manifest_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Not an archive at all: exit 2 and a reason."""
-    assert archive_command.main(["verify", str(tmp_path)]) == 2
+    assert main(["archive", "verify", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().out

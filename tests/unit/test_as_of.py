@@ -8,8 +8,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
+from votewire.cli import main
 from votewire.core.models import ElectionDefinition
-from votewire.replay import tally_command
 from votewire.replay.archive_fold import fold_archive
 from votewire.replay.archive_reader import Archive
 from votewire.replay.as_of import BadTime, Window, parse_time, window_of
@@ -94,7 +94,7 @@ def test_tally_as_of_on_the_command_line(archive: Path) -> None:
     definition, log = night()
     buf = io.StringIO()
     with redirect_stdout(buf):
-        status = tally_command.main([str(archive), "--as-of", "2021-07-25T21:00+06:00", "--json"])
+        status = main(["tally", str(archive), "--as-of", "2021-07-25T21:00+06:00", "--json"])
     assert status == 0
     doc = json.loads(buf.getvalue())
     expected, _ = pure_views(definition, log, until_ms=parse_time("2021-07-25T21:00+06:00"))

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from votewire.cli import main
 from votewire.config import REPO_ROOT
 from votewire.core.tally import ElectionTally
-from votewire.replay import audit_command
 from votewire.replay.audit_compare import Difference, ViewSet, compare, flatten
 from votewire.replay.audit_sources import BadSource, parse_source, tally_views
 from votewire.replay.published_tables import figure_path, read_tables
@@ -65,8 +65,8 @@ def test_the_command_audits_an_archive_against_the_tables(
     and lists the anomalies of the archive's log."""
     definition, log = kz_night(0.05)
     write_archive(tmp_path / "a", log)
-    status = audit_command.main(
-        [f"archive:{tmp_path / 'a'}", f"csv:{REGIONS_CSV},{NATIONAL_CSV}", "--json"]
+    status = main(
+        ["audit", f"archive:{tmp_path / 'a'}", f"csv:{REGIONS_CSV},{NATIONAL_CSV}", "--json"]
     )
     assert status == 1
     doc = json.loads(capsys.readouterr().out)

@@ -9,12 +9,15 @@ from typing import Any
 import pytest
 from builders import definition_dict, race_dict, result, turnout
 from votewire.core.codec import (
+    MAX_DEPTH,
     DefinitionError,
+    MalformedJson,
     decode_definition,
     decode_report_trusted,
     dumps,
     encode_definition,
     encode_report,
+    loads_untrusted,
     report_to_bytes,
 )
 from votewire.core.models import ElectionDefinition, TurnoutReport
@@ -128,3 +131,49 @@ def test_canonical_bytes_are_compact_sorted_utf8() -> None:
     assert b" " not in raw
     assert "Ақсу-1".encode() in raw
     assert dumps({"b": 1, "a": [1, 2]}) == b'{"a":[1,2],"b":1}'
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("[" * 100_000, f"nested deeper than {MAX_DEPTH} arrays/objects"),
+        ('{"a":' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1), "nested deeper than"),
+        (b"\xff{}", "not UTF-8 (byte 0: invalid start byte)"),
+        ("", "Expecting value at line 1 column 1"),
+        ("1" * 5000, "a number with too many digits"),
+    ],
+)
+def test_untrusted_json_fails_only_with_malformed_json(raw: str | bytes, message: str) -> None:
+    """Text from outside raises MalformedJson (a ValueError) with a message for the sender,
+    never RecursionError, whatever the nesting."""
+    with pytest.raises(MalformedJson) as caught:
+        loads_untrusted(raw)
+    assert str(caught.value).startswith(message)
+    assert "recursion" not in str(caught.value)
+
+
+def test_untrusted_json_at_the_depth_limit_parses() -> None:
+    """MAX_DEPTH levels are read; a definition (5 levels) is far from it."""
+    assert loads_untrusted("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+    assert loads_untrusted('{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
+
+
+@pytest.mark.parametrize(
+    ("where", "bad"),
+    [("election_id", "kz 2021"), ("region", "N:1"), ("race", "gänse"), ("race", "x" * 129)],
+)
+def test_ids_that_name_channels_keep_to_the_channel_grammar(where: str, bad: str) -> None:
+    """An election, region or race id outside A-Z a-z 0-9 _ . - (1-128) could never be a
+    live channel: the definition is refused, naming the id (found by Schemathesis: such a
+    definition was stored, then `votewire replay` failed on its channel names)."""
+    obj = definition_dict()
+    if where == "election_id":
+        obj["election_id"] = bad
+    elif where == "region":
+        obj["regions"][0]["region_id"] = bad
+        for race in obj["races"]:
+            race["region_id"] = bad if race["region_id"] == "N" else race["region_id"]
+    else:
+        obj["races"][0]["race_id"] = bad
+    with pytest.raises(DefinitionError, match="a channel id"):
+        decode_definition(obj)

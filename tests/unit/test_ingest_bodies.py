@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from votewire.core.codec import MAX_DEPTH
 from votewire.ingest.bodies import BodyError, Item, media_type, parse_body, parse_ndjson_lines
 from votewire.ingest.openapi import REQUEST_CODES
 
@@ -39,6 +40,9 @@ def test_ndjson_lines_are_items_and_a_bad_line_is_only_that_item() -> None:
         (b"\xff", "application/json", 400, "malformed_json"),
         (b"[" * 100_000 + b"]" * 100_000, "application/json", 400, "malformed_json"),
         (b"[]", "application/json", 400, "empty_batch"),
+        (b"", "application/json", 400, "empty_batch"),
+        (b" \r\n\t", None, 400, "empty_batch"),
+        (b"", "application/x-ndjson", 400, "empty_batch"),
         (b"\n \n", "application/x-ndjson", 400, "empty_batch"),
         (b"[" + b"1," * 10 + b"1]", "application/json", 413, "too_many_items"),
         (b"1\n" * 11, "application/x-ndjson", 413, "too_many_items"),
@@ -52,6 +56,21 @@ def test_whole_body_refusals(body: bytes, content_type: str, status: int, code: 
         parse_body(body, content_type, 10)
     assert (caught.value.status, caught.value.code) == (status, code)
     assert code in REQUEST_CODES
+
+
+def test_a_body_nested_too_deep_is_malformed_json_in_plain_words() -> None:
+    """100,000 levels (the C parser's RecursionError) and 65 levels (parsed, then counted)
+    get the same answer, naming the limit; nothing of Python's internals."""
+    for depth in (100_000, MAX_DEPTH + 1):
+        with pytest.raises(BodyError) as caught:
+            parse_body(b"[" * depth + b"]" * depth, "application/json", 10)
+        assert caught.value.code == "malformed_json"
+        why = f"not valid JSON: nested deeper than {MAX_DEPTH} arrays/objects"
+        assert caught.value.message == why
+    [line] = parse_ndjson_lines([b'{"a":' * 70 + b"1" + b"}" * 70])
+    assert line.error is not None and "nested deeper" in line.error
+    [deepest] = parse_body(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH, None, 10)  # at the limit: read
+    assert isinstance(deepest.value, list)
 
 
 def test_huge_integers_and_nan_parse_without_crashing() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from starlette.routing import Route
+from votewire.core import definition_decoder
 from votewire.core.validation import CODES
 from votewire.ingest.app import ROUTES
 from votewire.ingest.intake import INGEST_CODES
-from votewire.ingest.openapi import DOC_PATH, openapi_document, render
+from votewire.ingest.openapi import DOC_PATH, TURNOUT_MARK, openapi_document, render
 
 
 def test_the_docs_copy_is_the_generated_document() -> None:
@@ -47,3 +48,33 @@ def test_refusals_of_reports_document_retry_after() -> None:
     responses = openapi_document()["paths"]["/v1/reports"]["post"]["responses"]
     assert "Retry-After" in responses["429"]["headers"]
     assert "Retry-After" in responses["503"]["headers"]
+
+
+def test_each_path_is_one_route_so_405_lists_every_method() -> None:
+    """Starlette answers a method a path does not take from the first route of that path:
+    two routes of one path would leave the other's methods out of `Allow`."""
+    paths = [route.path for route in ROUTES if isinstance(route, Route)]
+    assert len(paths) == len(set(paths))
+
+
+def test_the_definition_schema_reads_marks_as_the_decoder_does() -> None:
+    """TURNOUT_MARK is the decoder's own pattern, and every field of the decoder has a
+    typed property (a Schemathesis run found them untyped)."""
+    assert definition_decoder._MARK.pattern == TURNOUT_MARK
+    schemas = openapi_document()["components"]["schemas"]
+    for name in ("ElectionDefinition", "Region", "Race", "Candidate", "Precinct"):
+        properties = schemas[name]["properties"]
+        assert set(schemas[name]["required"]) <= set(properties)
+        assert all("type" in p or "enum" in p or "$ref" in p or "items" in p
+                   for p in properties.values()), name  # fmt: skip
+    assert set(schemas["ElectionDefinition"]["properties"]) == {
+        *definition_decoder._TOP_FIELDS, "test",
+    }  # fmt: skip
+    assert set(schemas["Race"]["required"]) == definition_decoder._RACE_FIELDS
+
+
+def test_a_batch_holds_at_least_one_report() -> None:
+    """An empty array is `empty_batch` (400): the document says minItems 1."""
+    post = openapi_document()["paths"]["/v1/reports"]["post"]
+    [_, batch] = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert batch["minItems"] == 1

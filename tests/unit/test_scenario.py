@@ -6,7 +6,6 @@ the published tables (services/core/scenario/data, docs/scenario.md).
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter, defaultdict
 from datetime import timedelta
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from votewire.cli import main
 from votewire.core.codec import decode_definition, encode_definition
 from votewire.core.models import ElectionDefinition, ResultReport, TurnoutReport, slot_key
 from votewire.core.percent import pct
@@ -34,7 +34,6 @@ from votewire.core.scenario.reference import AGAINST_ALL, INVALID, PARTY_IDS
 from votewire.core.tally import ElectionTally
 from votewire.core.validation import Accepted, validate_report
 from votewire.core.views import Views
-from votewire.sim.scenario_command import add_parser
 
 SEED = 2021
 REF = load_reference()
@@ -477,20 +476,13 @@ def test_scale_2_doubles_the_election() -> None:
 # --- the command ------------------------------------------------------------
 
 
-def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
 def test_command_writes_definition_and_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`scenario kz-2021 --out DIR --faults 0.05` writes both files, UTF-8, one report a line,
     and a one-line summary; the files fold back to the published national totals."""
     out = tmp_path / "night"
-    assert _run(["scenario", "kz-2021", "--out", str(out), "--faults", "0.05"]) == 0
+    assert main(["scenario", "kz-2021", "--out", str(out), "--faults", "0.05"]) == 0
     summary = capsys.readouterr().out
     assert summary.count("\n") == 1 and "1847 precincts" in summary
     definition = decode_definition(json.loads((out / "definition.json").read_text("utf-8")))
@@ -515,7 +507,7 @@ def test_command_writes_definition_and_reports(
 
 def test_command_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A fault rate above 1 or a scale below 1 exits with status 2 and writes nothing."""
-    assert _run(["scenario", "kz-2021", "--out", str(tmp_path / "a"), "--faults", "2"]) == 2
-    assert _run(["scenario", "kz-2021", "--out", str(tmp_path / "b"), "--scale", "0"]) == 2
+    assert main(["scenario", "kz-2021", "--out", str(tmp_path / "a"), "--faults", "2"]) == 2
+    assert main(["scenario", "kz-2021", "--out", str(tmp_path / "b"), "--scale", "0"]) == 2
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     assert "--faults" in capsys.readouterr().err
