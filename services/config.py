@@ -103,6 +103,20 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "Longest the broker holds an aggregate fetch that found no new records. faust's own "
         "1500 delays records by up to 1.5 s (docs/aggregate.md, Performance).",
     ),
+    "VOTEWIRE_AGGREGATE_SWITCH_INTERVAL_US": (
+        "5000",
+        "The aggregate worker's thread switch interval (sys.setswitchinterval). faust reads "
+        "Kafka in a thread of its own; the default 5000 makes the event loop wait up to 5 ms "
+        "for the GIL after each socket call (docs/aggregate.md, Performance).",
+    ),
+    "VOTEWIRE_AGGREGATE_COMPRESSION": (
+        "",
+        "Compression of what the aggregate writes to Kafka: '' (none), gzip, lz4 or zstd.",
+    ),
+    "VOTEWIRE_AGGREGATE_LINGER_MS": (
+        "0",
+        "How long the aggregate's producer waits to fill a batch before sending it.",
+    ),
     "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": (
         "10",
         "Kafka session timeout of an aggregate worker: how soon a dead worker's partitions move.",
@@ -228,6 +242,17 @@ def _ingest_settings(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _compression(raw: str) -> str | None:
+    value = raw.strip().lower()
+    if value in ("", "none"):
+        return None
+    if value not in ("gzip", "lz4", "zstd"):
+        raise SettingsError(
+            f"VOTEWIRE_AGGREGATE_COMPRESSION must be gzip, lz4 or zstd, got {raw!r}"
+        )
+    return value
+
+
 def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "aggregate_flush_ms": _int(env, "VOTEWIRE_AGGREGATE_FLUSH_MS"),
@@ -235,6 +260,11 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aggregate_batch_max": max(1, _int(env, "VOTEWIRE_AGGREGATE_BATCH_MAX")),
         "aggregate_fetch_wait_ms": max(1, _int(env, "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS")),
         "aggregate_session_timeout_s": max(6, _int(env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S")),
+        "aggregate_switch_interval_us": max(
+            10, _int(env, "VOTEWIRE_AGGREGATE_SWITCH_INTERVAL_US")
+        ),
+        "aggregate_compression": _compression(_get(env, "VOTEWIRE_AGGREGATE_COMPRESSION")),
+        "aggregate_linger_ms": _int(env, "VOTEWIRE_AGGREGATE_LINGER_MS"),
     }
 
 
@@ -308,6 +338,9 @@ class Settings:
     aggregate_batch_max: int = 500
     aggregate_fetch_wait_ms: int = 10
     aggregate_session_timeout_s: int = 10
+    aggregate_switch_interval_us: int = 5000
+    aggregate_compression: str | None = None
+    aggregate_linger_ms: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -34,6 +34,7 @@ import asyncio
 import io
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
@@ -66,6 +67,7 @@ def broker_url(bootstrap: str) -> str:
 
 
 def create_app(settings: Settings, replication: int = 1) -> faust.App:
+    sys.setswitchinterval(settings.aggregate_switch_interval_us / 1e6)
     datadir = settings.state_dir / "aggregate" / f"{settings.aggregate_app_id}-data"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -81,6 +83,8 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         # Packed views can exceed aiokafka's default 16 KiB batch; an oversized
         # record then travels alone, one round trip per record and partition.
         producer_max_batch_size=512 * 1024,
+        producer_compression_type=settings.aggregate_compression,
+        producer_linger=settings.aggregate_linger_ms / 1000,
         topic_partitions=settings.report_partitions,
         topic_replication_factor=replication,
         topic_allow_declare=True,
