@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -55,8 +56,24 @@ ROUTES = [
 ]
 
 
+ERROR_BODY_MAX = 4096
+"""Refusals (`{"error": {"code", ...}}`) are small; larger answers are never read."""
+
+
+def error_code(body: bytes) -> str:
+    """The code of a refusal's JSON body; "" for any other body."""
+    if len(body) > ERROR_BODY_MAX:
+        return ""
+    try:
+        code = json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return code if isinstance(code, str) and len(code) <= 64 else ""
+
+
 class CountResponses:
-    """ASGI middleware counting HTTP responses by status into the metrics."""
+    """ASGI middleware counting HTTP responses by status, and refusals by their error
+    code (read from the first body chunk of a 4xx/5xx answer), into the metrics."""
 
     def __init__(self, app: ASGIApp, metrics: IngestMetrics) -> None:
         self.app = app
@@ -66,10 +83,18 @@ class CountResponses:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        status = 0
 
         async def counting_send(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                self.metrics.responses[int(message["status"])] += 1
+                status = int(message["status"])
+                if status < 400:
+                    self.metrics.response(status)
+                    status = 0
+            elif message["type"] == "http.response.body" and status:
+                self.metrics.response(status, error_code(message.get("body", b"")))
+                status = 0
             await send(message)
 
         await self.app(scope, receive, counting_send)

@@ -16,7 +16,9 @@ overtake what this queues. Cases (docs/live-protocol.md, "Subscribing"):
 
 from __future__ import annotations
 
-from votewire.infra.redis_views import RedisViews
+from typing import Protocol
+
+from votewire.infra.redis_views import StoredView
 from votewire.live.mailbox import Mailbox
 from votewire.live.protocol import Subscribe, control
 
@@ -24,11 +26,19 @@ _ACK_BYTES = 512
 """Room kept for the `subscribed` acknowledgement ahead of a replay."""
 
 
+class ViewSource(Protocol):
+    """What a subscription reads: `RedisViews`, or a view kept in-process (pipeline.py)."""
+
+    async def get_view(self, channel: str) -> StoredView | None: ...
+
+    async def updates_since(self, channel: str, seq: int) -> list[tuple[int, bytes]] | None: ...
+
+
 def _size(updates: list[tuple[int, bytes]]) -> int:
     return sum(len(frame) for _, frame in updates)
 
 
-async def open_channel(views: RedisViews, mailbox: Mailbox, request: Subscribe) -> str:
+async def open_channel(views: ViewSource, mailbox: Mailbox, request: Subscribe) -> str:
     """Queue the subscription's first frames; return which case applied."""
     channel = request.channel
     resuming = request.resume_seq is not None
