@@ -26,13 +26,17 @@ have been taken over.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
 
 KEY_SUFFIX = "heartbeat:aggregate"
 FORGET_AFTER_S = 300.0
@@ -201,3 +205,28 @@ class Freshness:
                 return f"aggregate_{beat.status}"
             owned, of = owned + beat.owned, max(of, beat.of)
         return "ok" if owned >= of else "partitions_unowned"
+
+
+class HeartbeatReader:
+    """Reads the store and judges it: `read()` never raises. A failed read counts as
+    an unchanged heartbeat, so it turns stale on time (logged once per outage)."""
+
+    FAILURES = (aioredis.RedisError, OSError, asyncio.TimeoutError)
+
+    def __init__(self, store: HeartbeatStore, freshness: Freshness) -> None:
+        self.store = store
+        self.freshness = freshness
+        self.failing = False
+        self._fields: dict[str, bytes] = {}
+
+    async def read(self) -> Pipeline:
+        try:
+            self._fields = await self.store.read()
+            if self.failing:
+                log.info("aggregate heartbeat readable again")
+            self.failing = False
+        except self.FAILURES as exc:
+            if not self.failing:
+                log.warning("cannot read the aggregate heartbeat (%s)", exc)
+            self.failing = True
+        return self.freshness.observe(self._fields)

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from votewire.config import Settings
 from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.heartbeat import Freshness, HeartbeatReader, RedisHeartbeats
 from votewire.ingest import routes
 from votewire.ingest.auth import Credentials, load_credentials
 from votewire.ingest.idempotency import RedisSeenStore
@@ -132,6 +133,10 @@ def create_app(settings: Settings) -> Starlette:
                 "redis": redis,
                 "intake": Intake(
                     catalog, publisher, RedisSeenStore(redis, settings.redis_prefix), metrics
+                ),
+                "pipeline": HeartbeatReader(
+                    RedisHeartbeats(redis, settings.redis_prefix),
+                    Freshness(settings.stale_after_ms / 1000),
                 ),
             }
         finally:

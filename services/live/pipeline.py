@@ -25,15 +25,13 @@ import logging
 import secrets
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
-from votewire.infra.heartbeat import Freshness, HeartbeatStore, Pipeline
+from votewire.infra.heartbeat import Freshness, HeartbeatReader, HeartbeatStore, Pipeline
 from votewire.infra.redis_views import StoredView
 from votewire.live.hub import Hub
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "status:pipeline"
-FAILURES = (aioredis.RedisError, OSError, asyncio.TimeoutError)
 
 
 def check_interval(stale_after_s: float) -> float:
@@ -43,15 +41,13 @@ def check_interval(stale_after_s: float) -> float:
 
 class PipelineWatch:
     def __init__(self, store: HeartbeatStore, hub: Hub, freshness: Freshness) -> None:
-        self.store = store
+        self.reader = HeartbeatReader(store, freshness)
         self.hub = hub
         self.freshness = freshness
         self.check_s = check_interval(freshness.stale_after_s)
         self.epoch = f"p{secrets.token_hex(4)}"
         self.pipeline = Pipeline("stale", "no_heartbeat", None, 0)
         """Until the first read: nothing is known, so nothing is claimed current."""
-        self._fields: dict[str, bytes] = {}
-        self._failing = False
         self.seq = 1
         self.changes = 0
 
@@ -80,16 +76,7 @@ class PipelineWatch:
 
     async def check(self) -> Pipeline:
         """Read the heartbeat once, judge it, and tell subscribers if the verdict changed."""
-        try:
-            self._fields = await self.store.read()
-            if self._failing:
-                log.info("heartbeat readable again")
-            self._failing = False
-        except FAILURES as exc:
-            if not self._failing:
-                log.warning("cannot read the aggregate heartbeat (%s)", exc)
-            self._failing = True
-        found = self.freshness.observe(self._fields)
+        found = await self.reader.read()
         changed = (found.state, found.reason) != (self.pipeline.state, self.pipeline.reason)
         self.pipeline = found
         if changed:
