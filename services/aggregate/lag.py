@@ -42,7 +42,8 @@ def phase(app: faust.App) -> Phase:
     restores tables, RUNNING otherwise."""
     if app.rebalancing or getattr(app, "in_recovery", False):
         return Phase.RECOVERING
-    if not app.tables.recovery.completed.is_set():
+    tables: Any = app.tables  # the TableManager; its type stub lacks `recovery`
+    if not tables.recovery.completed.is_set():
         return Phase.STARTING
     return Phase.RUNNING
 

@@ -85,7 +85,7 @@ class Metrics:
         self.clock = clock
         self.stall_s = stall_s
         self.counters: Counter[str] = Counter()
-        disable_created_metrics()  # no `_created` series: rate() needs none
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series
         self.registry = CollectorRegistry()
         self._batch_hist = _histogram(self, "batch_fold_seconds", "Fold of a batch.", ("stage",))
         self._age_hist = _histogram(

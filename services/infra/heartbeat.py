@@ -9,7 +9,7 @@ own field every VOTEWIRE_HEARTBEAT_INTERVAL_MS with its health verdict and
 how many of the input partitions it owns, and deletes it when it stops
 cleanly. A killed worker's field stays behind; any worker deletes fields that
 have not been rewritten for `FORGET_AFTER_S` (hygiene only: readers already
-ignore them).
+ignore them), and the whole hash expires that long after the last beat.
 
 Readers (live, ingest) judge freshness with `Freshness`: a field is *fresh*
 while its value keeps changing, measured on the reader's own monotonic clock,
@@ -118,7 +118,11 @@ class RedisHeartbeats:
         self.key = heartbeat_key(prefix)
 
     async def put(self, beat: Beat) -> None:
-        await self.client.hset(self.key, beat.worker, beat.encode())  # type: ignore[misc]
+        """One round trip; the hash expires FORGET_AFTER_S after the last beat of any worker."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hset(self.key, beat.worker, beat.encode().decode())
+            pipe.pexpire(self.key, int(FORGET_AFTER_S * 1000))
+            await pipe.execute()
 
     async def read(self) -> dict[str, bytes]:
         found = await self.client.hgetall(self.key)  # type: ignore[misc]

@@ -58,7 +58,7 @@ class IngestMetrics:
         self.kafka_ready: Callable[[], bool] = lambda: False
         self.producer_renewals: Callable[[], int] = lambda: 0
         self.open_dev_mode = False
-        disable_created_metrics()  # no `_created` series: rate() needs none
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         self.produce_latency = Histogram(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 from votewire.infra.heartbeat import (
+    FORGET_AFTER_S,
     Beat,
     HeartbeatStore,
     MemoryHeartbeats,
@@ -59,3 +60,16 @@ async def test_remove_deletes_only_the_named_workers(store: HeartbeatStore) -> N
         await store.put(Beat(worker, 1.0, "ok"))
     await store.remove("a:1", "c:3")
     assert set(await store.read()) == {"b:2"}
+
+
+async def test_the_redis_hash_expires_when_nobody_beats() -> None:
+    """Each beat renews a TTL of FORGET_AFTER_S on the hash: a stopped pipeline leaves nothing."""
+    client = aioredis.Redis.from_url(settings_for({}).redis_url)
+    prefix = f"t{uuid.uuid4().hex[:8]}-beat"
+    try:
+        await RedisHeartbeats(client, prefix).put(Beat("a:1", 1.0, "ok"))
+        ttl_ms = await client.pttl(heartbeat_key(prefix))
+        assert 0 < ttl_ms <= FORGET_AFTER_S * 1000
+    finally:
+        await client.delete(heartbeat_key(prefix))
+        await client.aclose()
