@@ -121,6 +121,20 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "10",
         "Kafka session timeout of an aggregate worker: how soon a dead worker's partitions move.",
     ),
+    "VOTEWIRE_AGGREGATE_STALL_S": (
+        "60",
+        "An aggregate worker with input waiting on a partition whose folded offset has not "
+        "moved for this long is 'stalled': /livez answers 503 (docs/operations.md, Health).",
+    ),
+    "VOTEWIRE_HEARTBEAT_INTERVAL_MS": (
+        "1000",
+        "How often each aggregate worker writes its heartbeat (its health verdict) to Redis.",
+    ),
+    "VOTEWIRE_STALE_AFTER_MS": (
+        "3000",
+        "A heartbeat unchanged this long is stale: live's /healthz says 'degraded' and "
+        "dashboards show 'Stale' (keep it at least twice the heartbeat interval).",
+    ),
     "VOTEWIRE_LOG_LEVEL": ("info", "Log level of the services."),
     "VOTEWIRE_ACCESS_LOG": (
         "0",
@@ -265,6 +279,9 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         ),
         "aggregate_compression": _compression(_get(env, "VOTEWIRE_AGGREGATE_COMPRESSION")),
         "aggregate_linger_ms": _int(env, "VOTEWIRE_AGGREGATE_LINGER_MS"),
+        "aggregate_stall_s": max(1, _int(env, "VOTEWIRE_AGGREGATE_STALL_S")),
+        "heartbeat_interval_ms": max(50, _int(env, "VOTEWIRE_HEARTBEAT_INTERVAL_MS")),
+        "stale_after_ms": max(100, _int(env, "VOTEWIRE_STALE_AFTER_MS")),
     }
 
 
@@ -341,6 +358,9 @@ class Settings:
     aggregate_switch_interval_us: int = 5000
     aggregate_compression: str | None = None
     aggregate_linger_ms: int = 0
+    aggregate_stall_s: int = 60
+    heartbeat_interval_ms: int = 1000
+    stale_after_ms: int = 3000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -103,7 +103,13 @@ async def ready(request: Request) -> Response:
         "definitions": st["catalog"].ready.is_set(),
         "redis": redis_ok,
     }
-    body = {"ready": all(checks.values()), "checks": checks, "kafka_error": st["link"].last_error}
+    body = {
+        "ready": all(checks.values()),
+        "checks": checks,
+        "kafka_error": st["link"].last_error,
+        # Shown, never required: Kafka keeps what ingest accepts until the aggregate folds it.
+        "aggregate": (await st["pipeline"].read()).to_dict(),
+    }
     return JSON(body, 200 if body["ready"] else 503)
 
 
