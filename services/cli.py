@@ -5,7 +5,8 @@
     votewire aggregate                             the faust worker
     votewire rebuild                               rewrite every Redis view from Kafka
     votewire demo                                  stack + services + a simulated night
-    votewire scenario kz-2021 --out DIR            write a definition and a night of reports
+    votewire scenario kz-2021|national --out DIR   write a definition and a night of reports
+    votewire election validate|load|list           check, load and list election definitions
     votewire tally --definition DEF REPORTS        fold a report file with the pure engine
     votewire tally ARCHIVE_DIR [--as-of T]         fold an exported archive offline
     votewire ingest FILE                           send a JSON-lines/CSV file of reports
@@ -31,6 +32,7 @@ from votewire.config import NeedsCheckout, Settings, SettingsError, local_stack_
 
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "votewire.sim.scenario_command",
+    "votewire.election.command",
     "votewire.ingest.importer",
     "votewire.aggregate.rebuild",
     "votewire.replay.tally_command",

@@ -15,8 +15,9 @@ is skipped and counted (`skipped`): the previous revision stays.
 
 Cost: during the initial read only each election's newest complete revision
 is decoded, once, at the end; later revisions are decoded as they complete.
-Decoding runs in a worker thread (a national definition takes about a second
-of CPU), so the event loop keeps serving meanwhile. Memory: the decoded
+Decoding runs in a worker thread (a national definition takes a second or
+two of CPU), parsed in small steps (`core.json_steps`), so the event loop of
+the service (faust's, uvicorn's) keeps its turns meanwhile. Memory: the decoded
 definitions (about 300 bytes a precinct), the parts of revisions still being
 published, and with `keep_documents` (ingest, for `GET`) each definition's
 canonical JSON text as well.
@@ -29,8 +30,10 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from votewire.core.codec import DefinitionError, decode_definition, loads
+from votewire.core.codec import DefinitionError, decode_definition
+from votewire.core.definition_decoder import paused_gc
 from votewire.core.definition_records import Assembler, Complete, Header, Removed, Skipped
+from votewire.core.json_steps import loads_in_steps
 from votewire.core.models import ElectionDefinition
 from votewire.infra.kafka_topics import topic_partitions
 
@@ -38,8 +41,11 @@ log = logging.getLogger(__name__)
 
 
 def decode_text(text: bytes) -> ElectionDefinition:
-    """A complete revision's text as a definition; `DefinitionError`/`ValueError` if not."""
-    return decode_definition(loads(text))
+    """A complete revision's text as a definition; `DefinitionError`/`ValueError` if not.
+    Parsed in steps (`json_steps`), so the thread it runs in never holds the GIL long."""
+    with paused_gc():
+        value = loads_in_steps(text)
+    return decode_definition(value)
 
 
 class DefinitionCatalog:

@@ -6,8 +6,10 @@ national definition is about 20 MB); this module does the rest:
 
 1. `parse_definition_body` (pure, CPU-bound: run in a worker thread, so a
    20 MB body does not stall the event loop that serves reports): UTF-8,
-   JSON, `definition_problems` (every problem, each with its JSON path),
-   and the canonical text that will be published.
+   JSON (`json_steps`: in small steps, so the thread never holds the GIL
+   for long), `definition_problems` (every problem, each with its JSON
+   path), and the canonical text that will be published (`definition_text`,
+   in pieces for the same reason).
 2. `load_definition`: publish it as a new revision (parts, then header:
    `KafkaPublisher.publish_definition`), make it visible to this process at
    once (`DefinitionCatalog.put_local`), then tombstone the parts it
@@ -30,11 +32,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from votewire.core.codec import dumps, encode_definition
 from votewire.core.definition_decoder import definition_problems, paused_gc
+from votewire.core.definition_text import canonical_text
+from votewire.core.json_steps import loads_in_steps
 from votewire.core.models import ElectionDefinition
 from votewire.infra.definition_catalog import DefinitionCatalog
-from votewire.ingest.bodies import parse_json_text
 from votewire.ingest.publisher import PublishFailed, ReportPublisher, TooLarge
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class Answer:
 class Parsed:
     definition: ElectionDefinition
     document: bytes
-    """The canonical JSON text (`codec.dumps(codec.encode_definition(...))`)."""
+    """The canonical JSON text (`definition_text.canonical_text`)."""
 
 
 def _refuse(status: int, code: str, message: str, **extra: Any) -> Answer:
@@ -70,10 +72,12 @@ def parse_definition_body(body: bytes, election_id: str) -> Parsed | Answer:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _refuse(400, "malformed_json", f"body is not UTF-8: {exc.reason}")
-    value, problem = parse_json_text(text)
+    try:
+        with paused_gc():
+            value = loads_in_steps(text)  # in steps: the loop keeps its turns
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
+        return _refuse(400, "malformed_json", f"not valid JSON: {str(exc)[:120] or 'too deep'}")
     del text
-    if problem is not None:
-        return _refuse(400, "malformed_json", problem)
     definition, error = definition_problems(value)
     if error is not None:
         shown = [p.to_dict() for p in error.problems[:MAX_PROBLEMS_SHOWN]]
@@ -85,7 +89,7 @@ def parse_definition_body(body: bytes, election_id: str) -> Parsed | Answer:
     del value
     try:
         with paused_gc():
-            document = dumps(encode_definition(definition))
+            document = canonical_text(definition)  # in pieces: the loop keeps its turns
     except UnicodeEncodeError:  # the decoder checks every string; a second net
         return _refuse(422, "bad_definition", "text with lone surrogates (not Unicode)")
     return Parsed(definition, document)
