@@ -10,9 +10,10 @@ default URL is `http://VOTEWIRE_HOST:VOTEWIRE_INGEST_PORT`. On success it
 prints the revision stored and its size; otherwise ingest's error (code,
 message, and each problem it names).
 
-Exit status: 0 stored; 1 the definition has problems (here, or 4xx from
-ingest); 2 FILE or the token file cannot be read; 3 not stored (ingest
-unreachable, or 503 / another status).
+Exit status: 0 stored; 1 the definition was refused (problems found here,
+or ingest answered 400, 413 or 422); 2 FILE or the token file cannot be
+read; 3 not stored for another reason (ingest unreachable, 401/403: the
+token, 503: Kafka, ...).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from votewire.config import Settings
 from votewire.election.validate import check_text, print_problems, size_line
 
 EXIT_STORED, EXIT_PROBLEMS, EXIT_USAGE, EXIT_NOT_STORED = 0, 1, 2, 3
+REFUSED = frozenset({400, 413, 422})
+"""Answers about the definition itself (as opposed to the token or the service)."""
 
 
 def add_parser(verbs: Any) -> None:
@@ -87,4 +90,4 @@ def _report(answer: httpx.Response, size: str) -> int:
     )
     for problem in error.get("problems", []):
         print(f"{problem.get('path')}: {problem.get('message')}", file=sys.stderr)
-    return EXIT_PROBLEMS if 400 <= answer.status_code < 500 else EXIT_NOT_STORED
+    return EXIT_PROBLEMS if answer.status_code in REFUSED else EXIT_NOT_STORED

@@ -45,7 +45,7 @@ async def read_views(views: RedisViews, channels: list[str]) -> dict[str, dict[s
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[str, bool, str]:
-    # Views carry no date today; if the national view gains one it ranks first.
+    # The national view carries the definition's date (views written before it did: None).
     return (str(entry.get("date") or ""), not entry["test"], entry["election_id"])
 
 
