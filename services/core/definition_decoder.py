@@ -13,7 +13,8 @@ many more).
 Rules beyond plain types:
 - ids are non-empty strings; region and race ids are unique in the election,
   candidate and precinct ids unique within their race; an `election_id` has
-  no control characters (it names Kafka keys, URLs and channels);
+  at most 128 characters and no control characters (it is in Kafka keys,
+  URLs and channel names);
 - `turnout_marks` are "HH:MM" clock times, strictly ascending;
 - `seats` >= 1 and at most the number of candidates; a `majority` race has
   exactly one seat; every race has at least one candidate and one precinct;
@@ -47,6 +48,8 @@ from votewire.core.models import (
 )
 
 MAX_REGISTERED = 10_000_000
+MAX_ELECTION_ID = 128
+"""Characters of an `election_id`: it is in every key of the definitions topic."""
 MAX_LISTED_PROBLEMS = 1000
 """Problems kept with their text; beyond that they are only counted."""
 _MARK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -292,6 +295,8 @@ class _Decoder:
         election_id = self.str_(obj, "election_id", root) if "election_id" in got else None
         if election_id is not None and _CONTROL.search(election_id):
             self.fail(_at(root, "election_id"), "must not contain control characters")
+        if election_id is not None and len(election_id) > MAX_ELECTION_ID:
+            self.fail(_at(root, "election_id"), f"at most {MAX_ELECTION_ID} characters")
         day = self.str_(obj, "date", root) if "date" in got else None
         if day is not None:
             try:

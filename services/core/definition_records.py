@@ -65,6 +65,9 @@ __all__ = [
 PART_TEXT_BYTES = 128 * 1024
 """Most canonical-text bytes in one part (the value adds a ~150-byte envelope):
 far below Kafka's default 1 MiB `max.message.bytes`. 200,000 precincts: ~170 parts."""
+SUMMARY_NAME_CHARS = 200
+"""The header shows the name cut to this, so the header stays small too (the
+election id is bounded by the decoder, `MAX_ELECTION_ID`)."""
 HEADER = "definition-header"
 PART = "definition-part"
 ORPHAN_AGE_MS = 10 * 60 * 1000
@@ -145,7 +148,7 @@ def split_text(text: bytes, limit: int = PART_TEXT_BYTES) -> list[bytes]:
 
 def _summary(definition: ElectionDefinition) -> dict[str, Any]:
     return {
-        "name": definition.name,
+        "name": definition.name[:SUMMARY_NAME_CHARS],
         "date": definition.date,
         "test": definition.test,
         "regions": len(definition.regions),

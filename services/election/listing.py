@@ -70,7 +70,7 @@ async def elections(settings: Settings) -> list[dict[str, Any]]:
 def _summary(text: bytes) -> dict[str, Any]:
     try:
         definition = decode_definition(loads(text))
-    except (DefinitionError, ValueError):
+    except (DefinitionError, ValueError, RecursionError):
         return {}
     return {
         "name": definition.name,

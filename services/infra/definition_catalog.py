@@ -170,9 +170,9 @@ class DefinitionCatalog:
             return
         try:
             definition = await asyncio.to_thread(decode_text, event.text)
-        except (DefinitionError, ValueError) as exc:
+        except (DefinitionError, ValueError, RecursionError) as exc:
             self.skipped += 1
-            log.error("skipping undecodable definition %r: %s", event.election_id, exc)
+            log.error("skipping undecodable definition %r: %r", event.election_id, exc)
             return
         if definition.election_id != event.election_id:
             self.skipped += 1

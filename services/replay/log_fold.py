@@ -73,8 +73,8 @@ def definitions_of(
     for election_id, text in {**after, **before}.items():
         try:
             definitions[election_id] = decode_definition(loads(text))
-        except (DefinitionError, ValueError) as exc:
-            log.warning("skipping undecodable definition %r: %s", election_id, exc)
+        except (DefinitionError, ValueError, RecursionError) as exc:
+            log.warning("skipping undecodable definition %r: %r", election_id, exc)
     return definitions
 
 
