@@ -256,8 +256,12 @@ class _Decoder:
             self.fail(_at(path, "candidates"), "a race needs at least one candidate")
         if isinstance(value["precincts"], list) and not precincts:
             self.fail(_at(path, "precincts"), "a race needs at least one precinct")
-        self.unique([c and c.candidate_id for c in candidates], path, "candidates", "candidate")
-        self.unique([p and p.precinct_id for p in precincts], path, "precincts", "precinct")
+        self.unique(
+            [c.candidate_id if c else None for c in candidates], path, "candidates", "candidate"
+        )
+        self.unique(
+            [p.precinct_id if p else None for p in precincts], path, "precincts", "precinct"
+        )
         winner_rule = self.choice(value, "winner_rule", path, get_args(WinnerRule))
         seats = self.int_(value, "seats", path, 1, max(1, len(candidates)))
         if winner_rule == "majority" and seats is not None and seats != 1:
@@ -311,13 +315,13 @@ class _Decoder:
                 self.fail(_item(root, "turnout_marks", i), "marks must be strictly ascending")
         region_items = self.list_(obj, "regions", root) if "regions" in got else []
         regions = [self.region(r, _item(root, "regions", i)) for i, r in enumerate(region_items)]
-        self.unique([r and r.region_id for r in regions], root, "regions", "region")
+        self.unique([r.region_id if r else None for r in regions], root, "regions", "region")
         region_ids = {r.region_id for r in regions if r is not None}
         race_items = self.list_(obj, "races", root) if "races" in got else []
         races = [
             self.race(r, _item(root, "races", i), region_ids) for i, r in enumerate(race_items)
         ]
-        self.unique([r and r.race_id for r in races], root, "races", "race")
+        self.unique([r.race_id if r else None for r in races], root, "races", "race")
         name = self.str_(obj, "name", root, empty=True) if "name" in got else None
         timezone = self.str_(obj, "timezone", root) if "timezone" in got else None
         share_base = (
@@ -334,7 +338,7 @@ class _Decoder:
             date=day,  # type: ignore[arg-type]
             timezone=timezone,  # type: ignore[arg-type]
             turnout_marks=tuple(marks),
-            share_base=share_base,
+            share_base=share_base,  # type: ignore[arg-type]
             regions=tuple(regions),  # type: ignore[arg-type]
             races=tuple(races),  # type: ignore[arg-type]
             test=test,

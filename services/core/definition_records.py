@@ -355,7 +355,7 @@ class Assembler:
         that never got one and are older than `ORPHAN_AGE_MS` (a publish that died).
         Parts of another publish still in flight are left alone."""
         headed = self._headed.get(election_id, set())
-        keys = []
+        keys: list[bytes] = []
         for (election, revision), seen in self._seen.items():
             if election != election_id or revision == keep:
                 continue
