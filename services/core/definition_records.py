@@ -335,9 +335,9 @@ class Assembler:
         if header is None or self._visible.get(election_id) == header.revision:
             return []
         seen = self._seen.get((election_id, header.revision))
-        if seen is None or len(seen.texts) < header.parts:
+        if seen is None or any(i not in seen.texts for i in range(header.parts)):
             return []  # parts still to come (or gone: then the previous stays visible)
-        text = b"".join(seen.texts.get(i, b"") for i in range(header.parts))
+        text = b"".join(seen.texts[i] for i in range(header.parts))
         seen.texts.clear()
         if len(text) != header.size or hashlib.sha256(text).hexdigest() != header.sha256:
             return [Skipped(election_id.encode(), f"revision {header.revision} fails its digest")]
