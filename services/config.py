@@ -147,6 +147,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "Empty: open dev mode, no authentication.",
     ),
     "VOTEWIRE_INGEST_MAX_BODY_BYTES": ("4194304", "Largest request body ingest reads (413 above)."),
+    "VOTEWIRE_INGEST_MAX_DEFINITION_BYTES": (
+        "67108864",
+        "Largest election definition PUT /v1/elections/{id} reads (413 above); a national "
+        "one of 200,000 precincts is about 20 MB.",
+    ),
     "VOTEWIRE_INGEST_MAX_ITEMS": ("1000", "Most reports in one ingest request (413 above)."),
     "VOTEWIRE_INGEST_RATE": (
         "200",
@@ -248,6 +253,7 @@ def _ingest_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "credentials_file": Path(credentials) if credentials else None,
         "ingest_max_body_bytes": max(1024, _int(env, "VOTEWIRE_INGEST_MAX_BODY_BYTES")),
+        "ingest_max_definition_bytes": max(1024, _int(env, "VOTEWIRE_INGEST_MAX_DEFINITION_BYTES")),
         "ingest_max_items": max_items,
         "ingest_rate": rate,
         "ingest_burst": burst,
@@ -330,6 +336,7 @@ class Settings:
     credentials_file: Path | None = None
     """Ingest credentials; None: open dev mode (no authentication)."""
     ingest_max_body_bytes: int = 4_194_304
+    ingest_max_definition_bytes: int = 67_108_864
     ingest_max_items: int = 1000
     ingest_rate: int = 200
     """Reports per second per credential; 0: unlimited."""

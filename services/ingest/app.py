@@ -115,7 +115,9 @@ def create_app(settings: Settings) -> Starlette:
             settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
         )
         publisher = KafkaPublisher(settings, on_ack_latency=metrics.produce_latency.observe)
-        catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
+        catalog = DefinitionCatalog(
+            settings.kafka_bootstrap, settings.definitions_topic, keep_documents=True
+        )
         link = KafkaLink(settings, publisher, catalog)
         metrics.kafka_ready = lambda: link.up.is_set() and catalog.ready.is_set()
         metrics.producer_renewals = lambda: publisher.renewals

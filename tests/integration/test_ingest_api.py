@@ -401,11 +401,17 @@ async def test_metrics_openapi_health_and_readiness_are_served(
     }
 
 
-def test_a_definition_too_big_for_kafka_is_a_413_not_a_503() -> None:
-    """Kafka's record size limit is a client error no retry will fix: 413, not 503."""
-    env = {**isolated_env("ingest-big"), "VOTEWIRE_INGEST_MAX_BODY_BYTES": str(4 * 2**20)}
+def test_a_definition_over_kafkas_record_limit_loads_and_over_its_body_limit_is_413() -> None:
+    """1.5 MB (over Kafka's 1 MiB record limit) loads, as parts; a body over
+    VOTEWIRE_INGEST_MAX_DEFINITION_BYTES is refused before it is read whole (413)."""
+    env = {**isolated_env("ingest-big"), "VOTEWIRE_INGEST_MAX_DEFINITION_BYTES": str(2 * 2**20)}
     definition = tiny_definition("huge-1") | {"name": "n" * (3 * 2**19)}
+    too_big = tiny_definition("huge-1") | {"name": "n" * (3 * 2**20)}
     with running_ingest(env) as server:  # open dev mode: no credentials needed
         answer = httpx.put(f"{server.url}/v1/elections/huge-1", json=definition, timeout=20)
-    assert answer.status_code == 413, answer.text
-    assert answer.json()["error"]["code"] == "definition_too_large"
+        refused = httpx.put(f"{server.url}/v1/elections/huge-1", json=too_big, timeout=20)
+        back = httpx.get(f"{server.url}/v1/elections/huge-1", timeout=20)
+    assert answer.status_code == 200, answer.text
+    assert back.json()["name"] == definition["name"]
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["error"]["code"] == "body_too_large"
