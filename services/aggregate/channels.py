@@ -9,7 +9,8 @@ at equal versions. This module only re-types them for the stages' sink.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from votewire.aggregate.ports import Output
 from votewire.core.channels import (
@@ -36,6 +37,7 @@ from votewire.core.publication import (
 from votewire.core.publication import (
     published_channels as all_channels,
 )
+from votewire.core.tally import ElectionTally
 from votewire.core.views import NationalView, RaceView, RegionView
 
 __all__ = [
@@ -75,8 +77,22 @@ def national_outputs(
 
 
 def election_outputs(
-    definition: ElectionDefinition, race_views: Mapping[str, RaceView]
+    definition: ElectionDefinition,
+    race_views: Mapping[str, RaceView],
+    unit_views: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[Output]:
-    """Every document of an election from its newest race views (`election_publications`):
-    what the three stages publish once they have folded these views."""
-    return [Output._make(p) for p in election_publications(definition, race_views)]
+    """Every document of an election from its newest race views and their units' views
+    (`election_publications`): what the three stages publish once they have folded them."""
+    return [
+        Output._make(p) for p in election_publications(definition, race_views, unit_views)
+    ]
+
+
+def tally_outputs(tally: ElectionTally) -> list[Output]:
+    """`election_outputs` of a whole-election fold: its races heard from and their units."""
+    heard = {rid: s for rid, s in tally.races.items() if s.version > 0}
+    return election_outputs(
+        tally.definition,
+        {rid: s.view() for rid, s in heard.items()},
+        {rid: s.unit_views(every=True) for rid, s in heard.items()},
+    )

@@ -54,6 +54,7 @@ from votewire.aggregate.channels import race_channel
 from votewire.aggregate.dead_letters import DeadLetters
 from votewire.aggregate.metrics import Metrics
 from votewire.aggregate.ports import Definitions, Downstream, Record, ViewSink, pack
+from votewire.core.channels import unit_channel
 from votewire.core.codec import decode_report_trusted, dumps, loads
 from votewire.core.keys import race_key, region_key
 from votewire.core.race_state import RaceState
@@ -154,7 +155,7 @@ class RaceFolder:
         self.metrics.count("refold_rejected", rejected)
         states = list(self._states.values())
         await self._apply_floor(states)
-        await self._publish(states)
+        await self._publish(states, every_unit=True)
         log.info("re-folded partitions %s: %d reports of %d races in %.1f s (%d not foldable)",
                  sorted(partitions), folded, len(states), time.monotonic() - started,
                  rejected)  # fmt: skip
@@ -214,13 +215,16 @@ class RaceFolder:
         self._states[key] = state
         return state
 
-    async def _publish(self, states: list[RaceState]) -> None:
+    async def _publish(self, states: list[RaceState], every_unit: bool = False) -> None:
         by_region: dict[bytes, list[bytes]] = {}
         for state in states:
             election_id = state.definition.election_id
             doc = dumps(state.view())
             by_region.setdefault(region_key(election_id, state.race.region_id), []).append(doc)
             self.sink.offer(race_channel(election_id, state.race_id), state.version, doc)
+            for unit in state.unit_views(every_unit):
+                channel = unit_channel(election_id, state.race_id, unit["level"], unit["unit_id"])
+                self.sink.offer(channel, state.version, dumps(unit))
         for key, docs in by_region.items():
             for message in pack(docs):
                 await self.by_region.send(key, message)

@@ -8,7 +8,7 @@ the pipeline keeps running:
    pipeline's own code (`replay.log_fold.LogFold`: the core's `RaceState` per
    race, in offset order, so versions are those stage 1 publishes);
 2. build every document with the same pure functions the stages use
-   (`channels.election_outputs`): race, region, national, turnout and
+   (`channels.tally_outputs`): race, region, national, turnout and
    race-list documents, identical bytes at identical versions;
 3. write them with the conditional `put_view`, pipelined.
 
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from votewire.aggregate.channels import election_outputs
+from votewire.aggregate.channels import tally_outputs
 from votewire.aggregate.ports import Output
 from votewire.config import Settings
 from votewire.infra.definition_catalog import DefinitionCatalog
@@ -72,9 +72,8 @@ async def rebuild_views(
     outputs: list[Output] = []
     races = 0
     for _, tally in sorted(fold.tallies.items()):
-        views = {rid: state.view() for rid, state in tally.races.items() if state.version > 0}
-        outputs += election_outputs(tally.definition, views)
-        races += len(views)
+        outputs += tally_outputs(tally)
+        races += sum(state.version > 0 for state in tally.races.values())
     written = await write_outputs(settings, outputs)
     unknown = fold.skipped["unknown_election"]
     if unknown:

@@ -7,7 +7,9 @@ from (E = election_id, G = region_id, R = race_id):
 
 - `race:E:R`, `region:E:G`, `summary:E`: the race, region and national views;
 - `turnout:E`, `turnout:E:G`: the turnout series of the nation / a region;
-- `races:E`: one line per race (`race_line`).
+- `races:E`: one line per race (`race_line`);
+- `unit:E:R:L.U`: race R's totals in reporting unit U of level L (`region` or
+  `district`; `race_units.RaceUnits.view`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ def turnout_channel(election_id: str, region_id: str | None = None) -> str:
 
 def races_channel(election_id: str) -> str:
     return f"races:{election_id}"
+
+
+def unit_channel(election_id: str, race_id: str, level: str, unit_id: str) -> str:
+    return f"unit:{election_id}:{race_id}:{level}.{unit_id}"
+
+
+def unit_prefix(election_id: str, race_id: str, level: str) -> str:
+    """What every `unit_channel` of the race at `level` starts with."""
+    return f"unit:{election_id}:{race_id}:{level}."
 
 
 def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from votewire.core.channels import (
     summary_channel,
     turnout_channel,
     turnout_doc,
+    unit_channel,
 )
 from votewire.core.codec import dumps
 from votewire.core.models import ElectionDefinition, Race
@@ -158,18 +159,27 @@ def national_publications(
 
 
 def election_publications(
-    definition: ElectionDefinition, race_views: Mapping[str, RaceView]
+    definition: ElectionDefinition,
+    race_views: Mapping[str, RaceView],
+    unit_views: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[Publication]:
     """Every document of an election, from the newest view of each race (see the module
-    doc for what is published): races in definition order, then each region heard
-    from, then the national three. Views of races not in `definition`, and views at
-    version 0, are left out."""
+    doc for what is published): races in definition order (each followed by its
+    reporting units' documents from `unit_views`, race_id -> `RaceUnits.view`s), then
+    each region heard from, then the national three. Views of races not in
+    `definition`, and views at version 0, are left out."""
     heard = {
         race.race_id: race_views[race.race_id]
         for race in definition.races
         if race.race_id in race_views and heard_from(race_views[race.race_id])
     }
-    out = [race_publication(view) for view in heard.values()]
+    out: list[Publication] = []
+    e = definition.election_id
+    for race_id, view in heard.items():
+        out.append(race_publication(view))
+        for unit in (unit_views or {}).get(race_id, ()):
+            channel = unit_channel(e, race_id, unit["level"], unit["unit_id"])
+            out.append(Publication(channel, unit["version"], dumps(unit)))
     national = NationalRollup(definition)
     lines: dict[str, bytes] = {}
     for region in definition.regions:

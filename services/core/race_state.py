@@ -134,6 +134,13 @@ class RaceState:
             flags = (_conflict_flag(report, rival, kept), *flags)
         return ApplyResult(status, changed, flags, self.version)
 
+    def unit_views(self, every: bool = False) -> list[dict[str, Any]]:
+        """The documents of the reporting units (`race_units`) whose totals changed since
+        the last call (`every`: of all units with a result), at the current version."""
+        units = self._totals.units
+        touched = units.changed()
+        return [units.view(u, self.version) for u in (units.reporting() if every else touched)]
+
     def reports(self) -> list[Report]:
         """Every surviving report (what `to_dict` keeps), in no particular order."""
         return list(self._book.reports())

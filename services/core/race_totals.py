@@ -18,13 +18,14 @@ Sums (all exact ints):
 from __future__ import annotations
 
 from votewire.core.models import ElectionDefinition, Race, Report, ResultReport, TurnoutReport
+from votewire.core.race_units import RaceUnits
 
 
 class RaceTotals:
     __slots__ = (
         "against_all", "ballots_cast", "defined", "invalid", "mark_ballots", "mark_index",
         "mark_precincts", "mark_registered", "precincts_reporting", "registered",
-        "registered_reporting", "results", "turnout", "votes",
+        "registered_reporting", "results", "turnout", "units", "votes",
     )  # fmt: skip
 
     def __init__(self, definition: ElectionDefinition, race: Race) -> None:
@@ -45,6 +46,8 @@ class RaceTotals:
         """precinct_id -> winning result."""
         self.turnout: dict[str, list[TurnoutReport | None]] = {}
         """precinct_id -> winning turnout report per mark index (None: not reported)."""
+        self.units = RaceUnits(definition, race)
+        """The same sums per reporting unit (region, district) of the race's precincts."""
 
     def replace(self, old: Report | None, new: Report | None) -> None:
         """Swap one slot's winner: subtract `old`, add `new` (either may be None)."""
@@ -70,6 +73,7 @@ class RaceTotals:
                 self.results[pid] = report
             else:
                 del self.results[pid]
+            self.units.account(report, sign)
             return
         assert type(report) is TurnoutReport
         i = self.mark_index[report.mark]

@@ -23,6 +23,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from votewire.core.channels import unit_prefix
 from votewire.live.access import presented_token
 from votewire.live.context import LiveContext
 from votewire.live.csv_export import region_results_csv
@@ -127,6 +128,29 @@ async def elections(request: Request) -> Response:
     return JSONResponse(body, headers=NO_CACHE)
 
 
+UNIT_LEVELS = ("region", "district")
+
+
+async def race_units(request: Request) -> Response:
+    """`{"level", "units": [unit view, ...]}`: the race's totals per reporting unit of
+    `?level=region|district` (default region), by unit name; 404 before any result."""
+    e, r = request.path_params["election_id"], request.path_params["race_id"]
+    level = request.query_params.get("level", "region")
+    if level not in UNIT_LEVELS:
+        return error(400, "bad_level", "level must be region or district")
+    refused = _refuse(request, f"race:{e}:{r}")
+    if refused is not None:
+        return refused
+    views = _context(request).views
+    prefix = unit_prefix(e, r, level)
+    channels = [c for c in await views.channels(prefix) if _refuse(request, c) is None]
+    found = await read_views(views, channels)
+    if not found:
+        return error(404, "no_view", f"no {level} of race {r} has reported yet")
+    units = sorted(found.values(), key=lambda u: (str(u.get("name", "")), str(u["unit_id"])))
+    return JSONResponse({"level": level, "units": units}, headers=NO_CACHE)
+
+
 async def region_csv(request: Request) -> Response:
     e, g = request.path_params["election_id"], request.path_params["region_id"]
     refused = _refuse(request, f"region:{e}:{g}") or _refuse(request, f"races:{e}")
@@ -166,6 +190,7 @@ ROUTES = [
     Route(f"{E}/turnout/{{region_id}}", election_view("turnout_region")),
     Route(f"{E}/regions/{{region_id}}/results.csv", region_csv),
     Route(f"{E}/regions/{{region_id}}", election_view("region")),
+    Route(f"{E}/races/{{race_id}}/units", race_units),
     Route(f"{E}/races/{{race_id}}", election_view("race")),
     Route("/v1/views/{channel}", any_view),
 ]

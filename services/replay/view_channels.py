@@ -21,7 +21,8 @@ Scope = Literal["national", "region", "race"]
 
 def view_documents(tally: ElectionTally) -> list[Publication]:
     """(channel, version, document) of every view the tally publishes, for `put_views`."""
-    return election_publications(tally.definition, tally.views()["races"])
+    units = {rid: s.unit_views(every=True) for rid, s in tally.races.items() if s.version > 0}
+    return election_publications(tally.definition, tally.views()["races"], units)
 
 
 def view_channels(definition: ElectionDefinition) -> list[tuple[Scope, str | None, str]]:

@@ -151,3 +151,25 @@ async def test_region_results_csv(
     excel = await http.get("/regions/north/results.csv", params={"delimiter": "semicolon"})
     first = excel.content.decode("utf-8-sig").splitlines()[1].split(";")
     assert first[-2] == "46,08"  # 500 of 1085 ballots, with a decimal comma
+
+
+async def test_a_race_by_reporting_unit(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """/races/{r}/units?level=region: the race's totals per region that has reported, with
+    votes, shares, leader and precincts reporting; a bad level is 400, no result 404."""
+    election, _, http = stack
+    assert (await http.get("/races/r1/units")).status_code == 404
+    await election.apply(result_report("p1-r1", "r1", "p1", 1000, {"c1": 300, "c2": 400}, 50, 10))
+    answer = await http.get("/races/r1/units", params={"level": "region"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["level"] == "region"
+    (unit,) = body["units"]
+    assert (unit["unit_id"], unit["leader"], unit["precincts_reporting"]) == ("north", "c2", 1)
+    assert unit["precincts_total"] == 2 and unit["ballots_cast"] == 760
+    assert [(c["candidate_id"], c["votes"]) for c in unit["candidates"]] == [
+        ("c1", 300), ("c2", 400),
+    ]  # fmt: skip
+    assert (await http.get("/races/r1/units", params={"level": "ward"})).status_code == 400
+    assert (await http.get("/races/r1/units", params={"level": "district"})).status_code == 404

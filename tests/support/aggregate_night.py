@@ -21,7 +21,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
-from votewire.aggregate.channels import election_outputs
+from votewire.aggregate.channels import tally_outputs
 from votewire.config import Settings
 from votewire.core.codec import (
     decode_report_trusted,
@@ -106,8 +106,7 @@ def tally_of(definition: ElectionDefinition, reports: Iterable[Report]) -> Elect
 
 def expected_outputs(tally: ElectionTally) -> Outputs:
     """Every document the aggregate publishes for the tally's reports, by channel."""
-    views = {rid: state.view() for rid, state in tally.races.items() if state.version > 0}
-    return {o.channel: (o.version, o.doc) for o in election_outputs(tally.definition, views)}
+    return {o.channel: (o.version, o.doc) for o in tally_outputs(tally)}
 
 
 async def redis_outputs(settings: Settings, channels: Iterable[str]) -> Outputs:

@@ -30,6 +30,7 @@ from votewire.aggregate.channels import (
     region_outputs,
 )
 from votewire.config import Settings
+from votewire.core.channels import unit_channel
 from votewire.core.codec import decode_definition, decode_report_trusted, dumps
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.race_state import RaceState
@@ -152,6 +153,9 @@ class ElectionViews:
                 touched.add(state.race.region_id)
                 e = self.definition.election_id
                 outputs.append((race_channel(e, state.race_id), state.version, dumps(state.view())))
+                for unit in state.unit_views():
+                    channel = unit_channel(e, state.race_id, unit["level"], unit["unit_id"])
+                    outputs.append((channel, state.version, dumps(unit)))
         for region_id in touched:
             rollup = self.regions[region_id]
             for race in self.definition.races_in(region_id):

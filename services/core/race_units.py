@@ -1,0 +1,163 @@
+"""A race's totals per reporting unit (region, district): where readers live.
+
+A presidential race is read region by region ("who leads in Almaty region,
+how many stations there have reported"). `RaceUnits` keeps, for one race,
+the sums of its slot-winning results per unit its precincts belong to:
+
+- `region`: the precinct's `region_id`, else its race's;
+- `district`: the precinct's `district_id`, when it has one.
+
+Contract:
+- `account(result, sign)` adds (1) or removes (-1) one winning result and
+  costs O(candidates) per unit of its precinct (two at most): never the size
+  of the race or of the unit;
+- the totals are a function of the set of winners, like `RaceTotals` (they
+  are updated by the same swaps), so any order and repetition of reports
+  gives the same units;
+- `changed()` returns and clears the units touched since the last call (what
+  a stage republishes after a batch); `reporting()` the units with a result
+  (what a fold from scratch publishes: the same set, unless a report-id
+  conflict took a unit's only result away); `view(unit)` renders one unit's
+  document (O(candidates)).
+
+Unit document (`UnitView`): `{"level", "unit_id", "name", "precincts_total",
+"precincts_reporting", "registered", "ballots_cast", "turnout_pct",
+"candidates": [{"candidate_id", "votes", "pct"}], "against_all", "invalid",
+"leader", "version"}`; shares are of the unit's ballots cast (`pct`), the
+leader is the candidate with most votes (ties: definition order), None
+before any result. `registered` is the definition's figure over the unit's
+precincts, replaced by a result's own figure where one reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from votewire.core.models import ElectionDefinition, Race, ResultReport
+from votewire.core.percent import pct
+
+Level = Literal["region", "district"]
+LEVELS: tuple[Level, ...] = ("region", "district")
+Unit = tuple[Level, str]
+
+
+@dataclass(slots=True)
+class _Sums:
+    name: str
+    precincts_total: int = 0
+    registered_defined: int = 0
+    registered_delta: int = 0
+    precincts_reporting: int = 0
+    ballots_cast: int = 0
+    registered_reporting: int = 0
+    against_all: int = 0
+    invalid: int = 0
+    votes: dict[str, int] = field(default_factory=dict)
+
+
+def units_of(definition: ElectionDefinition, race: Race) -> dict[str, tuple[Unit, ...]]:
+    """precinct_id -> the units it belongs to (its region, and its district if any)."""
+    out: dict[str, tuple[Unit, ...]] = {}
+    for p in race.precincts:
+        region = getattr(p, "region_id", None) or race.region_id
+        district = getattr(p, "district_id", None)
+        units: list[Unit] = []
+        if region:
+            units.append(("region", region))
+        if district:
+            units.append(("district", district))
+        out[p.precinct_id] = tuple(units)
+    return out
+
+
+class RaceUnits:
+    """See the module doc."""
+
+    __slots__ = ("_changed", "_of", "_sums", "defined", "race")
+
+    def __init__(self, definition: ElectionDefinition, race: Race) -> None:
+        self.race = race
+        self._of = units_of(definition, race)
+        self.defined = {p.precinct_id: p.registered for p in race.precincts}
+        self._sums: dict[Unit, _Sums] = {}
+        candidates = [c.candidate_id for c in race.candidates]
+        for p in race.precincts:
+            for unit in self._of[p.precinct_id]:
+                sums = self._sums.get(unit)
+                if sums is None:
+                    sums = self._sums[unit] = _Sums(
+                        _unit_name(definition, unit), votes=dict.fromkeys(candidates, 0)
+                    )
+                sums.precincts_total += 1
+                sums.registered_defined += p.registered
+        self._changed: set[Unit] = set()
+
+    def units(self, level: Level) -> list[Unit]:
+        """Every unit of `level` the race's precincts are in, in first-precinct order."""
+        return [u for u in self._sums if u[0] == level]
+
+    def reporting(self) -> list[Unit]:
+        """The units with at least one result, regions first: what a fold publishes."""
+        sums = self._sums
+        return [u for level in LEVELS for u in self.units(level) if sums[u].precincts_reporting]
+
+    def account(self, report: ResultReport, sign: int) -> None:
+        """Add (`sign` 1) or subtract (-1) one slot-winning result."""
+        for unit in self._of.get(report.precinct_id, ()):
+            s = self._sums[unit]
+            s.precincts_reporting += sign
+            s.ballots_cast += sign * report.ballots_cast
+            s.registered_reporting += sign * report.registered
+            s.registered_delta += sign * (report.registered - self.defined[report.precinct_id])
+            s.against_all += sign * report.against_all
+            s.invalid += sign * report.invalid
+            votes = s.votes
+            for cid, n in report.votes.items():
+                votes[cid] += sign * n
+            self._changed.add(unit)
+
+    def changed(self) -> list[Unit]:
+        """The units touched since the last call (then forgotten), in no set order."""
+        found = list(self._changed)
+        self._changed.clear()
+        return found
+
+    def view(self, unit: Unit, version: int) -> dict[str, Any]:
+        """The unit's document (see the module doc) at the race's `version`."""
+        s = self._sums[unit]
+        order = [c.candidate_id for c in self.race.candidates]
+        leader = None
+        if s.precincts_reporting:
+            leader = max(order, key=lambda cid: (s.votes[cid], -order.index(cid)))
+        return {
+            "level": unit[0],
+            "unit_id": unit[1],
+            "name": s.name,
+            "race_id": self.race.race_id,
+            "version": version,
+            "precincts_total": s.precincts_total,
+            "precincts_reporting": s.precincts_reporting,
+            "registered": s.registered_defined + s.registered_delta,
+            "ballots_cast": s.ballots_cast,
+            "turnout_pct": pct(s.ballots_cast, s.registered_reporting),
+            "candidates": [
+                {"candidate_id": c, "votes": s.votes[c], "pct": pct(s.votes[c], s.ballots_cast)}
+                for c in order
+            ],
+            "against_all": {"votes": s.against_all, "pct": pct(s.against_all, s.ballots_cast)}
+            if self.race.against_all
+            else None,
+            "invalid": {"votes": s.invalid, "pct": pct(s.invalid, s.ballots_cast)},
+            "leader": leader,
+        }
+
+
+def _unit_name(definition: ElectionDefinition, unit: Unit) -> str:
+    level, unit_id = unit
+    if level == "region":
+        region = definition.region(unit_id)
+        return region.name if region is not None else unit_id
+    find = getattr(definition, "district", None)
+    district = find(unit_id) if find is not None else None
+    return district.name if district is not None else unit_id
