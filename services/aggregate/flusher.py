@@ -40,6 +40,7 @@ read-only replica); a refused view stays dirty and is counted until Redis takes 
 
 class ViewWriter(Protocol):
     async def put_views(self, items: Sequence[tuple[str, int, bytes]]) -> list[int | None]: ...
+    async def put_rows(self, items: Sequence[tuple[str, str, bytes]]) -> None: ...
 
 
 class ViewFlusher:
@@ -59,13 +60,20 @@ class ViewFlusher:
         self._dirty: dict[str, tuple[int, bytes]] = {}
         self._since: dict[str, float] = {}
         """When each dirty channel was first offered since its last write."""
+        self._rows: dict[tuple[str, str], bytes] = {}
+        """(table, key) -> newest row (precinct results); unconditional, owner-written."""
         self._wake = asyncio.Event()
         self._last_flush = 0.0
         self._task: asyncio.Task[None] | None = None
 
     @property
     def pending(self) -> int:
-        return len(self._dirty)
+        return len(self._dirty) + len(self._rows)
+
+    def offer_row(self, table: str, key: str, row: bytes) -> None:
+        """The newest row of `key` in `table` (precinct results), written with the views."""
+        self._rows[(table, key)] = row
+        self._wake.set()
 
     def offer(self, channel: str, version: int, doc: bytes) -> None:
         try:
@@ -118,6 +126,15 @@ class ViewFlusher:
 
     async def flush(self) -> None:
         """Write everything dirty now; on a retryable error, keep what was not written."""
+        rows, self._rows = self._rows, {}
+        try:
+            for start in range(0, len(rows), self.max_batch):
+                chunk = list(rows.items())[start : start + self.max_batch]
+                await self.writer.put_rows([(table, key, row) for (table, key), row in chunk])
+        except RETRYABLE:
+            for item, row in rows.items():
+                self._rows.setdefault(item, row)
+            raise
         batch, self._dirty = self._dirty, {}
         since, self._since = self._since, {}
         items = [(channel, version, doc) for channel, (version, doc) in batch.items()]

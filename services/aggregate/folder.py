@@ -57,6 +57,7 @@ from votewire.aggregate.ports import Definitions, Downstream, Record, ViewSink, 
 from votewire.core.channels import unit_channel
 from votewire.core.codec import decode_report_trusted, dumps, loads
 from votewire.core.keys import race_key, region_key
+from votewire.core.precinct_rows import precincts_table
 from votewire.core.race_state import RaceState
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,9 @@ class RaceFolder:
             for unit in state.unit_views(every_unit):
                 channel = unit_channel(election_id, state.race_id, unit["level"], unit["unit_id"])
                 self.sink.offer(channel, state.version, dumps(unit))
+            table = precincts_table(election_id, state.race_id)
+            for precinct_id, row in state.precinct_rows(every_unit):
+                self.sink.offer_row(table, precinct_id, dumps(row))
         for key, docs in by_region.items():
             for message in pack(docs):
                 await self.by_region.send(key, message)

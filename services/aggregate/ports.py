@@ -66,9 +66,11 @@ class Downstream(Protocol):
 
 
 class ViewSink(Protocol):
-    """Takes the newest view of a channel; older versions offered later are ignored."""
+    """Takes the newest view of a channel; older versions offered later are ignored.
+    `offer_row`: the newest row of a key in a rows table (precinct results)."""
 
     def offer(self, channel: str, version: int, doc: bytes) -> None: ...
+    def offer_row(self, table: str, key: str, row: bytes) -> None: ...
 
 
 class DefinitionSource(Protocol):

@@ -30,6 +30,8 @@ import redis.asyncio as aioredis
 from votewire.aggregate.channels import tally_outputs
 from votewire.aggregate.ports import Output
 from votewire.config import Settings
+from votewire.core.codec import dumps
+from votewire.core.precinct_rows import precincts_table
 from votewire.infra.definition_catalog import DefinitionCatalog
 from votewire.infra.redis_views import RedisViews
 from votewire.infra.topic_log import KafkaLog
@@ -70,22 +72,33 @@ async def rebuild_views(
         async for records in log_.batches(settings.reports_topic, bounds):
             fold.offer_all(records)
     outputs: list[Output] = []
+    rows: list[tuple[str, str, bytes]] = []
     races = 0
     for _, tally in sorted(fold.tallies.items()):
         outputs += tally_outputs(tally)
         races += sum(state.version > 0 for state in tally.races.values())
-    written = await write_outputs(settings, outputs)
+        for race_id, state in tally.races.items():
+            table = precincts_table(tally.definition.election_id, race_id)
+            rows += [(table, pid, dumps(row)) for pid, row in state.precinct_rows(every=True)]
+    written = await write_outputs(settings, outputs, rows)
     unknown = fold.skipped["unknown_election"]
     if unknown:
         log.warning("%d report(s) of elections no longer defined were skipped", unknown)
     return RebuildResult(len(fold.tallies), races, written, len(outputs) - written, unknown)
 
 
-async def write_outputs(settings: Settings, outputs: Sequence[tuple[str, int, bytes]]) -> int:
-    """Conditional pipelined writes; returns how many were newer than Redis's."""
+async def write_outputs(
+    settings: Settings,
+    outputs: Sequence[tuple[str, int, bytes]],
+    rows: Sequence[tuple[str, str, bytes]] = (),
+) -> int:
+    """Conditional pipelined writes (and the precinct `rows`); returns how many views were
+    newer than Redis's."""
     client = aioredis.Redis.from_url(settings.redis_url)
     try:
         views = RedisViews(client, settings.redis_prefix)
+        for start in range(0, len(rows), WRITE_CHUNK):
+            await views.put_rows(rows[start : start + WRITE_CHUNK])
         written = 0
         for start in range(0, len(outputs), WRITE_CHUNK):
             seqs = await views.put_views(outputs[start : start + WRITE_CHUNK])

@@ -33,6 +33,7 @@ from votewire.core.models import (
     ResultReport,
     TurnoutReport,
 )
+from votewire.core.precinct_rows import precinct_row
 from votewire.core.race_totals import RaceTotals
 from votewire.core.race_view import render_race_view
 from votewire.core.slots import SlotBook, Status, key_of, same_figures
@@ -140,6 +141,19 @@ class RaceState:
         units = self._totals.units
         touched = units.changed()
         return [units.view(u, self.version) for u in (units.reporting() if every else touched)]
+
+    def precinct_rows(self, every: bool = False) -> list[tuple[str, dict[str, Any]]]:
+        """(precinct_id, `precinct_rows.precinct_row`) of the precincts whose winning result
+        changed since the last call (`every`: of every precinct with a result); a precinct
+        whose result left (a report-id conflict) is omitted."""
+        totals = self._totals
+        touched, totals.results_changed = totals.results_changed, set()
+        chosen = totals.results if every else touched
+        return [
+            (pid, precinct_row(self.definition, self.race, totals.results[pid]))
+            for pid in chosen
+            if pid in totals.results
+        ]
 
     def reports(self) -> list[Report]:
         """Every surviving report (what `to_dict` keeps), in no particular order."""

@@ -25,7 +25,7 @@ class RaceTotals:
     __slots__ = (
         "against_all", "ballots_cast", "defined", "invalid", "mark_ballots", "mark_index",
         "mark_precincts", "mark_registered", "precincts_reporting", "registered",
-        "registered_reporting", "results", "turnout", "units", "votes",
+        "registered_reporting", "results", "results_changed", "turnout", "units", "votes",
     )  # fmt: skip
 
     def __init__(self, definition: ElectionDefinition, race: Race) -> None:
@@ -46,6 +46,8 @@ class RaceTotals:
         """precinct_id -> winning result."""
         self.turnout: dict[str, list[TurnoutReport | None]] = {}
         """precinct_id -> winning turnout report per mark index (None: not reported)."""
+        self.results_changed: set[str] = set()
+        """Precincts whose winning result changed since the owner last drained this."""
         self.units = RaceUnits(definition, race)
         """The same sums per reporting unit (region, district) of the race's precincts."""
 
@@ -74,6 +76,7 @@ class RaceTotals:
             else:
                 del self.results[pid]
             self.units.account(report, sign)
+            self.results_changed.add(pid)
             return
         assert type(report) is TurnoutReport
         i = self.mark_index[report.mark]

@@ -35,10 +35,28 @@ class MemoryViews:
         self._feeds: dict[str, deque[StoredView]] = {}
         self._epoch: str | None = None
         self._subscribers: set[asyncio.Queue[StoredView | None]] = set()
+        self._rows: dict[str, dict[str, bytes]] = {}
 
     def _answering(self) -> None:
         if not self.available:
             raise ViewsUnavailable("the memory store is down")
+
+    async def put_rows(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        """Store each (table, key, row); see `RedisViews.put_rows`."""
+        for table, _, _ in items:
+            check_channel(table)
+        self._answering()
+        for table, key, row in items:
+            self._rows.setdefault(table, {})[key] = row
+
+    async def rows(self, table: str, cursor: int = 0, count: int = 500) -> tuple[int, list[bytes]]:
+        """One page of `table`'s rows; see `RedisViews.rows` (here in key order)."""
+        check_channel(table)
+        self._answering()
+        found = [self._rows.get(table, {})[k] for k in sorted(self._rows.get(table, {}))]
+        page = found[cursor : cursor + count]
+        nxt = cursor + count if cursor + count < len(found) else 0
+        return nxt, page
 
     async def put_view(self, channel: str, version: int, doc: bytes) -> int | None:
         """Store `doc` if `version` is newer; return the new seq, or None if skipped."""

@@ -125,6 +125,31 @@ class RedisViews:
     def view_key(self, channel: str) -> str:
         return f"{self.prefix}:view:{channel}"
 
+    def rows_key(self, table: str) -> str:
+        return f"{self.prefix}:rows:{table}"
+
+    async def put_rows(self, items: Sequence[tuple[str, str, bytes]]) -> None:
+        """Store each (table, key, row), pipelined in one round trip; a row replaces the
+        row of its key (tables are Redis hashes; a table is named like a channel)."""
+        if not items:
+            return
+        for table, _, _ in items:
+            check_channel(table)
+        with _answering():
+            async with self.client.pipeline(transaction=False) as pipe:
+                for table, key, row in items:
+                    pipe.hset(self.rows_key(table), key, row)
+                await pipe.execute()
+
+    async def rows(self, table: str, cursor: int = 0, count: int = 500) -> tuple[int, list[bytes]]:
+        """One page of `table`'s rows, in no order: (next cursor, 0 at the end; rows).
+        A page holds about `count` rows (Redis HSCAN: every row present during the whole
+        scan is returned at least once; a client dedupes by key)."""
+        check_channel(table)
+        with _answering():
+            nxt, found = await self.client.hscan(self.rows_key(table), cursor, count=count)
+        return int(nxt), list(found.values())
+
     def feed_key(self, channel: str) -> str:
         return f"{self.prefix}:feed:{channel}"
 

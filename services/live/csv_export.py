@@ -91,3 +91,60 @@ def region_results_csv(
                     row[key] = str(row.get(key, "")).replace(".", ",")
             writer.writerow(row)
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def election_results_csv(
+    races: Sequence[Mapping[str, Any]],
+    region_names: Mapping[str, str],
+    share_base: str,
+    *,
+    semicolon: bool = False,
+) -> bytes:
+    """`results.csv`: every race of the election, as `region_results_csv`, with the share
+    column named for its one base (`pct_of_ballots_cast` or `pct_of_valid`)."""
+    share = f"pct_of_{share_base}"
+    columns = tuple(share if c == "pct" else c for c in COLUMNS)
+    out = io.StringIO()
+    delimiter = ";" if semicolon else ","
+    writer = csv.DictWriter(out, fieldnames=columns, delimiter=delimiter, restval="")
+    writer.writeheader()
+    for race in races:
+        for row in _rows(race, region_names.get(str(race.get("region_id")), "")):
+            row[share] = row.pop("pct", "")
+            if semicolon:
+                for key in ("turnout_pct", share):
+                    row[key] = str(row.get(key, "")).replace(".", ",")
+            writer.writerow(row)
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+PRECINCT_HEAD = ("precinct_id", "precinct_name", "region_id", "district_id", "registered",
+                 "ballots_cast")  # fmt: skip
+PRECINCT_TAIL = ("against_all", "invalid", "revision", "reported_at", "report_id")
+
+
+def precinct_columns(candidate_ids: Sequence[str]) -> tuple[str, ...]:
+    """The columns of `precincts.csv`: one `votes_<candidate_id>` per candidate."""
+    return (*PRECINCT_HEAD, *(f"votes_{c}" for c in candidate_ids), *PRECINCT_TAIL)
+
+
+def precincts_csv(
+    candidate_ids: Sequence[str], rows: Sequence[Mapping[str, Any]], *, semicolon: bool = False
+) -> bytes:
+    """`precincts.csv`: one row per precinct with a result (`core.precinct_rows`), sorted by
+    precinct id; integers are plain digits, `reported_at` ISO 8601 with its offset."""
+    columns = precinct_columns(candidate_ids)
+    out = io.StringIO()
+    delimiter = ";" if semicolon else ","
+    writer = csv.DictWriter(out, fieldnames=columns, delimiter=delimiter, restval="")
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: str(r["precinct_id"])):
+        line = {k: row.get(k) for k in PRECINCT_HEAD[2:] + PRECINCT_TAIL}
+        line["precinct_id"] = row["precinct_id"]
+        line["precinct_name"] = row.get("name", "")
+        line["district_id"] = row.get("district_id") or ""
+        line["against_all"] = row.get("against_all", 0)
+        for cid in candidate_ids:
+            line[f"votes_{cid}"] = row["votes"].get(cid, 0)
+        writer.writerow(line)
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")

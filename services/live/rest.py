@@ -17,6 +17,7 @@ the app's handler of `ViewsUnavailable`).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,9 +25,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from votewire.core.channels import unit_prefix
+from votewire.core.precinct_rows import precincts_table
 from votewire.live.access import presented_token
 from votewire.live.context import LiveContext
-from votewire.live.csv_export import region_results_csv
+from votewire.live.csv_export import election_results_csv, precincts_csv, region_results_csv
 from votewire.live.elections import read_views, region_races
 from votewire.live.protocol import ProtocolError, check_channel_name
 from votewire.live.view_store import StoredView, ViewsUnavailable
@@ -151,6 +153,98 @@ async def race_units(request: Request) -> Response:
     return JSONResponse({"level": level, "units": units}, headers=NO_CACHE)
 
 
+MAX_PAGE = 2000
+
+
+async def _all_rows(views: Any, table: str) -> list[dict[str, Any]]:
+    """Every row of `table`, once each (a scan may repeat a row)."""
+    found: dict[str, dict[str, Any]] = {}
+    cursor = 0
+    while True:
+        cursor, page = await views.rows(table, cursor, MAX_PAGE)
+        for raw in page:
+            row = json.loads(raw)
+            found[str(row["precinct_id"])] = row
+        if cursor == 0:
+            return list(found.values())
+
+
+async def _race_view(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+    e, r = request.path_params["election_id"], request.path_params["race_id"]
+    refused = _refuse(request, f"race:{e}:{r}")
+    if refused is not None:
+        return None, refused
+    race = (await read_views(_context(request).views, [f"race:{e}:{r}"])).get(f"race:{e}:{r}")
+    if race is None:
+        return None, error(404, "no_view", f"nothing published for race {r} yet")
+    return race, None
+
+
+async def precincts_page(request: Request) -> Response:
+    """`{"rows": [...], "next_cursor": n | null}`: one page of a race's precinct results
+    (`?cursor=` from the previous page, `?count=` up to 2000; rows in no order)."""
+    race, refused = await _race_view(request)
+    if race is None:
+        return refused or error(404, "no_view", "no race")
+    try:
+        cursor = int(request.query_params.get("cursor", "0"))
+        count = int(request.query_params.get("count", "500"))
+    except ValueError:
+        return error(400, "bad_page", "cursor and count are integers")
+    if cursor < 0 or not 1 <= count <= MAX_PAGE:
+        return error(400, "bad_page", f"cursor >= 0 and 1 <= count <= {MAX_PAGE}")
+    table = precincts_table(race["election_id"], race["race_id"])
+    nxt, page = await _context(request).views.rows(table, cursor, count)
+    body = {"rows": [json.loads(raw) for raw in page], "next_cursor": nxt or None}
+    return JSONResponse(body, headers=NO_CACHE)
+
+
+def _csv(body: bytes, filename: str, request: Request) -> Response:
+    etag = f'"csv-{hashlib.sha256(body).hexdigest()[:20]}"'
+    headers = {"ETag": etag, "Content-Disposition": f'attachment; filename="{filename}"',
+               **NO_CACHE}  # fmt: skip
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def precincts_csv_export(request: Request) -> Response:
+    """`precincts.csv`: one row per precinct with a result protocol (docs/live-protocol.md)."""
+    race, refused = await _race_view(request)
+    if race is None:
+        return refused or error(404, "no_view", "no race")
+    rows = await _all_rows(
+        _context(request).views, precincts_table(race["election_id"], race["race_id"])
+    )
+    candidates = [c["candidate_id"] for c in race["candidates"]]
+    semicolon = request.query_params.get("delimiter") == "semicolon"
+    body = precincts_csv(candidates, rows, semicolon=semicolon)
+    return _csv(body, f"{race['election_id']}-{race['race_id']}-precincts.csv", request)
+
+
+async def results_csv(request: Request) -> Response:
+    """`results.csv`: every race and candidate line of the election, one share base."""
+    e = request.path_params["election_id"]
+    refused = _refuse(request, f"races:{e}") or _refuse(request, f"summary:{e}")
+    if refused is not None:
+        return refused
+    views = _context(request).views
+    head = await read_views(views, [f"races:{e}", f"summary:{e}"])
+    if f"races:{e}" not in head:
+        return error(404, "no_view", f"nothing published for {e} yet")
+    channels = [f"race:{e}:{line['race_id']}" for line in head[f"races:{e}"]["races"]]
+    channels = [c for c in channels if _refuse(request, c) is None]
+    races = await read_views(views, channels)
+    regions = {line["region_id"] for line in head[f"races:{e}"]["races"]}
+    region_views = await read_views(views, [f"region:{e}:{g}" for g in sorted(map(str, regions))])
+    names = {v["region_id"]: v["name"] for v in region_views.values()}
+    base = (head.get(f"summary:{e}") or {}).get("share_base", "ballots_cast")
+    semicolon = request.query_params.get("delimiter") == "semicolon"
+    body = election_results_csv([races[c] for c in channels if c in races], names, base,
+                                semicolon=semicolon)  # fmt: skip
+    return _csv(body, f"{e}-results.csv", request)
+
+
 async def region_csv(request: Request) -> Response:
     e, g = request.path_params["election_id"], request.path_params["region_id"]
     refused = _refuse(request, f"region:{e}:{g}") or _refuse(request, f"races:{e}")
@@ -191,6 +285,9 @@ ROUTES = [
     Route(f"{E}/regions/{{region_id}}/results.csv", region_csv),
     Route(f"{E}/regions/{{region_id}}", election_view("region")),
     Route(f"{E}/races/{{race_id}}/units", race_units),
+    Route(f"{E}/races/{{race_id}}/precincts.csv", precincts_csv_export),
+    Route(f"{E}/races/{{race_id}}/precincts", precincts_page),
+    Route(f"{E}/results.csv", results_csv),
     Route(f"{E}/races/{{race_id}}", election_view("race")),
     Route("/v1/views/{channel}", any_view),
 ]

@@ -35,6 +35,11 @@ class ViewStore(Protocol):
         the feed no longer reaches back to `seq + 1` (the caller resyncs)."""
         ...
 
+    async def rows(self, table: str, cursor: int = 0, count: int = 500) -> tuple[int, list[bytes]]:
+        """One page of a rows table (precinct results: `core.precinct_rows`): (next cursor,
+        0 at the end; rows). Every row present during the whole scan comes at least once."""
+        ...
+
     async def channels(self, prefix: str) -> list[str]:
         """Channels with a view whose name starts with `prefix` (literally), sorted."""
         ...

@@ -173,3 +173,46 @@ async def test_a_race_by_reporting_unit(
     ]  # fmt: skip
     assert (await http.get("/races/r1/units", params={"level": "ward"})).status_code == 400
     assert (await http.get("/races/r1/units", params={"level": "district"})).status_code == 404
+
+
+async def test_precinct_results_and_the_national_export_sum_to_the_fold(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """precincts.csv (one row per precinct that reported), its paged JSON, and results.csv
+    (every race and candidate) load with Python's csv module and sum to the race views."""
+    election, _, http = stack
+    await election.apply(
+        result_report("p1-r1", "r1", "p1", 1000, {"c1": 300, "c2": 400}, 50, 10),
+        result_report("p2-r1", "r1", "p2", 500, {"c1": 100, "c2": 200}, 10, 5),
+        result_report("p3-r1", "r2", "p3", 800, {"c3": 350, "c4": 250}, 20, 5),
+    )
+    race = (await http.get("/races/r1")).json()
+    answer = await http.get("/races/r1/precincts.csv")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert [r["precinct_id"] for r in rows] == ["p1", "p2"]
+    for line in race["candidates"]:
+        assert sum(int(r[f"votes_{line['candidate_id']}"]) for r in rows) == line["votes"]
+    assert sum(int(r["ballots_cast"]) for r in rows) == race["ballots_cast"]
+    assert rows[0]["reported_at"].startswith("2026-") and rows[0]["revision"] == "1"
+
+    paged, cursor = [], 0
+    while True:
+        page = (await http.get("/races/r1/precincts", params={"cursor": cursor, "count": 1}))
+        body = page.json()
+        paged += body["rows"]
+        if body["next_cursor"] is None:
+            break
+        cursor = body["next_cursor"]
+    assert sorted(r["precinct_id"] for r in paged) == ["p1", "p2"]
+    assert (await http.get("/races/r1/precincts", params={"count": 0})).status_code == 400
+
+    export = await http.get("/results.csv")
+    lines = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert "pct_of_ballots_cast" in lines[0]
+    votes = {
+        (x["race_id"], x["candidate_id"]): int(x["votes"])
+        for x in lines
+        if x["line"] == "candidate"
+    }
+    assert votes[("r1", "c2")] == 600 and votes[("r2", "c3")] == 350

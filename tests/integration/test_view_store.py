@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import pytest
@@ -26,6 +26,7 @@ FEED_MAXLEN = 5
 
 class Store(ViewStore, Protocol):
     async def put_view(self, channel: str, version: int, doc: bytes) -> int | None: ...
+    async def put_rows(self, items: Sequence[tuple[str, str, bytes]]) -> None: ...
 
 
 def doc(n: int) -> bytes:
@@ -168,6 +169,22 @@ async def test_changes_deliver_each_accepted_write_in_seq_order(store: Store) ->
         ("summary:tiny-2026", 1, 1),
     ]
     assert got[1] == stored
+
+
+async def test_rows_replace_by_key_and_page_through_every_row(store: Store) -> None:
+    """put_rows replaces a key's row; paging with the cursor returns every row (no
+    order promised, a row may repeat: dedupe by key), ending with cursor 0."""
+    await store.put_rows([("precincts:e:r", f"p{i}", b'{"i":%d}' % i) for i in range(25)])
+    await store.put_rows([("precincts:e:r", "p3", b'{"i":99}')])
+    seen: dict[bytes, None] = {}
+    cursor = 0
+    while True:
+        cursor, page = await store.rows("precincts:e:r", cursor, 10)
+        seen.update(dict.fromkeys(page))
+        if cursor == 0:
+            break
+    assert len(seen) == 25 and b'{"i":99}' in seen and b'{"i":3}' not in seen
+    assert await store.rows("precincts:e:other") == (0, [])
 
 
 async def test_malformed_channels_are_refused(store: Store) -> None:

@@ -33,6 +33,7 @@ from votewire.config import Settings
 from votewire.core.channels import unit_channel
 from votewire.core.codec import decode_definition, decode_report_trusted, dumps
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.precinct_rows import precincts_table
 from votewire.core.race_state import RaceState
 from votewire.core.rollup import NationalRollup, RegionRollup
 from votewire.infra.redis_views import RedisViews
@@ -156,6 +157,9 @@ class ElectionViews:
                 for unit in state.unit_views():
                     channel = unit_channel(e, state.race_id, unit["level"], unit["unit_id"])
                     outputs.append((channel, state.version, dumps(unit)))
+                table = precincts_table(e, state.race_id)
+                rows = [(table, pid, dumps(row)) for pid, row in state.precinct_rows()]
+                await self.views.put_rows(rows)
         for region_id in touched:
             rollup = self.regions[region_id]
             for race in self.definition.races_in(region_id):

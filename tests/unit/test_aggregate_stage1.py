@@ -74,6 +74,7 @@ async def test_a_refold_reaches_the_live_folds_views_and_versions() -> None:
     second = Stage1(definition, first.log)
     assert await second.folder.recover({0}) == 1
     assert second.sink.docs == first.sink.docs
+    assert second.sink.rows == first.sink.rows and len(first.sink.rows) == 500
     assert second.metrics.counters["refolded_reports"] == 500
 
 

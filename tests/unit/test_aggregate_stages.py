@@ -54,7 +54,11 @@ class ReportsLog:
 class Sink:
     def __init__(self) -> None:
         self.docs: dict[str, tuple[int, bytes]] = {}
+        self.rows: dict[tuple[str, str], bytes] = {}
         self.offers = 0
+
+    def offer_row(self, table: str, key: str, row: bytes) -> None:
+        self.rows[(table, key)] = row
 
     def offer(self, channel: str, version: int, doc: bytes) -> None:
         self.offers += 1
