@@ -225,7 +225,7 @@ class RaceFolder:
             self.sink.offer(race_channel(election_id, state.race_id), state.version, doc)
             for unit in state.unit_views(every_unit):
                 channel = unit_channel(election_id, state.race_id, unit["level"], unit["unit_id"])
-                self.sink.offer(channel, state.version, dumps(unit))
+                self.sink.offer(channel, unit["version"], dumps(unit))
             table = precincts_table(election_id, state.race_id)
             for precinct_id, row in state.precinct_rows(every_unit):
                 self.sink.offer_row(table, precinct_id, dumps(row))

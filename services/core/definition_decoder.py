@@ -164,6 +164,10 @@ class _Decoder:
 
     def int_(self, obj: dict[str, Any], key: str, path: Path, low: int, high: int) -> int | None:
         value = obj[key]
+        if type(value) is float:
+            # JSON Schema's "integer" admits 3.0; the contract does not (as for reports).
+            self.fail(_at(path, key), f"expected an integer without a decimal point, got {value!r}")
+            return None
         if type(value) is not int or not low <= value <= high:
             self.fail(_at(path, key), f"expected an integer in [{low}, {high}]")
             return None

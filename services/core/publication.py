@@ -45,6 +45,7 @@ from votewire.core.channels import (
 )
 from votewire.core.codec import dumps
 from votewire.core.models import ElectionDefinition, Race
+from votewire.core.race_units import units_of
 from votewire.core.rollup import NationalRollup, RegionRollup
 from votewire.core.views import NationalView, RaceView, RegionView
 
@@ -211,3 +212,6 @@ def published_channels(definition: ElectionDefinition) -> Iterator[str]:
         yield turnout_channel(e, region.region_id)
     for race in definition.races:
         yield race_channel(e, race.race_id)
+        units = {u for found in units_of(definition, race).values() for u in found}
+        for level, unit_id in sorted(units):
+            yield unit_channel(e, race.race_id, level, unit_id)

@@ -115,6 +115,7 @@ class RaceState:
             self.counters["applied"] += 1
             self._totals.account(report, 1)
             self.version += 1
+            self._totals.units.stamp(self.version)
             self._view = None
             return ApplyResult("applied", True, self._anomalies(report), self.version)
         status, changes, rival, kept = self._book.offer(report)
@@ -128,7 +129,10 @@ class RaceState:
         flags: tuple[Flag, ...] = ()
         if changed:
             self.version += 1
+            self._totals.units.stamp(self.version)
             self._view = None
+        else:
+            self._totals.units.unchanged()
             if self._book.winner(key_of(report)) is report:
                 flags = self._anomalies(report)
         if rival is not None:
@@ -140,7 +144,7 @@ class RaceState:
         the last call (`every`: of all units with a result), at the current version."""
         units = self._totals.units
         touched = units.changed()
-        return [units.view(u, self.version) for u in (units.reporting() if every else touched)]
+        return [units.view(u) for u in (units.reporting() if every else touched)]
 
     def precinct_rows(self, every: bool = False) -> list[tuple[str, dict[str, Any]]]:
         """(precinct_id, `precinct_rows.precinct_row`) of the precincts whose winning result
@@ -165,6 +169,7 @@ class RaceState:
         if floor > self.version:
             self.version = floor
             self._view = None
+            self._totals.units.stamp(floor, every=True)
 
     def view(self) -> RaceView:
         """The current race view (cached until the next change; do not mutate)."""

@@ -74,7 +74,7 @@ def units_of(definition: ElectionDefinition, race: Race) -> dict[str, tuple[Unit
 class RaceUnits:
     """See the module doc."""
 
-    __slots__ = ("_changed", "_of", "_sums", "defined", "race")
+    __slots__ = ("_changed", "_of", "_sums", "_unstamped", "_versions", "defined", "race")
 
     def __init__(self, definition: ElectionDefinition, race: Race) -> None:
         self.race = race
@@ -92,6 +92,22 @@ class RaceUnits:
                 sums.precincts_total += 1
                 sums.registered_defined += p.registered
         self._changed: set[Unit] = set()
+        self._unstamped: set[Unit] = set()
+        self._versions: dict[Unit, int] = {}
+        """The race version at which each unit's totals last changed (its view's version)."""
+
+    def stamp(self, version: int, every: bool = False) -> None:
+        """Give the units changed since the last stamp (`every`: all units) `version`: the
+        race's version after the change (a unit's view is versioned by its own changes,
+        so a pure fold and the live fold give it the same version)."""
+        for unit in self._sums if every else self._unstamped:
+            self._versions[unit] = version
+        self._unstamped.clear()
+
+    def unchanged(self) -> None:
+        """The touches since the last stamp left the figures as they were (a winner
+        replaced by one with the same figures): the units keep their versions."""
+        self._unstamped.clear()
 
     def units(self, level: Level) -> list[Unit]:
         """Every unit of `level` the race's precincts are in, in first-precinct order."""
@@ -116,6 +132,7 @@ class RaceUnits:
             for cid, n in report.votes.items():
                 votes[cid] += sign * n
             self._changed.add(unit)
+            self._unstamped.add(unit)
 
     def changed(self) -> list[Unit]:
         """The units touched since the last call (then forgotten), in no set order."""
@@ -123,9 +140,10 @@ class RaceUnits:
         self._changed.clear()
         return found
 
-    def view(self, unit: Unit, version: int) -> dict[str, Any]:
-        """The unit's document (see the module doc) at the race's `version`."""
+    def view(self, unit: Unit) -> dict[str, Any]:
+        """The unit's document (see the module doc), at the version of its last change."""
         s = self._sums[unit]
+        version = self._versions.get(unit, 0)
         order = [c.candidate_id for c in self.race.candidates]
         leader = None
         if s.precincts_reporting:

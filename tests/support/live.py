@@ -156,7 +156,7 @@ class ElectionViews:
                 outputs.append((race_channel(e, state.race_id), state.version, dumps(state.view())))
                 for unit in state.unit_views():
                     channel = unit_channel(e, state.race_id, unit["level"], unit["unit_id"])
-                    outputs.append((channel, state.version, dumps(unit)))
+                    outputs.append((channel, unit["version"], dumps(unit)))
                 table = precincts_table(e, state.race_id)
                 rows = [(table, pid, dumps(row)) for pid, row in state.precinct_rows()]
                 await self.views.put_rows(rows)

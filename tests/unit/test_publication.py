@@ -81,10 +81,12 @@ def test_the_same_views_in_any_order_give_the_same_bytes() -> None:
 
 
 def test_a_fully_heard_election_publishes_every_channel() -> None:
-    """Every channel of `published_channels`, once each, when every race reported."""
+    """Every channel of `published_channels`, once each, when every race reported (each
+    race's reporting units included)."""
     definition, log = kz_night(0.05)
-    views, _ = pure_views(definition, log)
-    channels = [p.channel for p in election_publications(definition, views["races"])]
+    views, tally = pure_views(definition, log)
+    units = {rid: s.unit_views(every=True) for rid, s in tally.races.items()}
+    channels = [p.channel for p in election_publications(definition, views["races"], units)]
     assert sorted(channels) == sorted(published_channels(definition))
 
 
