@@ -7,7 +7,9 @@ from (E = election_id, G = region_id, R = race_id):
 
 - `race:E:R`, `region:E:G`, `summary:E`: the race, region and national views;
 - `turnout:E`, `turnout:E:G`: the turnout series of the nation / a region;
-- `races:E`: one line per race (`race_line`).
+- `races:E`: one line per race (`race_line`);
+- `anomalies:E`: the election's anomaly feed, one anomaly per change
+  (`votewire.core.anomaly`, infra/anomaly_feed.py).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ def races_channel(election_id: str) -> str:
     return f"races:{election_id}"
 
 
+def anomalies_channel(election_id: str) -> str:
+    return f"anomalies:{election_id}"
+
+
 def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[str, Any]:
     """The turnout series of a region (or the nation when `region_id` is None)."""
     return {
@@ -53,6 +59,11 @@ def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[
     }
 
 
+def _call_type(view: RaceView) -> str | None:
+    call = view.get("call")  # absent from views published before race calls
+    return call["type"] if call else None
+
+
 def race_line(view: RaceView) -> RaceLine:
     """One race's line in `races:E`."""
     return {
@@ -61,6 +72,7 @@ def race_line(view: RaceView) -> RaceLine:
         "region_id": view["region_id"],
         "status": view["status"],
         "leader": view["leader"],
+        "call": _call_type(view),
         "precincts_reporting": view["precincts_reporting"],
         "precincts_total": view["precincts_total"],
         "version": view["version"],
