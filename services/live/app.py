@@ -25,6 +25,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from votewire.config import Settings
+from votewire.infra.anomaly_feed import RedisAnomalyFeed
 from votewire.infra.redis_views import RedisViews
 from votewire.live.access import Access
 from votewire.live.context import LiveContext
@@ -77,6 +78,7 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
             ConnectionCounter(limits.max_connections_per_ip),
             Watchdog(limits),
             Pacer(hub, limits.channel_max_hz),
+            anomalies=RedisAnomalyFeed(views),
         )
         gc_before = gc.get_threshold()
         gc.freeze()  # objects from start-up live forever: keep them out of every collection

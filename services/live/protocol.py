@@ -28,6 +28,7 @@ CHANNEL_KINDS: dict[str, tuple[int, ...]] = {
     "summary": (2,),
     "turnout": (2, 3),
     "races": (2,),
+    "anomalies": (2,),
 }
 """Channel kind -> allowed number of ':'-separated parts (race:E:R has 3)."""
 

@@ -50,15 +50,22 @@ CALLS = [
     call("winner", ("A",), minutes=1),
     call("winner", ("B",), minutes=5),
     call("too_close", (), minutes=3),
-    retraction(reference(), reference().races[0], call_id="r-7", called_at=AT + timedelta(minutes=7),
-               called_by="desk-2"),  # fmt: skip
+    retraction(
+        reference(),
+        reference().races[0],
+        call_id="r-7",
+        called_at=AT + timedelta(minutes=7),
+        called_by="desk-2",
+    ),
     call("winner", ("C",), minutes=7, call_id="a-7"),  # same time as the retraction: id decides
 ]
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(CALLS), min_size=1, max_size=12), st.randoms())
-def test_the_standing_call_is_the_newest_whatever_the_order(picked: list[RaceCall], rnd: object) -> None:  # fmt: skip
+def test_the_standing_call_is_the_newest_whatever_the_order(
+    picked: list[RaceCall], rnd: object
+) -> None:
     """Any order and repetition of calls gives the same standing call and the same view
     (but its version): the greatest (called_at, call_id)."""
     forward, shuffled = RaceState(reference(), "N1"), RaceState(reference(), "N1")
@@ -156,8 +163,8 @@ def test_a_disagreeing_call_made_after_completion_raises_the_flag_at_once() -> N
     assert flags_of(state, [call("too_close", (), minutes=2)]) == []
     assert flags_of(state, [call("winner", ("C",), minutes=3)]) == ["call_disagrees"]
     definition = reference()
-    gone = retraction(definition, definition.races[0], call_id="z", called_at=AT + timedelta(minutes=4),
-                      called_by="desk")  # fmt: skip
+    at = AT + timedelta(minutes=4)
+    gone = retraction(definition, definition.races[0], call_id="z", called_at=at, called_by="desk")
     assert flags_of(state, [gone]) == []
 
 
@@ -200,7 +207,7 @@ def test_the_tally_folds_calls_without_counting_them_as_reports() -> None:
 
 def test_a_call_record_decodes_from_its_wire_form() -> None:
     """The reports topic's decoder tells calls from reports; a call survives the round trip."""
-    made = call("winner", ("A", ), minutes=4)
+    made = call("winner", ("A",), minutes=4)
     assert decode_event_trusted(loads(call_to_bytes(made))) == made
     report = result("N1", "P1", {"A": 1})
     from votewire.core.codec import report_to_bytes
