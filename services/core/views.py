@@ -43,6 +43,8 @@ class CallView(TypedDict):
     called_at: str
     called_by: str
     call_id: str
+    disagrees: bool
+    """The race is complete and its outcome says otherwise than this call."""
 
 
 class PartyLine(TypedDict):

@@ -87,6 +87,7 @@ def test_the_standing_call_is_the_newest_whatever_the_order(
         "called_at": newest.called_at.isoformat(),
         "called_by": newest.called_by,
         "call_id": newest.call_id,
+        "disagrees": False,
     }
 
 
@@ -131,6 +132,7 @@ def test_the_call_is_kept_beside_the_outcome_never_instead() -> None:
     assert view["status"] == "complete"
     assert view["outcome"] is not None and view["outcome"]["candidate_ids"] == ["A"]
     assert view["call"] is not None and view["call"]["candidate_ids"] == ["B"]
+    assert view["call"]["disagrees"] is True
 
 
 def flags_of(state: RaceState, events: list[object]) -> list[str]:
