@@ -89,6 +89,8 @@ def flag_anomaly(
     else:
         identity = [figures.get(k) for k in _IDENTITY.get(flag.code, sorted(figures))]
     key = [definition.election_id, flag.code, flag.race_id, flag.precinct_id, flag.mark]
+    race = definition.race(flag.race_id)
+    names = {c.candidate_id: c.name for c in race.candidates} if race else {}
     if flag.code == "call_disagrees":
         sender = str(figures.get("called_by") or "") or sender
     return {
@@ -96,7 +98,7 @@ def flag_anomaly(
         "election_id": definition.election_id,
         "source": "flag",
         "code": flag.code,
-        "message": describe(flag.code, figures, flag.report_id),
+        "message": describe(flag.code, figures, flag.report_id, names),
         **_place(definition, flag.race_id, flag.precinct_id),
         "mark": flag.mark,
         "report_id": flag.report_id,
@@ -147,7 +149,7 @@ def dead_letter_anomaly(letter: Mapping[str, Any], definition: ElectionDefinitio
         "election_id": election_id,
         "source": "dead_letter",
         "code": reason,
-        "message": _cut(f"Refused ({reason}{f', {field}' if field else ''}): {first}"),
+        "message": _cut(f"{field}: {first}" if field else first or f"Refused ({reason})"),
         **_place(definition, race_id, precinct_id),
         "mark": _text(named.get("mark")),
         "report_id": report_id,
@@ -158,8 +160,11 @@ def dead_letter_anomaly(letter: Mapping[str, Any], definition: ElectionDefinitio
     }
 
 
-def describe(code: str, f: Mapping[str, Any], report_id: str) -> str:
-    """One sentence for an editor about a flag and its figures."""
+def describe(
+    code: str, f: Mapping[str, Any], report_id: str, names: Mapping[str, str] | None = None
+) -> str:
+    """One sentence for an editor about a flag and its figures (`names`: candidate names
+    by id, for a call)."""
     if code == "turnout_decreased":
         return (f"Turnout fell from {f.get('earlier_ballots_cast')} at {f.get('earlier_mark')} "
                 f"to {f.get('later_ballots_cast')} at {f.get('later_mark')}")  # fmt: skip
@@ -174,8 +179,12 @@ def describe(code: str, f: Mapping[str, Any], report_id: str) -> str:
         return _cut(f"Report id {report_id} was sent again with other figures; kept the "
                     f"{f.get('kept')} one")  # fmt: skip
     if code == "call_disagrees":
-        called = f"{f.get('call_type')} {f.get('call_candidate_ids') or ''}".strip()
-        counted = f"{f.get('outcome_type')} {f.get('outcome_candidate_ids') or ''}".strip()
+
+        def who(ids: Any) -> str:
+            return ", ".join((names or {}).get(i, i) for i in str(ids or "").split(",") if i)
+
+        called = f"{f.get('call_type')} {who(f.get('call_candidate_ids'))}".strip()
+        counted = f"{f.get('outcome_type')} {who(f.get('outcome_candidate_ids'))}".strip()
         return _cut(f"Called {called} by {f.get('called_by')}, but the complete count "
                     f"gives {counted}")  # fmt: skip
     return _cut(f"{code}: {dict(f)}")
