@@ -3,14 +3,18 @@ call beside the outcome, the disagreement flag, snapshots, and untrusted call bo
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from votewire.core.codec import dumps, loads
+from votewire.core.codec import decode_definition, dumps, loads
 from votewire.core.events import decode_event_trusted
 from votewire.core.race_call import (
+    CALL_CODES,
     RaceCall,
     call_to_bytes,
     encode_call,
@@ -270,3 +274,20 @@ def test_a_call_record_from_a_file_is_checked_whole() -> None:
         "bad_call_id", "bad_called_by", "bad_timestamp", "unknown_election",
     ]  # fmt: skip
     assert codes(validate_call_record({"kind": "call"}, reference()))[0] == "missing_field"
+
+
+def test_every_call_code_is_documented_in_the_contract() -> None:
+    """CALL_CODES and the table of docs/contract.md's "Race calls" list the same codes."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "contract.md").read_text("utf-8")
+    section = text[text.index("## Race calls") : text.index("## Anomalies")]
+    assert set(re.findall(r"^\| `([a-z_]+)` \|", section, re.M)) == set(CALL_CODES)
+
+
+def test_the_documented_call_record_is_one_the_code_reads() -> None:
+    """The call example of docs/contract.md is a valid record of its example election."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "contract.md").read_text("utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, re.S)]
+    definition = decode_definition(blocks[0])
+    record = next(b for b in blocks if b.get("kind") == "call")
+    found = validate_call_record(record, definition)
+    assert isinstance(found, RaceCall) and encode_call(found) == record
