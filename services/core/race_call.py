@@ -261,7 +261,8 @@ def _candidates(
     known = {c.candidate_id for c in race.candidates}
     for cid in value:
         if cid not in known:
-            problems.append(Problem("unknown_candidate", "candidate_ids", f"{_show(cid)}"))
+            message = f"{_show(cid)} is not a candidate of the race"
+            problems.append(Problem("unknown_candidate", "candidate_ids", message))
     if len(set(value)) != len(value):
         problems.append(Problem("bad_candidates", "candidate_ids", "a candidate is repeated"))
     if kind == "winner" and not 0 < len(value) <= race.seats:
