@@ -127,6 +127,13 @@ async def test_an_editor_sees_acts_on_and_follows_anomalies_as_they_happen(
             timeout=DEADLINE_MS
         )
         await page.locator('[data-testid="show-acknowledged"]').uncheck()
+        await page.locator('[data-testid="anomaly-source"]').select_option("flag")
+        await page.wait_for_function(
+            "document.querySelectorAll('#anomaly-list li.anomaly').length === 1",
+            timeout=DEADLINE_MS,
+        )
+        assert await rows.first.get_attribute("data-code") == "call_disagrees"
+        await page.locator('[data-testid="anomaly-source"]').select_option("")
 
         await page.locator('li[data-code="call_disagrees"] button[data-action="open"]').click()
         marker = page.locator('[data-testid="race-call"]')
@@ -158,12 +165,17 @@ async def test_an_editor_sees_acts_on_and_follows_anomalies_as_they_happen(
         )
         await page.evaluate("window.scrollTo(0, 0)")
         await page.screenshot(path=str(shots / "anomalies-desktop.png"), full_page=True)
+        many = [refusal("p1", f"commission-{i}") for i in range(120)]  # past the window
+        await feed.append_many(many)
         phone = await browser.new_page(
             viewport={"width": 390, "height": 844}, locale="en-US", bypass_csp=True
         )
         await phone.goto(page.url)
         await phone.locator("#anomaly-list li.anomaly").nth(3).wait_for(timeout=DEADLINE_MS)
         await phone.locator('[data-testid="race-call"]').wait_for(timeout=DEADLINE_MS)
+        await phone.wait_for_function(  # the snapshot's 100, and the older ones by REST
+            "window.votewire.state.anomalies.items.size === 125", timeout=DEADLINE_MS
+        )
         width = await phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page is {width}px wide on a 390px phone"
         await phone.screenshot(path=str(shots / "anomalies-phone.png"), full_page=True)

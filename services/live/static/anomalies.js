@@ -1,7 +1,8 @@
 // The anomalies panel: anomalies:E as it happens, for an editor to act on.
 //
 // The channel's snapshot is the window of the newest anomalies ({anomalies, count});
-// each update is one anomaly with its seq (docs/live-protocol.md, "Anomalies"). A seq
+// each update is one anomaly with its seq (docs/live-protocol.md, "Anomalies"). Older
+// ones than the window are paged in from REST (?before=<seq>, up to KEPT), and a seq
 // that jumps (the connection fell behind) is filled in from REST (?after=<seq>), so
 // nothing is missed. Each row says what, where (race, precinct), when and who sent
 // it; "Open race" shows the race, "Acknowledge" marks it done on this browser
@@ -39,6 +40,7 @@ export class AnomalyPanel {
     this.lastSeq = 0;
     this.count = 0;
     this.showAcknowledged = false;
+    this.source = "";         // "" every anomaly, "flag" the count's, "dead_letter" refusals
     this.available = true;
     this.filling = null;
     this.storageKey = `votewire.acknowledged.${election}`;
@@ -63,6 +65,8 @@ export class AnomalyPanel {
       for (const a of view.anomalies) this._add(a);
       this.count = view.count || 0;
       this.lastSeq = this.count;
+      const oldest = Math.min(...view.anomalies.map((a) => a.seq));
+      if (view.anomalies.length && oldest > 1) this._older(oldest);
     } else {
       const gap = this.lastSeq && view.seq > this.lastSeq + 1 ? this.lastSeq : null;
       this._add(view);
@@ -85,6 +89,18 @@ export class AnomalyPanel {
       const oldest = [...this.items.values()].sort((x, y) => x.seq - y.seq)[0];
       this.items.delete(oldest.anomaly_id);
     }
+  }
+
+  async _older(before) {
+    let cursor = `?before=${before}&limit=500`;
+    try {
+      while (cursor && this.items.size < KEPT) {
+        const page = await this.fetchJson(`/v1/elections/${this.election}/anomalies${cursor}`);
+        for (const a of page.anomalies) if (this.items.size < KEPT) this.items.set(a.anomaly_id, a);
+        cursor = page.next;
+      }
+    } catch (err) { console.warn("anomalies: could not read older ones", err); }
+    this.onChange();
   }
 
   async _fill(after) {
@@ -121,19 +137,26 @@ export class AnomalyPanel {
     card.hidden = !this.available;
     if (!this.available) return;
     const rows = [...this.items.values()].sort((x, y) => y.seq - x.seq)
-      .filter((a) => this.showAcknowledged || !this.acknowledged.has(a.anomaly_id));
+      .filter((a) => this.showAcknowledged || !this.acknowledged.has(a.anomaly_id))
+      .filter((a) => !this.source || a.source === this.source);
+    const kinds = [["", "all kinds"], ["flag", "flags of the count"], ["dead_letter", "refused reports"]];
+    const pick = h("select", { "aria-label": "kind of anomaly", "data-testid": "anomaly-source",
+                               onchange: (event) => { this.source = event.target.value; this.onChange(); } },
+      kinds.map(([value, text]) => h("option", { value, selected: value === this.source, text })));
     const toggle = h("label", { class: "small muted" },
       h("input", { type: "checkbox", checked: this.showAcknowledged, "data-testid": "show-acknowledged",
                    onchange: (event) => { this.showAcknowledged = event.target.checked; this.onChange(); } }),
       " show acknowledged");
     const summary = h("p", { class: "small muted anomaly-summary" },
-      `${n(this.open())} open · ${n(this.count)} in all`, " ", toggle);
+      `${n(this.open())} open · ${n(this.count)} in all`, " ", pick, " ", toggle);
     if (!rows.length) {
       target.replaceChildren(summary, h("p", { class: "muted", text: this.count ? "Nothing open." : "No anomalies yet." }));
       return;
     }
     const list = h("ol", { class: "anomaly-list" }, rows.slice(0, SHOWN).map((a) => this._row(a)));
-    target.replaceChildren(summary, list);
+    const more = rows.length > SHOWN
+      ? h("p", { class: "small muted", text: `Showing the newest ${SHOWN}; acknowledge to see older ones.` }) : null;
+    target.replaceChildren(summary, list, ...(more ? [more] : []));
   }
 
   _row(a) {
