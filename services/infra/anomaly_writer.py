@@ -59,17 +59,20 @@ class AnomalyWriter:
         self.dropped = 0
         self.errors = 0
         self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._sending: dict[str, dict[str, Any]] = {}
+        """Taken by the one flush under way (`_lock`), not answered yet."""
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + len(self._sending)
 
     def offer(self, anomaly: Mapping[str, Any]) -> None:
         key = f"{anomaly.get('election_id')}/{anomaly.get('anomaly_id')}"
-        if key in self._pending or key in self._recent:
+        if key in self._pending or key in self._sending or key in self._recent:
             return
         self._pending[key] = {**anomaly, "noticed_at": self.clock().isoformat()}
         while len(self._pending) > self.max_pending:
@@ -110,21 +113,29 @@ class AnomalyWriter:
                 self._wake.set()
 
     async def flush(self) -> None:
-        """Append everything pending now; on an error the unwritten stay pending."""
-        while self._pending:
-            keys = list(self._pending)[: self.max_batch]
-            batch = [self._pending[k] for k in keys]
-            try:
-                answers = await self.feed.append_many(batch)
-            except (BadChannel, ValueError, KeyError):
-                answers = await self._one_by_one(keys, batch)  # a bad one must not block the rest
-            for key, answer in zip(keys, answers, strict=True):
-                self._pending.pop(key, None)
-                if answer is None:
-                    continue
-                self.written += answer.added
-                self.known += not answer.added
-                self._remember(key)
+        """Append everything pending now, one flush at a time; on an error the unwritten
+        stay pending, in their order, ahead of what came meanwhile."""
+        async with self._lock:
+            while self._pending:
+                keys = list(self._pending)[: self.max_batch]
+                self._sending = {k: self._pending.pop(k) for k in keys}
+                batch = list(self._sending.values())
+                try:
+                    try:
+                        answers = await self.feed.append_many(batch)
+                    except (BadChannel, ValueError, KeyError):  # one bad must not block the rest
+                        answers = await self._one_by_one(keys, batch)
+                except BaseException:
+                    self._pending = OrderedDict([*self._sending.items(), *self._pending.items()])
+                    raise
+                finally:
+                    self._sending = {}
+                for key, answer in zip(keys, answers, strict=True):
+                    if answer is None:
+                        continue
+                    self.written += answer.added
+                    self.known += not answer.added
+                    self._remember(key)
 
     async def _one_by_one(self, keys: list[str], batch: list[dict[str, Any]]) -> list[Any]:
         answers: list[Any] = []

@@ -3,7 +3,9 @@ retries, stage 1 and the dead-letter follower feeding one feed once per anomaly.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +20,7 @@ from votewire.core.dead_letter import dead_letter_record
 from votewire.core.keys import race_key
 from votewire.core.race_call import RaceCall, call_to_bytes
 from votewire.core.race_state import RaceState
-from votewire.infra.anomaly_feed import MemoryAnomalyFeed
+from votewire.infra.anomaly_feed import Appended, MemoryAnomalyFeed
 from votewire.infra.anomaly_writer import AnomalyWriter
 
 from tests.support.polling import eventually
@@ -184,3 +186,32 @@ async def test_the_follower_feeds_dead_letters_of_known_elections_only() -> None
     page = await feed.page(ELECTION)
     assert page.count == 1 and json.loads(page.items[0])["precinct_id"] == "P1"
     assert metrics.counters["dead_letters_not_of_an_election"] == 2
+
+
+class SlowFeed(MemoryAnomalyFeed):
+    """A feed whose appends wait for the test: an offer can come while one is in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def append_many(self, anomalies: Sequence[Mapping[str, Any]]) -> list[Appended]:
+        self.sent += [str(a["anomaly_id"]) for a in anomalies]
+        await self.gate.wait()
+        return await super().append_many(anomalies)
+
+
+async def test_an_anomaly_offered_while_its_append_is_in_flight_is_sent_once() -> None:
+    """Offers arriving during an append, and a flush called meanwhile, send nothing twice."""
+    feed = SlowFeed()
+    writer = AnomalyWriter(feed)
+    (found,) = raised([turnout("N1", "P1", "10:00", 300), turnout("N1", "P1", "12:00", 250)])
+    writer.offer(found)
+    await eventually(lambda: _async(bool(feed.sent)), 5, "the append to start")
+    writer.offer(found)
+    flushing = asyncio.create_task(writer.flush())
+    feed.gate.set()
+    await flushing
+    await writer.stop()
+    assert feed.sent == [found["anomaly_id"]] and writer.written == 1
