@@ -24,7 +24,7 @@ appends in order (each its own script run).
 Reads: `page(election_id, before=, after=, limit=)` -> `AnomalyPage`:
 without a cursor the newest `limit` anomalies, newest first; `before=s`
 those with seq < s, newest first; `after=s` those with seq > s, oldest
-first; `count` is the newest seq (anomalies ever appended, trimmed ones
+first; `total` is the newest seq (anomalies ever appended, trimmed ones
 included). Errors: reads raise `ViewsUnavailable` when Redis fails; appends
 let redis-py's errors through (the writer retries, `anomaly_writer.py`).
 
@@ -82,7 +82,8 @@ class Appended(NamedTuple):
 class AnomalyPage(NamedTuple):
     """Stored anomaly documents (JSON bytes, each with its `seq`) and the newest seq."""
 
-    count: int
+    total: int
+    """The newest seq: anomalies ever appended, trimmed ones included."""
     items: list[bytes]
 
 

@@ -87,7 +87,7 @@ def page_body(election_id: str, page: AnomalyPage, limit: int, after: int | None
             nxt = b'"?%b=%d&limit=%d"' % (way, edge, limit)
     return b'{"anomalies":[%b],"count":%d,"election_id":"%b","next":%b}' % (
         b",".join(page.items),
-        page.count,
+        page.total,
         election_id.encode(),
         nxt,
     )

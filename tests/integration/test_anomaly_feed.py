@@ -68,7 +68,7 @@ async def test_each_anomaly_is_appended_once_with_the_next_seq(feed: Feed) -> No
     again = await feed.feed.append_many([anomaly(2), anomaly(3)])
     assert [(a.added, a.seq) for a in again] == [(False, 2), (True, 3)]
     page = await feed.feed.page(E)
-    assert page.count == 3
+    assert page.total == 3
     assert [json.loads(d)["seq"] for d in page.items] == [3, 2, 1]
     assert page.items[0].startswith(b'{"seq":3,')
     assert json.loads(page.items[0])["message"] == "Ақсу №3"
@@ -98,7 +98,7 @@ async def test_pages_go_back_with_before_and_forward_with_after(feed: Feed) -> N
     assert await seqs(before=1) == []
     assert await seqs(after=1) == [2, 3]
     assert await seqs(after=4) == []
-    assert (await feed.feed.page("nobody-yet")).count == 0
+    assert (await feed.feed.page("nobody-yet")).total == 0
 
 
 async def test_the_feed_is_capped_but_counts_everything(feed: Feed) -> None:
@@ -106,7 +106,7 @@ async def test_the_feed_is_capped_but_counts_everything(feed: Feed) -> None:
     max_len); `count` still says how many were ever appended."""
     await feed.feed.append_many([anomaly(n) for n in range(1, 200)])
     page = await feed.feed.page(E, limit=500)
-    assert page.count == 199
+    assert page.total == 199
     assert MAX_LEN <= len(page.items) < 199
     assert json.loads(page.items[0])["seq"] == 199
 
@@ -115,7 +115,7 @@ async def test_a_bad_election_is_refused_before_anything_is_written(feed: Feed) 
     """An election id outside the channel grammar raises BadChannel; nothing is stored."""
     with pytest.raises(BadChannel):
         await feed.feed.append_many([anomaly(1), anomaly(2, election="no good")])
-    assert (await feed.feed.page(E)).count == 0
+    assert (await feed.feed.page(E)).total == 0
 
 
 async def test_reads_of_an_unreachable_redis_are_unavailable() -> None:

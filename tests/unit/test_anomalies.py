@@ -123,7 +123,7 @@ async def test_the_writer_appends_each_anomaly_once_and_retries_while_down() -> 
     writer.offer(found)  # remembered: not sent again
     await writer.stop()
     page = await feed.page(ELECTION)
-    assert page.count == 1 and [json.loads(d)["anomaly_id"] for d in page.items] == [
+    assert page.total == 1 and [json.loads(d)["anomaly_id"] for d in page.items] == [
         found["anomaly_id"]
     ]
     assert (writer.written, writer.dropped) == (1, 1)
@@ -184,7 +184,7 @@ async def test_the_follower_feeds_dead_letters_of_known_elections_only() -> None
     ])  # fmt: skip
     await writer.stop()
     page = await feed.page(ELECTION)
-    assert page.count == 1 and json.loads(page.items[0])["precinct_id"] == "P1"
+    assert page.total == 1 and json.loads(page.items[0])["precinct_id"] == "P1"
     assert metrics.counters["dead_letters_not_of_an_election"] == 2
 
 
