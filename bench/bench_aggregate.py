@@ -9,7 +9,7 @@
    - faust's ceiling: a no-op faust agent with stage 1's settings reads it
      (bench/faust_floor.py), the most any faust agent can fold here;
    - one aggregate worker starts on it: "fold" is stage 1's rate (reports
-     folded / time from its first to its last report, from /metrics); "all
+     folded / time from its first to its last report, from /stats); "all
      views" is the rate until Redis holds every final document of the night
      (race, region, national, turnout, race list), stages 2 and 3 included.
 2. Latency at steady rates (default 200 and 2,000 reports/s): a running
@@ -91,7 +91,7 @@ class LatencyRun:
     samples: list[float] = field(default_factory=list, repr=False)
     """Latencies in seconds, one per report that changed its race view."""
     worker: dict[str, object] = field(default_factory=dict)
-    """The worker's own latency figures (/metrics) at the end of the run."""
+    """The worker's own latency figures (/stats) at the end of the run."""
 
 
 def env_for(tag: str) -> dict[str, str]:
@@ -152,7 +152,7 @@ async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: 
     settings = settings_for(env)
     await publish_definition(settings, definition)
     procs = start_services(env, logs, names=("aggregate",))
-    url = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/metrics"
+    url = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/stats"
     summary = f"summary:{definition.election_id}"
     final = expected[summary][0]
     try:
@@ -369,7 +369,7 @@ async def latency_run(
                 missing = sum(len(v) for v in prober.pending.values())
                 raise SystemExit(f"{missing} reports never reached their race view") from None
             listener.cancel()
-            stats = await read_json(f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/metrics")
+            stats = await read_json(f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/stats")
             if stats:
                 worker_ages.update(stats["record_age_at_fold"])
                 worker_ages["offer_to_redis"] = stats["offer_to_redis"]

@@ -6,7 +6,8 @@
     votewire rebuild                               rewrite every Redis view from Kafka
     votewire up                                    stack + the services, supervised, foreground
     votewire demo                                  `up` + a simulated night
-    votewire scenario kz-2021 --out DIR            write a definition and a night of reports
+    votewire scenario kz-2021|national --out DIR   write a definition and a night of reports
+    votewire election validate|load|list           check, load and list election definitions
     votewire tally --definition DEF REPORTS        fold a report file with the pure engine
     votewire tally ARCHIVE_DIR [--as-of T]         fold an exported archive offline
     votewire ingest FILE                           send a JSON-lines/CSV file of reports
@@ -71,6 +72,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scenario": (
         "votewire.sim.scenario_command:command",
         "Write a reference scenario: definition.json + reports.jsonl.",
+    ),
+    "election": (
+        "votewire.election.command:command",
+        "Election definitions: validate a file, load it through ingest, list them.",
     ),
     "tally": (
         "votewire.replay.tally_command:command",

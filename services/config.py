@@ -103,9 +103,37 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "Longest the broker holds an aggregate fetch that found no new records. faust's own "
         "1500 delays records by up to 1.5 s (docs/aggregate.md, Performance).",
     ),
+    "VOTEWIRE_AGGREGATE_SWITCH_INTERVAL_US": (
+        "5000",
+        "The aggregate worker's thread switch interval (sys.setswitchinterval). faust reads "
+        "Kafka in a thread of its own; the default 5000 makes the event loop wait up to 5 ms "
+        "for the GIL after each socket call (docs/aggregate.md, Performance).",
+    ),
+    "VOTEWIRE_AGGREGATE_COMPRESSION": (
+        "",
+        "Compression of what the aggregate writes to Kafka: '' (none), gzip, lz4 or zstd.",
+    ),
+    "VOTEWIRE_AGGREGATE_LINGER_MS": (
+        "0",
+        "How long the aggregate's producer waits to fill a batch before sending it.",
+    ),
     "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": (
         "10",
         "Kafka session timeout of an aggregate worker: how soon a dead worker's partitions move.",
+    ),
+    "VOTEWIRE_AGGREGATE_STALL_S": (
+        "60",
+        "An aggregate worker with input waiting on a partition whose folded offset has not "
+        "moved for this long is 'stalled': /livez answers 503 (docs/operations.md, Health).",
+    ),
+    "VOTEWIRE_HEARTBEAT_INTERVAL_MS": (
+        "1000",
+        "How often each aggregate worker writes its heartbeat (its health verdict) to Redis.",
+    ),
+    "VOTEWIRE_STALE_AFTER_MS": (
+        "3000",
+        "A heartbeat unchanged this long is stale: live's /healthz says 'degraded' and "
+        "dashboards show 'Stale' (keep it at least twice the heartbeat interval).",
     ),
     "VOTEWIRE_LOG_LEVEL": ("info", "Log level of the services."),
     "VOTEWIRE_ACCESS_LOG": (
@@ -119,6 +147,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "Empty: open dev mode, no authentication.",
     ),
     "VOTEWIRE_INGEST_MAX_BODY_BYTES": ("4194304", "Largest request body ingest reads (413 above)."),
+    "VOTEWIRE_INGEST_MAX_DEFINITION_BYTES": (
+        "67108864",
+        "Largest election definition PUT /v1/elections/{id} reads (413 above); a national "
+        "one of 200,000 precincts is about 20 MB.",
+    ),
     "VOTEWIRE_INGEST_MAX_ITEMS": ("1000", "Most reports in one ingest request (413 above)."),
     "VOTEWIRE_INGEST_RATE": (
         "200",
@@ -220,12 +253,24 @@ def _ingest_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "credentials_file": Path(credentials) if credentials else None,
         "ingest_max_body_bytes": max(1024, _int(env, "VOTEWIRE_INGEST_MAX_BODY_BYTES")),
+        "ingest_max_definition_bytes": max(1024, _int(env, "VOTEWIRE_INGEST_MAX_DEFINITION_BYTES")),
         "ingest_max_items": max_items,
         "ingest_rate": rate,
         "ingest_burst": burst,
         "ingest_produce_timeout_ms": max(1, _int(env, "VOTEWIRE_INGEST_PRODUCE_TIMEOUT_MS")),
         "ingest_startup_wait_ms": _int(env, "VOTEWIRE_INGEST_STARTUP_WAIT_MS"),
     }
+
+
+def _compression(raw: str) -> str | None:
+    value = raw.strip().lower()
+    if value in ("", "none"):
+        return None
+    if value not in ("gzip", "lz4", "zstd"):
+        raise SettingsError(
+            f"VOTEWIRE_AGGREGATE_COMPRESSION must be gzip, lz4 or zstd, got {raw!r}"
+        )
+    return value
 
 
 def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -235,6 +280,14 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aggregate_batch_max": max(1, _int(env, "VOTEWIRE_AGGREGATE_BATCH_MAX")),
         "aggregate_fetch_wait_ms": max(1, _int(env, "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS")),
         "aggregate_session_timeout_s": max(6, _int(env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S")),
+        "aggregate_switch_interval_us": max(
+            10, _int(env, "VOTEWIRE_AGGREGATE_SWITCH_INTERVAL_US")
+        ),
+        "aggregate_compression": _compression(_get(env, "VOTEWIRE_AGGREGATE_COMPRESSION")),
+        "aggregate_linger_ms": _int(env, "VOTEWIRE_AGGREGATE_LINGER_MS"),
+        "aggregate_stall_s": max(1, _int(env, "VOTEWIRE_AGGREGATE_STALL_S")),
+        "heartbeat_interval_ms": max(50, _int(env, "VOTEWIRE_HEARTBEAT_INTERVAL_MS")),
+        "stale_after_ms": max(100, _int(env, "VOTEWIRE_STALE_AFTER_MS")),
     }
 
 
@@ -283,6 +336,7 @@ class Settings:
     credentials_file: Path | None = None
     """Ingest credentials; None: open dev mode (no authentication)."""
     ingest_max_body_bytes: int = 4_194_304
+    ingest_max_definition_bytes: int = 67_108_864
     ingest_max_items: int = 1000
     ingest_rate: int = 200
     """Reports per second per credential; 0: unlimited."""
@@ -308,6 +362,12 @@ class Settings:
     aggregate_batch_max: int = 500
     aggregate_fetch_wait_ms: int = 10
     aggregate_session_timeout_s: int = 10
+    aggregate_switch_interval_us: int = 5000
+    aggregate_compression: str | None = None
+    aggregate_linger_ms: int = 0
+    aggregate_stall_s: int = 60
+    heartbeat_interval_ms: int = 1000
+    stale_after_ms: int = 3000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

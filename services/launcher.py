@@ -56,7 +56,7 @@ class ServiceProcess:
             "live": settings.live_port,
             "aggregate": settings.aggregate_port,
         }[self.name]
-        path = {"aggregate": "/healthz", "ingest": "/readyz", "live": "/healthz"}[self.name]
+        path = {"aggregate": "/healthz", "ingest": "/readyz", "live": "/readyz"}[self.name]
         return f"http://{settings.host}:{port}{path}"
 
     def start(self) -> None:

@@ -31,21 +31,22 @@ key it now owns (`recover`).
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
 import faust
 import redis.asyncio as aioredis
-from faust.web import Request, Response, View
+from votewire.aggregate import web
 from votewire.aggregate.anomalies import DeadLetterFollower
 from votewire.aggregate.batch_loop import BatchLoop
 from votewire.aggregate.dead_letters import DeadLetters, SizeGuard
 from votewire.aggregate.flusher import ViewFlusher
 from votewire.aggregate.folder import RaceFolder
+from votewire.aggregate.heartbeat import HeartbeatWriter
 from votewire.aggregate.metrics import Metrics
 from votewire.aggregate.ports import Definitions, Record
 from votewire.aggregate.rollups import NationalStage, RegionStage
@@ -55,6 +56,7 @@ from votewire.config import Settings
 from votewire.infra.anomaly_feed import RedisAnomalyFeed
 from votewire.infra.anomaly_writer import AnomalyWriter
 from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.heartbeat import RedisHeartbeats
 from votewire.infra.redis_views import RedisViews
 from votewire.infra.topic_log import KafkaLog
 
@@ -69,6 +71,7 @@ def broker_url(bootstrap: str) -> str:
 
 
 def create_app(settings: Settings, replication: int = 1) -> faust.App:
+    sys.setswitchinterval(settings.aggregate_switch_interval_us / 1e6)
     datadir = settings.state_dir / "aggregate" / f"{settings.aggregate_app_id}-data"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -84,10 +87,13 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         # Packed views can exceed aiokafka's default 16 KiB batch; an oversized
         # record then travels alone, one round trip per record and partition.
         producer_max_batch_size=512 * 1024,
+        producer_compression_type=settings.aggregate_compression,
+        producer_linger=settings.aggregate_linger_ms / 1000,
         topic_partitions=settings.report_partitions,
         topic_replication_factor=replication,
         topic_allow_declare=True,
         web_host=settings.host,
+        web_bind=settings.host,  # faust binds 0.0.0.0 unless told
         web_port=settings.aggregate_port,
         web_in_thread=False,
         # Commits happen on the timer only: faust's fetcher awaits a commit
@@ -205,7 +211,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     region_races = routed_table(app, "region-races", n)
     nation_regions = routed_table(app, "nation-regions", n)
 
-    metrics = Metrics()
+    metrics = Metrics(stall_s=settings.aggregate_stall_s)
     catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
     redis_client = aioredis.Redis.from_url(settings.redis_url)
     views = RedisViews(redis_client, settings.redis_prefix)
@@ -273,60 +279,24 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     async def start() -> None:
         await startup.ready()
 
-    lagging = (reports, by_region, by_election)
-    stall = StallReport()
-
-    @app.timer(1.0)  # type: ignore[untyped-decorator]
-    async def tick() -> None:
-        metrics.tick()
-        ok, reason = metrics.health(consumer_lag(app, lagging))
-        stall.observe(ok, reason)
+    heartbeat = HeartbeatWriter(
+        RedisHeartbeats(redis_client, settings.redis_prefix),
+        interval_s=settings.heartbeat_interval_ms / 1000,
+    )
+    health = web.install(
+        app, metrics, (reports, by_region, by_election), heartbeat, lambda: flusher.pending
+    )
 
     @app.on_before_shutdown.connect
     async def on_shutdown(*args: Any, **kwargs: Any) -> None:
+        await health.stop()
         await flusher.stop()
         await anomalies.stop()
         await catalog.stop()
         await redis_client.aclose()
 
-    @app.page("/metrics")
-    async def metrics_page(self: View, request: Request) -> Response:
-        body = metrics.snapshot(consumer_lag(app, lagging))
-        body["redis_pending_views"] = flusher.pending
-        return self.json(body)
-
-    @app.page("/healthz")
-    async def health_page(self: View, request: Request) -> Response:
-        ok, reason = metrics.health(consumer_lag(app, lagging))
-        body = {"status": reason, "alarms": metrics.alarms(), "races": folder.races}
-        return self.json(body, status=200 if ok else 503)
-
     app.aggregate = parts  # type: ignore[attr-defined]
     return parts
-
-
-class StallReport:
-    """Logs, once per episode, when the worker turns unhealthy (`Metrics.health`),
-    with the stack of every asyncio task: a stalled agent shows where it waits."""
-
-    def __init__(self) -> None:
-        self.reported: str | None = None
-
-    def observe(self, ok: bool, reason: str) -> None:
-        if ok:
-            if self.reported is not None:
-                log.warning("worker healthy again (was %s)", self.reported)
-            self.reported = None
-            return
-        if self.reported == reason:
-            return
-        self.reported = reason
-        stacks = []
-        for task in asyncio.all_tasks():
-            out = io.StringIO()
-            task.print_stack(limit=12, file=out)
-            stacks.append(out.getvalue())
-        log.error("worker unhealthy (%s); asyncio tasks:\n%s", reason, "\n".join(stacks))
 
 
 def crash(stage: str) -> NoReturn:
@@ -380,22 +350,3 @@ def on_recover(
         log.info("%s: re-published %d keys of partitions %s", table.name, count, sorted(partitions))
 
     table.on_recover(callback)
-
-
-def consumer_lag(app: faust.App, topics: tuple[faust.TopicT, ...]) -> dict[str, int]:
-    """Messages behind per "topic:partition": highwater - committed, assigned partitions."""
-    names = {t.get_topic_name() for t in topics}
-    committed: Mapping[Any, int] = app.monitor.tp_committed_offsets
-    lag: dict[str, int] = {}
-    try:
-        assigned = app.consumer.assignment()
-    except Exception:  # not started yet
-        return lag
-    for tp in assigned:
-        if tp.topic not in names:
-            continue
-        high = app.consumer.highwater(tp)
-        if high is None:
-            continue
-        lag[f"{tp.topic}:{tp.partition}"] = max(0, high - committed.get(tp, 0))
-    return lag

@@ -1,29 +1,50 @@
-"""What the aggregate worker measures, and its health verdict.
+"""What the aggregate worker measures, as Prometheus metrics and as JSON.
 
-`Metrics` is one per worker: plain counters (`count`), recent Redis write
-latencies, a per-second rate of folded reports (`tick`, called each second),
-and the time of the last batch. `snapshot(lag)` renders everything as the
-JSON of `GET /metrics`; `health(lag)` decides `GET /healthz`:
+`Metrics` is one per worker. The stages call `count(name, n)`, `batch_took`,
+`batch_done`, `ages`; the flusher `flush_done` / `flush_failed` and
+`offer_age.add`; the web module `tick()` each second. Everything lands in a
+prometheus_client registry of its own (`registry`, rendered by
+`exposition()` for `GET /metrics`) and in plain fields for the JSON of
+`GET /stats` (`snapshot`).
 
-- 503 "stalled" if reports are waiting (lag > 0) and no batch has been
-  processed for `stall_s` seconds: the agent is dead or stuck while the
-  worker process still runs;
-- 503 "redis_unreachable" if every Redis flush has failed for `stall_s`;
-- 200 otherwise.
+Prometheus names (all prefixed `votewire_aggregate_`):
 
-Consumer lag is measured by the caller (it reads faust's consumer) and
-passed in as partition -> messages behind.
+- `reports_folded_total{status}`: reports folded, by what the fold did
+  (applied, duplicate, stale, conflict: from `count("reports_<status>")`);
+- `reports_rejected_total{reason}`: records dead-lettered by stage 1
+  (`count("rejected_<reason>")`);
+- `<name>_total` for every other `count(name)` (views_written, flushes,
+  flush_errors, recoveries, batches, events, ...);
+- `batch_fold_seconds{stage}`, `redis_write_seconds`, `record_age_seconds{stage}`
+  (Kafka timestamp to fold), `offer_to_redis_seconds`: histograms;
+- `consumer_lag{topic,partition}`: records waiting, against what this
+  process has folded (lag.py); `alive`, `ready`: the health verdict (1/0);
+  `redis_pending_views`: views waiting for the Redis writer.
+
+`health(lag)` is the older verdict from lag numbers alone, kept for callers
+that have no offsets; the worker itself decides with `health.HealthRules`.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from votewire.aggregate.health import HealthRules, Offsets, Phase, Verdict
+
 Clock = Callable[[], float]
+PREFIX = "votewire_aggregate_"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+AGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+_NOT_A_NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 
 class LatencySamples:
@@ -47,18 +68,40 @@ class LatencySamples:
         }
 
 
+class Timing(LatencySamples):
+    """Recent samples for the JSON, and the same observations in a Prometheus histogram."""
+
+    def __init__(self, histogram: Any) -> None:
+        super().__init__()
+        self.histogram = histogram
+
+    def add(self, seconds: float) -> None:
+        super().add(seconds)
+        self.histogram.observe(seconds)
+
+
 class Metrics:
     def __init__(self, clock: Clock = time.monotonic, stall_s: float = 60.0) -> None:
         self.clock = clock
         self.stall_s = stall_s
         self.counters: Counter[str] = Counter()
-        self.redis_write = LatencySamples()
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series
+        self.registry = CollectorRegistry()
+        self._batch_hist = _histogram(self, "batch_fold_seconds", "Fold of a batch.", ("stage",))
+        self._age_hist = _histogram(
+            self, "record_age_seconds", "Kafka timestamp to fold.", ("stage",), AGE_BUCKETS
+        )
+        self.redis_write = Timing(
+            _histogram(self, "redis_write_seconds", "One pipelined write of views to Redis.")
+        )
+        self.offer_age = Timing(
+            _histogram(self, "offer_to_redis_seconds", "First offer of a view to its write.")
+        )
+        """From a view's first offer to the end of the Redis write that carried it."""
         self.record_age: dict[str, LatencySamples] = {}
         """Per stage: wall time from a record's Kafka timestamp to the fold of its batch."""
         self.batch_time: dict[str, LatencySamples] = {}
         """Per stage: wall time to fold a batch and enqueue its sends."""
-        self.offer_age = LatencySamples()
-        """From a view's first offer to the end of the Redis write that carried it."""
         self.started_at = clock()
         self.last_batch_at = self.started_at
         self.last_flush_ok_at = self.started_at
@@ -67,6 +110,15 @@ class Metrics:
         self.recovering = 0
         """Recoveries under way (stage 1 re-folding its partitions): alive, not stalled."""
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=6)
+        self.rules = HealthRules(clock, stall_s)
+        """The worker's health rules (web.py feeds them offsets; Redis outcomes come here)."""
+        self._lag_rules = HealthRules(clock, stall_s)
+        self.offsets: Callable[[], Mapping[str, Offsets]] = dict
+        """Set by the worker's wiring: the input partitions' offsets now (lag.py)."""
+        self.verdict: Verdict | None = None
+        """The latest health verdict (web.py), for the `alive`/`ready` gauges."""
+        self.pending_views: Callable[[], int] = lambda: 0
+        self.registry.register(_Collector(self))
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] += n
@@ -74,14 +126,14 @@ class Metrics:
     def ages(self, stage: str, seconds: list[float]) -> None:
         samples = self.record_age.get(stage)
         if samples is None:
-            samples = self.record_age[stage] = LatencySamples()
+            samples = self.record_age[stage] = Timing(self._age_hist.labels(stage))
         for age in seconds:
             samples.add(age)
 
     def batch_took(self, stage: str, seconds: float) -> None:
         samples = self.batch_time.get(stage)
         if samples is None:
-            samples = self.batch_time[stage] = LatencySamples()
+            samples = self.batch_time[stage] = Timing(self._batch_hist.labels(stage))
         samples.add(seconds)
 
     def batch_done(self, size: int) -> None:
@@ -93,12 +145,16 @@ class Metrics:
         self.redis_write.add(seconds)
         self.last_flush_ok_at = self.clock()
         self.flush_failing = False
+        self.rules.redis_ok()
+        self._lag_rules.redis_ok()
         self.counters["flushes"] += 1
         self.counters["views_written"] += written
         self.counters["views_skipped"] += skipped
 
     def flush_failed(self) -> None:
         self.flush_failing = True
+        self.rules.redis_failed()
+        self._lag_rules.redis_failed()
         self.counters["flush_errors"] += 1
 
     def tick(self) -> None:
@@ -109,15 +165,16 @@ class Metrics:
         self.reports_per_s = (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
     def health(self, lag: Mapping[str, int]) -> tuple[bool, str]:
-        now = self.clock()
-        if self.recovering:
-            self.last_batch_at = now  # a long re-fold is progress, not a stall
-            return True, "recovering"
-        if sum(lag.values()) > 0 and now - self.last_batch_at > self.stall_s:
-            return False, "stalled"
-        if self.flush_failing and now - self.last_flush_ok_at > self.stall_s:
-            return False, "redis_unreachable"
-        return True, "ok"
+        """(alive, status) from lag alone: stalled when a partition's lag stays above 0,
+        unchanged, for `stall_s` (a changing lag is progress or new input)."""
+        verdict = self._lag_rules.observe(
+            Phase.RUNNING, {name: Offsets(0, -behind) for name, behind in lag.items()}
+        )
+        return verdict.ready, verdict.status
+
+    def exposition(self) -> bytes:
+        """Every metric, in the Prometheus text format (`CONTENT_TYPE`)."""
+        return generate_latest(self.registry)
 
     def snapshot(self, lag: Mapping[str, int]) -> dict[str, Any]:
         now = self.clock()
@@ -143,3 +200,68 @@ class Metrics:
             for k, v in sorted(self.counters.items())
             if (k.startswith("dead_letters") or k == "outputs_too_large") and v
         }
+
+
+def _histogram(
+    metrics: Metrics,
+    name: str,
+    help_: str,
+    labels: tuple[str, ...] = (),
+    buckets: tuple[float, ...] = SECONDS_BUCKETS,
+) -> Any:
+    return Histogram(PREFIX + name, help_, labels, registry=metrics.registry, buckets=buckets)
+
+
+class _Collector:
+    """The counters, lag and verdict, rendered from `Metrics` at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list[Metric]:
+        return []  # names depend on what was counted; nothing to check up front
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.metrics
+        folded = CounterMetricFamily(
+            PREFIX + "reports_folded", "Reports folded, by what the fold did.", labels=["status"]
+        )
+        rejected = CounterMetricFamily(
+            PREFIX + "reports_rejected", "Records dead-lettered by stage 1.", labels=["reason"]
+        )
+        others = []
+        for name, value in sorted(m.counters.items()):
+            if name == "reports_folded":
+                continue  # the sum of reports_folded_total over its statuses
+            if name.startswith("reports_"):
+                folded.add_metric([name.removeprefix("reports_")], value)
+            elif name.startswith("rejected_"):
+                rejected.add_metric([name.removeprefix("rejected_")], value)
+            else:
+                family = PREFIX + _NOT_A_NAME.sub("_", name)
+                others.append(CounterMetricFamily(family, f"Count of {name}.", value=value))
+        yield folded
+        yield rejected
+        yield from others
+        lag = GaugeMetricFamily(
+            PREFIX + "consumer_lag",
+            "Records waiting on an assigned input partition, past what this worker folded.",
+            labels=["topic", "partition"],
+        )
+        for name, offsets in sorted(m.offsets().items()):
+            topic, _, partition = name.rpartition(":")
+            lag.add_metric([topic, partition], offsets.pending)
+        yield lag
+        verdict = m.verdict
+        yield GaugeMetricFamily(
+            PREFIX + "alive", "1 unless stalled (liveness).",
+            value=int(verdict is None or verdict.alive),
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            PREFIX + "ready", "1 when folding what arrives (readiness).",
+            value=int(verdict is not None and verdict.ready),
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            PREFIX + "redis_pending_views", "Views waiting for the Redis writer.",
+            value=m.pending_views(),
+        )  # fmt: skip

@@ -160,7 +160,12 @@ def national_view(
     for v in region_views:
         sums.add_rollup(v)
         regions += 1
-    return {**sums.rollup(definition), "name": definition.name, "regions_total": regions}
+    return {
+        **sums.rollup(definition),
+        "name": definition.name,
+        "date": definition.date,
+        "regions_total": regions,
+    }
 
 
 class RegionRollup:

@@ -117,6 +117,8 @@ class RegionView(RollupView):
 
 class NationalView(RollupView):
     name: str
+    date: str
+    """Polling day (the definition's ISO date): `/v1/elections` lists it."""
     regions_total: int
 
 

@@ -4,9 +4,23 @@ Every process that needs definitions (ingest to validate, aggregate to tally)
 keeps a `DefinitionCatalog`: at `start()` it reads the topic from the beginning
 to its current end (so it knows every definition published before it started),
 then keeps following it in the background. It uses no consumer group: each
-process reads the whole topic. A tombstone (null value) removes a definition.
-A record that does not decode is skipped and counted (it cannot have come
-through ingest, which publishes only decoded definitions).
+process reads the whole topic.
+
+The topic's records are parts and headers (`core.definition_records`): the
+catalog offers each record to an `Assembler` and sees an election's
+definition only once a revision is complete (all parts there, digest right),
+never a partial or mixed one; a tombstoned header removes the election. A
+record that fits no revision, or a complete revision that does not decode,
+is skipped and counted (`skipped`): the previous revision stays.
+
+Cost: during the initial read only each election's newest complete revision
+is decoded, once, at the end; later revisions are decoded as they complete.
+Decoding runs in a worker thread (a national definition takes a second or
+two of CPU), parsed in small steps (`core.json_steps`), so the event loop of
+the service (faust's, uvicorn's) keeps its turns meanwhile. Memory: the decoded
+definitions (about 300 bytes a precinct), the parts of revisions still being
+published, and with `keep_documents` (ingest, for `GET`) each definition's
+canonical JSON text as well.
 """
 
 from __future__ import annotations
@@ -16,19 +30,35 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from votewire.core.codec import DefinitionError, decode_definition, loads
+from votewire.core.codec import DefinitionError, decode_definition
+from votewire.core.definition_decoder import paused_gc
+from votewire.core.definition_records import Assembler, Complete, Header, Removed, Skipped
+from votewire.core.json_steps import loads_in_steps
 from votewire.core.models import ElectionDefinition
 from votewire.infra.kafka_topics import topic_partitions
 
 log = logging.getLogger(__name__)
 
 
+def decode_text(text: bytes) -> ElectionDefinition:
+    """A complete revision's text as a definition; `DefinitionError`/`ValueError` if not.
+    Parsed in steps (`json_steps`), so the thread it runs in never holds the GIL long."""
+    with paused_gc():
+        value = loads_in_steps(text)
+    return decode_definition(value)
+
+
 class DefinitionCatalog:
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, *, keep_documents: bool = False) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.keep_documents = keep_documents
         self.skipped = 0
+        self.assembler = Assembler()
         self._definitions: dict[str, ElectionDefinition] = {}
+        self._documents: dict[str, bytes] = {}
+        self._revisions: dict[str, str] = {}
+        self._local: dict[str, tuple[str, ElectionDefinition, bytes]] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._follow: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
@@ -41,9 +71,24 @@ class DefinitionCatalog:
     def all(self) -> dict[str, ElectionDefinition]:
         return dict(self._definitions)
 
-    def put_local(self, definition: ElectionDefinition) -> None:
-        """Read-your-writes for the process that just published `definition`."""
-        self._definitions[definition.election_id] = definition
+    def document(self, election_id: str) -> bytes | None:
+        """The definition's canonical JSON (`keep_documents` only; else None)."""
+        return self._documents.get(election_id)
+
+    def revision(self, election_id: str) -> str | None:
+        return self._revisions.get(election_id)
+
+    def headers(self) -> dict[str, Header]:
+        """The newest header per election seen on the topic (complete or not)."""
+        return self.assembler.headers()
+
+    def put_local(self, definition: ElectionDefinition, revision: str, document: bytes) -> None:
+        """Read-your-writes for the process that just published `revision` of `definition`
+        (whose canonical text is `document`). When the revision comes back from the
+        topic it is not decoded again. An older revision still on its way from the
+        topic may show for a moment until this one arrives (concurrent loads only)."""
+        self._local[definition.election_id] = (revision, definition, document)
+        self._store(definition.election_id, revision, definition, document)
 
     async def wait_for(self, election_id: str, timeout_s: float) -> ElectionDefinition | None:
         """The definition, waiting up to `timeout_s` for it to arrive on the topic."""
@@ -71,11 +116,19 @@ class DefinitionCatalog:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             end = await consumer.end_offsets(partitions)
+            newest: dict[str, Complete | None] = {}
             while await self._behind(consumer, end):
                 batch = await consumer.getmany(timeout_ms=500)
                 for records in batch.values():
                     for record in records:
-                        self._apply(record.key, record.value)
+                        for event in self._offer(record.key, record.value, record.timestamp):
+                            if isinstance(event, Complete):
+                                newest[event.election_id] = event
+                            elif isinstance(event, Removed):
+                                newest[event.election_id] = None
+            for event in newest.values():
+                if event is not None:
+                    await self._apply(event)
         except BaseException:
             await consumer.stop()
             raise
@@ -92,25 +145,54 @@ class DefinitionCatalog:
 
     async def _follow_topic(self, consumer: AIOKafkaConsumer) -> None:
         async for record in consumer:
-            self._apply(record.key, record.value)
+            for event in self._offer(record.key, record.value, record.timestamp):
+                if isinstance(event, Complete):
+                    await self._apply(event)
+                elif isinstance(event, Removed):
+                    self._forget(event.election_id)
             async with self._changed:
                 self._changed.notify_all()
 
-    def _apply(self, key: bytes | None, value: bytes | None) -> None:
-        if key is None:
-            self.skipped += 1
-            return
-        election_id = key.decode(errors="replace")
-        if value is None:
-            self._definitions.pop(election_id, None)
+    def _offer(self, key: bytes | None, value: bytes | None, timestamp_ms: int) -> list[object]:
+        events: list[object] = []
+        for event in self.assembler.offer(key, value, timestamp_ms):
+            if isinstance(event, Skipped):
+                self.skipped += 1
+                log.error("skipping definition record %r: %s", event.key, event.reason)
+            else:
+                events.append(event)
+        return events
+
+    async def _apply(self, event: Complete) -> None:
+        local = self._local.pop(event.election_id, None)
+        if local is not None and local[0] == event.revision:
+            self._store(event.election_id, event.revision, local[1], local[2])
             return
         try:
-            definition = decode_definition(loads(value))
-        except (DefinitionError, ValueError) as exc:
+            definition = await asyncio.to_thread(decode_text, event.text)
+        except (DefinitionError, ValueError, RecursionError) as exc:
             self.skipped += 1
-            log.error("skipping undecodable definition %r: %s", election_id, exc)
+            log.error("skipping undecodable definition %r: %r", event.election_id, exc)
             return
-        self._definitions[definition.election_id] = definition
+        if definition.election_id != event.election_id:
+            self.skipped += 1
+            log.error("skipping definition filed under %r: it is %r", event.election_id,
+                      definition.election_id)  # fmt: skip
+            return
+        self._store(event.election_id, event.revision, definition, event.text)
+
+    def _store(
+        self, election_id: str, revision: str, definition: ElectionDefinition, document: bytes
+    ) -> None:
+        self._definitions[election_id] = definition
+        self._revisions[election_id] = revision
+        if self.keep_documents:
+            self._documents[election_id] = document
+
+    def _forget(self, election_id: str) -> None:
+        self._definitions.pop(election_id, None)
+        self._revisions.pop(election_id, None)
+        self._documents.pop(election_id, None)
 
     async def stop(self) -> None:
         if self._follow:

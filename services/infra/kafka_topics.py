@@ -26,16 +26,23 @@ class TopicSpec:
 
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+DEFINITIONS = {**COMPACTED, "segment.ms": str(3600 * 1000)}
+"""Compaction only touches closed segments: roll hourly, so the superseded
+revisions of a national definition (20 MB each, tombstoned on publish) leave
+the log within hours instead of the default week, and a reader starting up
+reads about one revision per election."""
 
 
 def votewire_topics(settings: Settings) -> list[TopicSpec]:
     """Reports and dead letters are the evidence: kept whole for replay and audit.
     The reports topic is also the aggregate's stage-1 log (docs/aggregate.md).
-    Definitions are compacted: the latest per key is what matters."""
+    Definitions are compacted: the latest per key is what matters. They stay on
+    one partition: one election's parts and header in one order
+    (`core.definition_records`)."""
     return [
         TopicSpec(settings.reports_topic, settings.report_partitions, dict(KEEP_FOREVER)),
         TopicSpec(settings.dead_letter_topic, 1, dict(KEEP_FOREVER)),
-        TopicSpec(settings.definitions_topic, 1, dict(COMPACTED)),
+        TopicSpec(settings.definitions_topic, 1, dict(DEFINITIONS)),
     ]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -27,6 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from votewire.config import Settings
 from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.heartbeat import Freshness, HeartbeatReader, RedisHeartbeats
 from votewire.ingest import calls, routes
 from votewire.ingest.auth import Credentials, load_credentials
 from votewire.ingest.idempotency import RedisSeenStore
@@ -61,8 +63,24 @@ ROUTES = [
 ]
 
 
+ERROR_BODY_MAX = 4096
+"""Refusals (`{"error": {"code", ...}}`) are small; larger answers are never read."""
+
+
+def error_code(body: bytes) -> str:
+    """The code of a refusal's JSON body; "" for any other body."""
+    if len(body) > ERROR_BODY_MAX:
+        return ""
+    try:
+        code = json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return code if isinstance(code, str) and len(code) <= 64 else ""
+
+
 class CountResponses:
-    """ASGI middleware counting HTTP responses by status into the metrics."""
+    """ASGI middleware counting HTTP responses by status, and refusals by their error
+    code (read from the first body chunk of a 4xx/5xx answer), into the metrics."""
 
     def __init__(self, app: ASGIApp, metrics: IngestMetrics) -> None:
         self.app = app
@@ -72,10 +90,18 @@ class CountResponses:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        status = 0
 
         async def counting_send(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                self.metrics.responses[int(message["status"])] += 1
+                status = int(message["status"])
+                if status < 400:
+                    self.metrics.response(status)
+                    status = 0
+            elif message["type"] == "http.response.body" and status:
+                self.metrics.response(status, error_code(message.get("body", b"")))
+                status = 0
             await send(message)
 
         await self.app(scope, receive, counting_send)
@@ -94,7 +120,9 @@ def create_app(settings: Settings) -> Starlette:
             settings.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
         )
         publisher = KafkaPublisher(settings, on_ack_latency=metrics.produce_latency.observe)
-        catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
+        catalog = DefinitionCatalog(
+            settings.kafka_bootstrap, settings.definitions_topic, keep_documents=True
+        )
         link = KafkaLink(settings, publisher, catalog)
         metrics.kafka_ready = lambda: link.up.is_set() and catalog.ready.is_set()
         metrics.producer_renewals = lambda: publisher.renewals
@@ -113,6 +141,10 @@ def create_app(settings: Settings) -> Starlette:
                 "redis": redis,
                 "intake": Intake(
                     catalog, publisher, RedisSeenStore(redis, settings.redis_prefix), metrics
+                ),
+                "pipeline": HeartbeatReader(
+                    RedisHeartbeats(redis, settings.redis_prefix),
+                    Freshness(settings.stale_after_ms / 1000),
                 ),
             }
         finally:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -43,7 +44,8 @@ from aiokafka.errors import (
     UnknownProducerId,
 )
 from votewire.config import Settings
-from votewire.core.codec import dumps, encode_definition, report_to_bytes
+from votewire.core.codec import report_to_bytes
+from votewire.core.definition_records import revision_name, revision_records
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.race_call import RaceCall, call_to_bytes
@@ -57,6 +59,8 @@ BROKEN_PRODUCER_ERRORS = (
     ProducerFenced,
 )
 MAX_RENEW_BACKOFF_S = 5.0
+DEFINITION_BYTES_PER_S = 4_000_000
+"""Added to the produce timeout for a definition's parts: a national one is ~20 MB."""
 
 
 class PublishFailed(Exception):
@@ -73,7 +77,8 @@ def report_key(report: Report) -> bytes:
 
 class ReportPublisher(Protocol):
     async def publish_reports(self, reports: Sequence[Report]) -> list[bool]: ...
-    async def publish_definition(self, definition: ElectionDefinition) -> None: ...
+    async def publish_definition(self, definition: ElectionDefinition, document: bytes) -> str: ...
+    async def tombstone_definition_parts(self, keys: Sequence[bytes]) -> None: ...
     async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None: ...
 
 
@@ -138,14 +143,30 @@ class KafkaPublisher:
         topic = self.settings.reports_topic
         return await self._publish([(topic, report_key(r), report_to_bytes(r)) for r in reports])
 
-    async def publish_definition(self, definition: ElectionDefinition) -> None:
-        record = (
-            self.settings.definitions_topic,
-            definition.election_id.encode(),
-            dumps(encode_definition(definition)),
-        )
-        if not all(await self._publish([record])):
-            raise PublishFailed("the definition was not acknowledged")
+    async def publish_definition(self, definition: ElectionDefinition, document: bytes) -> str:
+        """Publish a new revision of `definition` (canonical text `document`) as parts,
+        then, once every part is acknowledged, its header (`core.definition_records`);
+        return the revision. Raises `PublishFailed` if Kafka did not acknowledge it all:
+        readers then still see the previous revision (the parts are garbage, tombstoned
+        by a later publish)."""
+        revision = revision_name(document, time.time_ns() // 1_000_000)
+        parts, header = revision_records(definition, document, revision)
+        topic = self.settings.definitions_topic
+        timeout_s = self.timeout_s + len(document) / DEFINITION_BYTES_PER_S
+        acked = await self._publish([(topic, k, v) for k, v in parts], 0, timeout_s)
+        if not all(acked):
+            missing = acked.count(False)
+            raise PublishFailed(f"{missing} of {len(parts)} definition parts not acknowledged")
+        if not all(await self._publish([(topic, header.key, header.value)], 0)):
+            raise PublishFailed("the definition's header was not acknowledged")
+        return revision
+
+    async def tombstone_definition_parts(self, keys: Sequence[bytes]) -> None:
+        """Tombstone superseded parts; raises `PublishFailed` if not all were acknowledged."""
+        topic = self.settings.definitions_topic
+        acked = await self._publish([(topic, key, None) for key in keys], 0)
+        if not all(acked):
+            raise PublishFailed(f"{acked.count(False)} tombstone(s) not acknowledged")
 
     async def publish_call(self, call: RaceCall) -> None:
         """Put a race call on the reports topic, keyed by its race; `PublishFailed` unless
@@ -160,18 +181,25 @@ class KafkaPublisher:
         if not all(acked):
             raise PublishFailed(f"{acked.count(False)} dead letter(s) not acknowledged")
 
-    async def _publish(self, records: list[tuple[str, bytes, bytes]]) -> list[bool]:
+    async def _publish(
+        self,
+        records: Sequence[tuple[str, bytes, bytes | None]],
+        partition: int | None = None,
+        timeout_s: float | None = None,
+    ) -> list[bool]:
         producer = self.producer
         if producer is None:
             raise PublishFailed("not connected to Kafka")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        deadline = loop.time() + (self.timeout_s if timeout_s is None else timeout_s)
+        # Definitions all go to partition 0: one election's parts and header in one order.
+        where = {} if partition is None else {"partition": partition}
         futures: list[asyncio.Future[object]] = []
         too_large = False
         try:
             async with asyncio.timeout_at(deadline):
                 for topic, key, value in records:
-                    future = await producer.send(topic, value, key=key)
+                    future = await producer.send(topic, value, key=key, **where)
                     future.add_done_callback(self._acked_callback(loop.time()))
                     futures.append(future)
         except MessageSizeTooLargeError:

@@ -19,15 +19,14 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from votewire.core.codec import DefinitionError, decode_definition, dumps, encode_definition
 from votewire.ingest.auth import Credential
-from votewire.ingest.bodies import BodyError, parse_body, parse_json_text
+from votewire.ingest.bodies import BodyError, parse_body
 from votewire.ingest.dead_letters import Sender
+from votewire.ingest.definition_loads import Answer, load_definition, read_definition
 from votewire.ingest.intake import Unavailable, batch_status
 from votewire.ingest.limits import retry_after_header
 from votewire.ingest.metrics import CONTENT_TYPE
 from votewire.ingest.openapi import openapi_document
-from votewire.ingest.publisher import PublishFailed, TooLarge
 from votewire.ingest.state import state_of
 
 RETRY_AFTER_UNAVAILABLE_S = 2
@@ -103,7 +102,13 @@ async def ready(request: Request) -> Response:
         "definitions": st["catalog"].ready.is_set(),
         "redis": redis_ok,
     }
-    body = {"ready": all(checks.values()), "checks": checks, "kafka_error": st["link"].last_error}
+    body = {
+        "ready": all(checks.values()),
+        "checks": checks,
+        "kafka_error": st["link"].last_error,
+        # Shown, never required: Kafka keeps what ingest accepts until the aggregate folds it.
+        "aggregate": (await st["pipeline"].read()).to_dict(),
+    }
     return JSON(body, 200 if body["ready"] else 503)
 
 
@@ -130,44 +135,23 @@ async def put_definition(request: Request) -> Response:
     if not credential.admin:
         return error(403, "forbidden", "loading definitions needs an admin credential")
     try:
-        body = await read_body(request, st["settings"].ingest_max_body_bytes)
+        body = await read_body(request, st["settings"].ingest_max_definition_bytes)
     except BodyError as exc:
         return error(exc.status, exc.code, exc.message)
-    try:
-        value, problem = parse_json_text(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        value, problem = None, f"body is not UTF-8: {exc.reason}"
-    if problem is not None:
-        return error(400, "malformed_json", problem)
-    try:
-        definition = decode_definition(value)
-        dumps(encode_definition(definition))  # what publishing will need
-    except DefinitionError as exc:
-        return error(422, "bad_definition", str(exc)[:500])
-    except UnicodeEncodeError:
-        return error(422, "bad_definition", "text with lone surrogates (not Unicode)")
-    if definition.election_id != request.path_params["election_id"]:
-        return error(422, "election_id_mismatch", "election_id differs from the URL")
-    try:
-        await st["publisher"].publish_definition(definition)
-    except TooLarge as exc:
-        return error(413, "definition_too_large", str(exc))
-    except PublishFailed as exc:
-        return unavailable(str(exc))
-    st["catalog"].put_local(definition)
-    return JSON({"election_id": definition.election_id, "status": "stored"})
+    answer = await load_definition(
+        st["publisher"], st["catalog"], body, request.path_params["election_id"]
+    )
+    return JSON(answer.body, answer.status, headers=answer.headers)
 
 
 async def get_definition(request: Request) -> Response:
     st = state_of(request)
     if _credential(request) is None:
         return unauthenticated()
-    if not st["catalog"].ready.is_set():
-        return unavailable("election definitions are not loaded yet")
-    definition = st["catalog"].get(request.path_params["election_id"])
-    if definition is None:
-        return error(404, "unknown_election", "no such election")
-    return JSON(encode_definition(definition))
+    found = read_definition(st["catalog"], request.path_params["election_id"])
+    if isinstance(found, Answer):
+        return JSON(found.body, found.status, headers=found.headers)
+    return Response(found, media_type="application/json")
 
 
 async def post_reports(request: Request) -> Response:

@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 from starlette.requests import Request
 from votewire.config import Settings
 from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.heartbeat import HeartbeatReader
 from votewire.ingest.auth import Credentials
 from votewire.ingest.intake import Intake
 from votewire.ingest.kafka_link import KafkaLink
@@ -26,6 +27,8 @@ class IngestState(TypedDict):
     link: KafkaLink
     redis: aioredis.Redis
     intake: Intake
+    pipeline: HeartbeatReader
+    """The aggregate's heartbeat, shown (not required) by /readyz."""
 
 
 def state_of(request: Request) -> IngestState:

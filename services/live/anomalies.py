@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from votewire.infra.anomaly_feed import MAX_PAGE, AnomalyPage
-from votewire.live.view_store import StoredView, ViewStore
+from votewire.infra.views import StoredView
 
 SNAPSHOT_ANOMALIES = 100
 DEFAULT_PAGE = 100
@@ -44,12 +44,18 @@ class AnomalyReader(Protocol):
     ) -> AnomalyPage: ...  # fmt: skip
 
 
+class Feed(Protocol):
+    """What the window is read from (`subscription.ViewSource` has it)."""
+
+    async def updates_since(self, channel: str, seq: int) -> list[StoredView] | None: ...
+
+
 def is_event_channel(channel: str) -> bool:
     """Whether `channel` is a feed of events (each update matters), not of whole views."""
     return channel.startswith(KIND + ":")
 
 
-async def window(views: ViewStore, stored: StoredView) -> StoredView:
+async def window(views: Feed, stored: StoredView) -> StoredView:
     """The snapshot of an anomalies channel whose newest anomaly is `stored` (module doc)."""
     missed = await views.updates_since(stored.channel, max(0, stored.seq - SNAPSHOT_ANOMALIES))
     docs = [change.doc for change in missed or () if change.seq <= stored.seq] or [stored.doc]

@@ -4,8 +4,9 @@ Settings are checked first (a bad tokens file fails here, naming the
 variable). The lifespan opens the Redis client, starts the change feed
 (the views store's changes -> hub) and waits until it is subscribed, so a client
 accepted after start-up cannot miss an update between its snapshot and the
-feed. Routes: `/v1/live` (websocket, session.py), the REST views (rest.py),
-and the dashboard's static files at `/`.
+feed; it also starts the watch on the aggregate's heartbeat (pipeline.py).
+Routes: `/v1/live` (websocket, session.py), the REST views (rest.py), the
+probes and metrics (probes.py), and the dashboard's static files at `/`.
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from votewire.config import Settings
 from votewire.infra.anomaly_feed import RedisAnomalyFeed
+from votewire.infra.heartbeat import Freshness, RedisHeartbeats
 from votewire.infra.redis_views import RedisViews
+from votewire.live import probes
 from votewire.live.access import Access
 from votewire.live.context import LiveContext
 from votewire.live.direct import capture
 from votewire.live.feed import run_feed
 from votewire.live.hub import Hub
 from votewire.live.limits import ConnectionCounter, LiveLimits
+from votewire.live.metrics import LiveMetrics
 from votewire.live.pacer import Pacer
+from votewire.live.pipeline import PipelineWatch
 from votewire.live.rest import EXCEPTION_HANDLERS, ROUTES
 from votewire.live.session import Session
 from votewire.live.watchdog import Watchdog
@@ -78,8 +83,14 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
             ConnectionCounter(limits.max_connections_per_ip),
             Watchdog(limits),
             Pacer(hub, limits.channel_max_hz),
+            PipelineWatch(
+                RedisHeartbeats(client, settings.redis_prefix),
+                hub,
+                Freshness(settings.stale_after_ms / 1000),
+            ),
             anomalies=RedisAnomalyFeed(views),
         )
+        ctx.metrics = LiveMetrics(ctx)
         gc_before = gc.get_threshold()
         gc.freeze()  # objects from start-up live forever: keep them out of every collection
         gc.set_threshold(GC_GEN0_THRESHOLD, *gc_before[1:])
@@ -87,6 +98,7 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
         tasks = [
             asyncio.create_task(run_feed(views, ctx.pacer, ready, ctx.feed)),
             asyncio.create_task(ctx.watchdog.run()),
+            asyncio.create_task(ctx.pipeline.run()),
         ]
         try:
             await asyncio.wait_for(ready.wait(), FEED_START_S)
@@ -102,6 +114,7 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
     origins = list(settings.live_allowed_origins)
     return Starlette(
         routes=[
+            *probes.ROUTES,
             *ROUTES,
             WebSocketRoute("/v1/live", live_endpoint),
             Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from votewire.infra.anomaly_feed import AnomalyPage
 from votewire.live.access import Access
@@ -13,6 +14,9 @@ from votewire.live.feed import FeedStatus
 from votewire.live.hub import Hub
 from votewire.live.limits import ConnectionCounter, LiveLimits
 from votewire.live.pacer import Pacer
+from votewire.live.pipeline import CHANNEL as PIPELINE_CHANNEL
+from votewire.live.pipeline import PipelineWatch
+from votewire.live.subscription import ViewSource
 from votewire.live.view_store import ViewStore
 from votewire.live.watchdog import Watchdog
 
@@ -36,6 +40,7 @@ class LiveContext:
     connections: ConnectionCounter
     watchdog: Watchdog
     pacer: Pacer
+    pipeline: PipelineWatch
     feed: FeedStatus = field(default_factory=FeedStatus)
     elections: ElectionIndex = field(default_factory=ElectionIndex)
     closes: Counter[str] = field(default_factory=Counter)
@@ -44,3 +49,11 @@ class LiveContext:
     """Sessions currently running."""
     anomalies: AnomalyReader = field(default_factory=NoAnomalies)
     """The anomaly feeds, for REST paging (the channel itself comes through `views`)."""
+    metrics: Any = None
+    """The Prometheus collector over this context (metrics.LiveMetrics), set by the lifespan."""
+    frames_sent: int = 0
+    """Frames written by the sessions' writers (direct writes: `hub.written_direct`)."""
+
+    def views_for(self, channel: str) -> ViewSource:
+        """Where `channel`'s view is read: this process for the pipeline status, else Redis."""
+        return self.pipeline if channel == PIPELINE_CHANNEL else self.views

@@ -23,7 +23,7 @@ async def read_views(views: ViewStore, channels: list[str]) -> dict[str, dict[st
 
 
 def _newest_first(entry: dict[str, Any]) -> tuple[str, bool, str]:
-    # Views carry no date today; if the national view gains one it ranks first.
+    # The national view carries the definition's date (views written before it did: None).
     return (str(entry.get("date") or ""), not entry["test"], entry["election_id"])
 
 

@@ -17,7 +17,6 @@ unknown_token, 403 forbidden (a private channel without a grant), 404 no_view
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -92,7 +91,7 @@ async def serve_channel(request: Request, channel: str) -> Response:
     refused = _refuse(request, channel)
     if refused is not None:
         return refused
-    stored = await _context(request).views.get_view(channel)
+    stored = await _context(request).views_for(channel).get_view(channel)
     if stored is None:
         return error(404, "no_view", f"nothing published on {channel} yet")
     return view_response(request, stored)
@@ -174,29 +173,11 @@ async def anomalies(request: Request) -> Response:
     return Response(body, media_type="application/json", headers=NO_CACHE)
 
 
-async def health(request: Request) -> Response:
-    ctx = _context(request)
-    body = {
-        "status": "ok" if ctx.feed.connected else "feed_down",
-        "feed": {"connected": ctx.feed.connected, "connects": ctx.feed.connects},
-        "sessions": ctx.sessions,
-        "channels": len(ctx.hub.channels()),
-        "subscriptions": ctx.hub.subscriptions(),
-        "published": ctx.hub.published,
-        "superseded_at_source": ctx.pacer.superseded,
-        "written_direct": ctx.hub.written_direct,
-        "closes": dict(ctx.closes),
-    }
-    status = 200 if ctx.feed.connected else 503
-    return Response(json.dumps(body), status, media_type="application/json")
-
-
 E = "/v1/elections/{election_id}"
 
 EXCEPTION_HANDLERS = {ViewsUnavailable: unavailable}
 
 ROUTES = [
-    Route("/healthz", health),
     Route("/v1/elections", elections),
     Route(f"{E}/summary", election_view("summary")),
     Route(f"{E}/races", election_view("races")),

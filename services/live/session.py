@@ -163,6 +163,7 @@ class Session:
                     self.sending_since = self.clock()
                     await self.websocket.send_bytes(frame)
                     self.sending_since = None
+                    self.ctx.frames_sent += 1
         except asyncio.CancelledError:
             if self.abort is None:
                 raise
@@ -237,7 +238,7 @@ class Session:
         self.mailbox.hold(channel)
         self.ctx.hub.subscribe(channel, self.mailbox)
         try:
-            await open_channel(self.ctx.views, self.mailbox, frame)
+            await open_channel(self.ctx.views_for(channel), self.mailbox, frame)
         except QueueFull as exc:
             raise Disconnect(close_codes.SLOW, str(exc)) from None
         except ViewsUnavailable as exc:

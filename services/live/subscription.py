@@ -18,20 +18,30 @@ overtake what this queues. Cases (docs/live-protocol.md, "Subscribing"):
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from votewire.infra.views import StoredView
 from votewire.live.anomalies import is_event_channel, window
 from votewire.live.mailbox import Mailbox
 from votewire.live.protocol import Subscribe, control, snapshot_frame, update_frame
-from votewire.live.view_store import ViewStore
 
 _ACK_BYTES = 512
 """Room kept for the `subscribed` acknowledgement ahead of a replay."""
+
+
+class ViewSource(Protocol):
+    """What a subscription reads: the `ViewStore`, or a view kept in-process (pipeline.py)."""
+
+    async def get_view(self, channel: str) -> StoredView | None: ...
+
+    async def updates_since(self, channel: str, seq: int) -> list[StoredView] | None: ...
 
 
 def _size(frames: list[bytes]) -> int:
     return sum(len(frame) for frame in frames)
 
 
-async def open_channel(views: ViewStore, mailbox: Mailbox, request: Subscribe) -> str:
+async def open_channel(views: ViewSource, mailbox: Mailbox, request: Subscribe) -> str:
     """Queue the subscription's first frames; return which case applied."""
     channel = request.channel
     resuming = request.resume_seq is not None

@@ -1,8 +1,9 @@
 """Folding the event log with the live pipeline's own code.
 
 `definitions_of(records)` reads the definitions topic (or file) as the
-live `DefinitionCatalog` does: per election the newest definition, a
-tombstone removes it, an undecodable record is skipped.
+live `DefinitionCatalog` does: per election the newest complete revision
+(parts and header, `core.definition_records`), a tombstoned header removes
+it, a record that fits no revision or does not decode is skipped.
 
 `LogFold(definitions, window)` folds records of the reports topic exactly as
 the aggregate's first stage does (`votewire.aggregate.folder`): the value is
@@ -32,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from votewire.core.codec import DefinitionError, decode_definition, loads
+from votewire.core.definition_records import Assembler, Complete, Removed
 from votewire.core.events import decode_event_trusted
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
@@ -53,30 +55,32 @@ class FoldObserver(Protocol):
 def definitions_of(
     records: Iterable[LogRecord], window: Window | None = None
 ) -> dict[str, ElectionDefinition]:
-    """Per election, the newest definition among `records` (in log order).
+    """Per election, the newest complete revision among `records` (in log order),
+    assembled from its parts as `DefinitionCatalog` does (`core.definition_records`).
 
-    With a window whose end is set, definitions published after the end are
-    ignored unless an election has none before it (a definition published
-    late still describes the night)."""
-    before: dict[str, ElectionDefinition] = {}
-    after: dict[str, ElectionDefinition] = {}
+    With a window whose end is set, revisions completed after the end are ignored
+    unless an election has none before it (a definition published late still
+    describes the night). Only the revisions kept are decoded."""
+    before: dict[str, bytes] = {}
+    after: dict[str, bytes] = {}
     cut = window.end_ms if window is not None else None
+    assembler = Assembler()
     for record in records:
-        if record.key is None:
-            continue
-        late = cut is not None and record.timestamp_ms > cut
-        target = after if late else before
-        election_id = record.key.decode(errors="replace")
-        if record.value is None:
-            target.pop(election_id, None)
-            continue
+        target = after if cut is not None and record.timestamp_ms > cut else before
+        for event in assembler.offer(record.key, record.value, record.timestamp_ms):
+            if isinstance(event, Complete):
+                target[event.election_id] = event.text
+            elif isinstance(event, Removed):
+                target.pop(event.election_id, None)
+            else:
+                log.warning("skipping definition record %r: %s", event.key, event.reason)
+    definitions: dict[str, ElectionDefinition] = {}
+    for election_id, text in {**after, **before}.items():
         try:
-            definition = decode_definition(loads(record.value))
-        except (DefinitionError, ValueError) as exc:
-            log.warning("skipping undecodable definition %r: %s", election_id, exc)
-            continue
-        target[definition.election_id] = definition
-    return {**after, **before}
+            definitions[election_id] = decode_definition(loads(text))
+        except (DefinitionError, ValueError, RecursionError) as exc:
+            log.warning("skipping undecodable definition %r: %r", election_id, exc)
+    return definitions
 
 
 class LogFold:

@@ -71,7 +71,7 @@ def start_worker(
 
 
 def metrics_url(worker: ServiceProcess) -> str:
-    return f"http://127.0.0.1:{worker.env['VOTEWIRE_AGGREGATE_PORT']}/metrics"
+    return f"http://127.0.0.1:{worker.env['VOTEWIRE_AGGREGATE_PORT']}/stats"
 
 
 async def folded(worker: ServiceProcess) -> int:

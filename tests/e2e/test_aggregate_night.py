@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from votewire.aggregate.channels import all_channels, region_channel, summary_channel
 from votewire.core.codec import decode_definition, dumps, encode_definition, loads
 from votewire.core.scenario import FaultRates, kz2021_definition, load_reference, simulate_night
@@ -135,8 +136,24 @@ async def test_small_night_with_faults_equals_the_pure_fold(
     web = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}"
     async with httpx.AsyncClient(base_url=web, timeout=10) as http:
         health = await http.get("/healthz")
-        stats = (await http.get("/metrics")).json()
+        alive = await http.get("/livez")
+        stats = (await http.get("/stats")).json()
+        exposition = await http.get("/metrics")
     assert (health.status_code, health.json()["status"], health.json()["alarms"]) == (200, "ok", {})
+    assert alive.status_code == 200 and health.json()["pending"] == 0
+    assert exposition.headers["content-type"].startswith("text/plain; version=0.0.4")
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(exposition.text)
+        for s in family.samples
+    }
+    p = "votewire_aggregate_"
+    folded = sum(v for (name, _), v in found.items() if name == p + "reports_folded_total")
+    assert folded == len(reports)
+    assert found[(p + "batch_fold_seconds_count", (("stage", "fold-reports"),))] >= 1
+    assert found[(p + "redis_write_seconds_count", ())] >= 1
+    lag = [v for (name, _), v in found.items() if name == p + "consumer_lag"]
+    assert len(lag) == 3 * settings.report_partitions and sum(lag) == 0
     assert stats["counters"]["reports_folded"] == len(reports)
     # A worker that re-folded its partitions at assignment sees the records after the
     # committed offset again, as duplicates: at least the night's own duplicates.

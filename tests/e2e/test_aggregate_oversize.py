@@ -76,7 +76,7 @@ async def test_an_oversize_view_is_dead_lettered_and_the_night_completes(
     ingest_and_aggregate: Deployment,
 ) -> None:
     """A race view over the output limit is dead-lettered (stage aggregate,
-    output_too_large), counted and alarmed on /healthz and /metrics; the worker never
+    output_too_large), counted and alarmed on /healthz, /stats and /metrics; the worker never
     dies, and the kz-2021 night folded beside it on the same worker is exact."""
     env, procs = ingest_and_aggregate
     settings = settings_for(env)
@@ -108,7 +108,9 @@ async def test_an_oversize_view_is_dead_lettered_and_the_night_completes(
     web = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}"
     async with httpx.AsyncClient(base_url=web, timeout=10) as http:
         health = await http.get("/healthz")
-        stats = (await http.get("/metrics")).json()
+        stats = (await http.get("/stats")).json()
+        exposition = (await http.get("/metrics")).text
     assert health.status_code == 200 and health.json()["alarms"]["outputs_too_large"] >= 1
     assert stats["alarms"]["dead_letters_output_too_large"] >= 1
+    assert "votewire_aggregate_outputs_too_large_total 1.0" in exposition
     assert procs["aggregate"].alive()  # never crashed: a launcher child is not restarted

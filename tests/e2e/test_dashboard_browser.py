@@ -1,4 +1,5 @@
-"""The dashboard in a real headless Chromium: live numbers, the chart, reconnect and resume.
+"""The dashboard in a real headless Chromium: live numbers, the chart, reconnect and resume,
+and "Stale" in place of "Live" when the aggregate's heartbeat stops.
 
 Needs Debian's chromium at /usr/bin/chromium and the `playwright` Python
 package (no downloaded browsers): `apt-get install -y chromium` and
@@ -8,6 +9,7 @@ package (no downloaded browsers): `apt-get install -y chromium` and
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from votewire.core.scenario.night import simulate_night
 from votewire.infra.redis_views import RedisViews
 from votewire.launcher import ServiceProcess, start_services
 
+from tests.support.heartbeat import Pulse, pulse
 from tests.support.live import ElectionViews, drop_prefix
 from tests.support.stack import isolated_env, settings_for
 
@@ -39,6 +42,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = REPO_ROOT / "artifacts"
 DEADLINE_MS = 15_000
+STALE_WITHIN_MS = 5_000
+"""Issue 16: readers see "Stale" within 5 s of the aggregate's heartbeat stopping."""
 
 
 def _require_browser() -> Any:
@@ -67,8 +72,12 @@ async def _feed(election: ElectionViews, reports: list[Any]) -> None:
         await election.apply(*reports[start : start + 400])
 
 
+LiveStack = tuple[ElectionViews, ServiceProcess, str, Pulse]
+
+
 @pytest.fixture
-async def live_stack(tmp_path: Path) -> AsyncIterator[tuple[ElectionViews, ServiceProcess, str]]:
+async def live_stack(tmp_path: Path) -> AsyncIterator[LiveStack]:
+    """The live service, views written as the aggregate would, and its heartbeat (a Pulse)."""
     env = {**isolated_env("dash"), "VOTEWIRE_LIVE_PING_INTERVAL_MS": "2000"}
     client = aioredis.Redis.from_url(settings_for(env).redis_url)
     election = ElectionViews(
@@ -76,19 +85,62 @@ async def live_stack(tmp_path: Path) -> AsyncIterator[tuple[ElectionViews, Servi
     )
     procs = start_services(env, tmp_path / "logs", names=("live",))
     try:
-        yield election, procs["live"], f"http://127.0.0.1:{env['VOTEWIRE_LIVE_PORT']}"
+        async with pulse(client, env["VOTEWIRE_REDIS_PREFIX"]) as beat:
+            yield election, procs["live"], f"http://127.0.0.1:{env['VOTEWIRE_LIVE_PORT']}", beat
     finally:
         procs["live"].stop()
         await drop_prefix(client, env["VOTEWIRE_REDIS_PREFIX"])
         await client.aclose()
 
 
+async def test_dashboard_says_stale_within_5_s_of_the_heartbeat_stopping(
+    live_stack: LiveStack,
+) -> None:
+    """Heartbeat stops: "Stale, last update hh:mm:ss" replaces "Live" within 5 s; it resumes:
+    "Live" again."""
+    async_playwright = _require_browser()
+    election, _, base, beat = live_stack
+    early, _, _ = _phases()
+    await _feed(election, early)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = await browser.new_page(locale="en-US", bypass_csp=True)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(base)
+        label = page.locator("#status-label")
+        await page.wait_for_function(
+            "document.querySelector('#status').dataset.state === 'live'", timeout=DEADLINE_MS
+        )
+        assert await label.text_content() == "Live"
+        beat.pause()
+        stopped = time.monotonic()
+        await page.wait_for_function(
+            "document.querySelector('#status').dataset.state === 'stale'",
+            timeout=STALE_WITHIN_MS,
+        )
+        shown = await label.text_content() or ""
+        print(f"stale shown {time.monotonic() - stopped:.2f} s after the heartbeat stopped")
+        assert shown.startswith("Stale, last update "), shown
+        hh_mm_ss = shown.removeprefix("Stale, last update ")
+        assert len(hh_mm_ss) == 8 and hh_mm_ss.count(":") == 2, shown
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "dashboard-stale.png"))
+        beat.resume()
+        await page.wait_for_function(
+            "document.querySelector('#status').dataset.state === 'live'", timeout=DEADLINE_MS
+        )
+        assert await label.text_content() == "Live"
+        await browser.close()
+    assert not errors, errors
+
+
 async def test_dashboard_shows_live_numbers_and_resumes_after_the_server_dies(
-    live_stack: tuple[ElectionViews, ServiceProcess, str],
+    live_stack: LiveStack,
 ) -> None:
     """Numbers and chart change on screen; after a server crash the page reconnects and resumes."""
     async_playwright = _require_browser()
-    election, live, base = live_stack
+    election, live, base, _ = live_stack
     early, middle, late = _phases()
     await _feed(election, early)
     e = election.definition.election_id

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from votewire.config import Settings
 from votewire.core.codec import MAX_DEPTH
 from votewire.ingest.openapi import openapi_document
@@ -406,18 +407,27 @@ async def test_an_editor_calls_and_retracts_a_race_on_its_reports_partition(
 async def test_metrics_openapi_health_and_readiness_are_served(
     http: httpx.AsyncClient, tokens: Tokens, election: str
 ) -> None:
-    """/metrics counts what happened; the OpenAPI document is the generated one."""
+    """/metrics (Prometheus text, parsed with prometheus_client) counts what happened, with
+    responses by status and refusal code; the OpenAPI document is the generated one."""
     rig = tokens.headers("rig")
     await http.post("/v1/reports", json=r1p1(election, "m-1"), headers=rig)
     await http.post("/v1/reports", json=r1p1(election, "m-2", invalid=-1), headers=rig)
-    text = (await http.get("/metrics")).text
-    accepted = next(
-        x for x in text.splitlines() if x.startswith("votewire_ingest_reports_accepted_total ")
-    )
-    assert int(accepted.split()[1]) >= 1
-    assert 'votewire_ingest_reports_rejected_total{reason="negative_count"}' in text
-    assert "votewire_ingest_produce_latency_seconds_count" in text
-    assert "votewire_ingest_open_dev_mode 0" in text
+    await http.post("/v1/reports", json=r1p1(election, "m-3"))  # no token
+    answer = await http.get("/metrics")
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
+    p = "votewire_ingest_"
+    assert found[(p + "reports_accepted_total", ())] >= 1
+    assert found[(p + "reports_rejected_total", (("reason", "negative_count"),))] >= 1
+    assert found[(p + "produce_latency_seconds_count", ())] >= 1
+    assert found[(p + "open_dev_mode", ())] == 0
+    assert found[(p + "responses_total", (("code", ""), ("status", "200")))] >= 1
+    refused = (("code", "unauthenticated"), ("status", "401"))
+    assert found[(p + "responses_total", refused)] >= 1
     assert (await http.get("/v1/openapi.json")).json() == openapi_document()
     assert (await http.get("/healthz")).json() == {"status": "ok", "auth": "credentials"}
     ready = (await http.get("/readyz")).json()
@@ -428,11 +438,17 @@ async def test_metrics_openapi_health_and_readiness_are_served(
     }
 
 
-def test_a_definition_too_big_for_kafka_is_a_413_not_a_503() -> None:
-    """Kafka's record size limit is a client error no retry will fix: 413, not 503."""
-    env = {**isolated_env("ingest-big"), "VOTEWIRE_INGEST_MAX_BODY_BYTES": str(4 * 2**20)}
+def test_a_definition_over_kafkas_record_limit_loads_and_over_its_body_limit_is_413() -> None:
+    """1.5 MB (over Kafka's 1 MiB record limit) loads, as parts; a body over
+    VOTEWIRE_INGEST_MAX_DEFINITION_BYTES is refused before it is read whole (413)."""
+    env = {**isolated_env("ingest-big"), "VOTEWIRE_INGEST_MAX_DEFINITION_BYTES": str(2 * 2**20)}
     definition = tiny_definition("huge-1") | {"name": "n" * (3 * 2**19)}
+    too_big = tiny_definition("huge-1") | {"name": "n" * (3 * 2**20)}
     with running_ingest(env) as server:  # open dev mode: no credentials needed
         answer = httpx.put(f"{server.url}/v1/elections/huge-1", json=definition, timeout=20)
-    assert answer.status_code == 413, answer.text
-    assert answer.json()["error"]["code"] == "definition_too_large"
+        refused = httpx.put(f"{server.url}/v1/elections/huge-1", json=too_big, timeout=20)
+        back = httpx.get(f"{server.url}/v1/elections/huge-1", timeout=20)
+    assert answer.status_code == 200, answer.text
+    assert back.json()["name"] == definition["name"]
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["error"]["code"] == "body_too_large"

@@ -109,7 +109,8 @@ async def test_errors_are_named(stack: tuple[ElectionViews, LiveServer, httpx.As
 async def test_the_elections_list_names_the_default(
     stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
 ) -> None:
-    """/v1/elections lists every election with a national view; the newest is the default."""
+    """/v1/elections lists every election with a national view, with its date; the newest
+    is the default."""
     election, live, _ = stack
     await election.apply(turnout_report("t1", "r1", "p1", "10:00", 300))
     async with httpx.AsyncClient() as http:
@@ -117,6 +118,7 @@ async def test_the_elections_list_names_the_default(
     assert body["default"] == E
     assert body["elections"][0]["name"] == "Тестовые выборы / Сынақ сайлауы"
     assert body["elections"][0]["test"] is True
+    assert body["elections"][0]["date"] == "2026-07-25"
 
 
 async def test_region_results_csv(

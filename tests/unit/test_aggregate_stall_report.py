@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from votewire.aggregate.app import StallReport
+from votewire.aggregate.stall_report import StallReport
 
 
 async def test_a_stall_is_logged_once_with_the_task_stacks(
@@ -21,7 +21,7 @@ async def test_a_stall_is_logged_once_with_the_task_stacks(
     agent = asyncio.create_task(stuck_agent())
     await waiting.wait()
     report = StallReport()
-    with caplog.at_level(logging.WARNING, logger="votewire.aggregate.app"):
+    with caplog.at_level(logging.WARNING, logger="votewire.aggregate.stall_report"):
         report.observe(True, "ok")
         report.observe(False, "stalled")
         report.observe(False, "stalled")

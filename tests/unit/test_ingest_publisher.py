@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError, OutOfOrderSequenceNumber
 from votewire.config import Settings
-from votewire.core.codec import decode_definition
+from votewire.core.codec import decode_definition, dumps, encode_definition
 from votewire.core.models import Report
 from votewire.core.validation import Accepted, validate_report
 from votewire.ingest.publisher import KafkaPublisher, PublishFailed, TooLarge
@@ -37,7 +37,9 @@ class FakeProducer:
         self.sent: list[tuple[str, bytes, bytes]] = []
         self.stopped = False
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[Any]:
+    async def send(
+        self, topic: str, value: bytes, key: bytes, partition: int | None = None
+    ) -> asyncio.Future[Any]:
         if self.error is MessageSizeTooLargeError:
             raise MessageSizeTooLargeError()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -83,7 +85,9 @@ async def test_not_started_and_oversized_records_raise() -> None:
     with pytest.raises(PublishFailed):
         await KafkaPublisher(SETTINGS).publish_reports([result()])
     with pytest.raises(TooLarge):
-        await publisher_with(FakeProducer(MessageSizeTooLargeError)).publish_definition(TINY)
+        await publisher_with(FakeProducer(MessageSizeTooLargeError)).publish_definition(
+            TINY, dumps(encode_definition(TINY))
+        )
     with pytest.raises(PublishFailed):
         await publisher_with(FakeProducer(hang=True)).publish_dead_letters([(b"k", b"v")])
 

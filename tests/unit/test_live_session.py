@@ -10,12 +10,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from votewire.infra.heartbeat import Freshness, MemoryHeartbeats
 from votewire.infra.memory_views import MemoryViews
 from votewire.live.access import Access, Reader
 from votewire.live.context import LiveContext
 from votewire.live.hub import Hub
 from votewire.live.limits import ConnectionCounter, LiveLimits
 from votewire.live.pacer import Pacer
+from votewire.live.pipeline import PipelineWatch
 from votewire.live.protocol import update_frame
 from votewire.live.session import Session
 from votewire.live.watchdog import Watchdog
@@ -92,6 +94,7 @@ def context(
         ConnectionCounter(live_limits.max_connections_per_ip),
         Watchdog(live_limits, clock),
         Pacer(hub, 0),
+        PipelineWatch(MemoryHeartbeats(), hub, Freshness(3.0)),
     )
 
 

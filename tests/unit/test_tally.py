@@ -311,6 +311,7 @@ def test_national_view_folds_the_regions(defn: ElectionDefinition) -> None:
     assert (v["name"], v["regions_total"], v["races_total"], v["races_complete"]) == (
         "Test election", 2, 3, 2,
     )  # fmt: skip
+    assert v["date"] == defn.date
     assert (v["registered"], v["registered_reporting"], v["ballots_cast"]) == (2020, 1720, 1415)
     assert (v["precincts_reporting"], v["precincts_total"], v["precincts_reporting_pct"]) == (
         3,

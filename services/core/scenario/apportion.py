@@ -43,7 +43,8 @@ def apportion(total: int, weights: Sequence[float], caps: Sequence[int] | None =
             for i in capped:
                 left -= limit[i] - parts[i]
                 parts[i] = limit[i]
-            open_ = [i for i in open_ if i not in set(capped)]
+            full = set(capped)
+            open_ = [i for i in open_ if i not in full]
             continue
         shares = {i: weight[i] * scale for i in open_}
         floors = {i: math.floor(s) for i, s in shares.items()}

@@ -37,7 +37,7 @@ from datetime import timedelta
 
 from votewire.core.codec import encode_report
 from votewire.core.models import ElectionDefinition, Report, ResultReport, TurnoutReport
-from votewire.core.scenario.timeline import Emitted, JSONObject, report_id
+from votewire.core.scenario.timeline import Emitted, JSONObject
 
 __all__ = ["MALFORMATIONS", "NO_FAULTS", "FaultRates", "inject_faults"]
 
@@ -81,7 +81,12 @@ def _wrong_type(obj: JSONObject, _d: ElectionDefinition, rng: random.Random) -> 
 def _unknown_precinct(obj: JSONObject, d: ElectionDefinition, rng: random.Random) -> None:
     race = d.race(obj["race_id"])
     others = [r for r in d.races if r is not race]
-    obj["precinct_id"] = rng.choice(others).precincts[0].precinct_id if others else "nowhere"
+    # Another race's precinct, unless the races share precincts (national): then none.
+    other = rng.choice(others).precincts[:3] if others else ()
+    found = next(
+        (p.precinct_id for p in other if not d.precinct(obj["race_id"], p.precinct_id)), None
+    )
+    obj["precinct_id"] = found or f"{obj['precinct_id']}-nowhere"
 
 
 def _missing_field(obj: JSONObject, _d: ElectionDefinition, rng: random.Random) -> None:
@@ -208,7 +213,7 @@ def inject_faults(
             fix = rng.randint(300, 3600)
             final = replace(
                 report,
-                report_id=report_id(report.precinct_id, report.kind, _mark(report), 2),
+                report_id=_revised(report.report_id, 2),
                 revision=2,
                 reported_at=report.reported_at + timedelta(seconds=fix),
             )
@@ -230,5 +235,7 @@ def inject_faults(
     return out
 
 
-def _mark(report: Report) -> str:
-    return report.mark if isinstance(report, TurnoutReport) else ""
+def _revised(rid: str, revision: int) -> str:
+    """The id of another revision of the report `rid` (ids end "/r<revision>",
+    `timeline.report_id`, with or without a race prefix)."""
+    return f"{rid.rpartition('/r')[0]}/r{revision}"

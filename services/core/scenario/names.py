@@ -93,6 +93,11 @@ class NameBook:
         self._villages.add(name)
         return name
 
+    def place(self) -> str:
+        """A village name, perhaps one handed out before: many polling stations share
+        a village, and a national scenario needs more of them than there are names."""
+        return self._draw_village()
+
     def race_name(self, village: str) -> str:
         """The name of the race for the akim seated in `village`, e.g. "Ақжар ауылдық округі"."""
         suffixes = [s for s, _ in _SETTLEMENT]

@@ -29,18 +29,21 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from votewire.core.models import ElectionDefinition, ResultReport, TurnoutReport
+from votewire.core.models import ElectionDefinition, ReportKind, ResultReport, TurnoutReport
 from votewire.core.scenario.apportion import apportion
 from votewire.core.scenario.faults import NO_FAULTS, FaultRates, inject_faults
 from votewire.core.scenario.kz2021 import Scenario, kz2021_scenario
+from votewire.core.scenario.national import PRESIDENT, is_national, national_scenario
 from votewire.core.scenario.protocols import Protocol
 from votewire.core.scenario.reference import load_reference
 from votewire.core.scenario.timeline import Emitted, night_epoch, report_id
 
-__all__ = ["TURNOUT_ANCHORS", "final_results", "scenario_for", "simulate_night"]
+__all__ = ["TURNOUT_ANCHORS", "final_results", "night_of", "scenario_for", "simulate_night"]
 
 _DAY_STEPS = (0.14, 0.22, 0.22, 0.21, 0.14, 0.07)
 """Share of a region's final ballots cast in each interval ending at a mark
@@ -51,11 +54,18 @@ TURNOUT_ANCHORS: dict[str, dict[str, float]] = {"jambyl": {"12:00": 0.312, "16:0
 
 
 def scenario_for(definition: ElectionDefinition, *, seed: int) -> Scenario:
-    """The kz-2021 scenario whose definition is `definition` for this seed.
-
-    The scale is read off the number of races. Raises `ValueError` if
-    `definition` is not `kz2021_definition(seed, scale)` (e.g. another seed).
+    """The reference scenario whose definition is `definition` for this seed:
+    kz-2021 (the scale read off the number of races) or national (the precincts
+    and regions read off the definition). Raises `ValueError` if `definition` is
+    not that scenario's definition (e.g. another seed).
     """
+    if is_national(definition):
+        president = definition.race(PRESIDENT)
+        precincts = len(president.precincts) if president else 0
+        national = national_scenario(precincts, len(definition.regions) - 1, seed)
+        if national.definition != definition:
+            raise ValueError(f"not the national definition of seed {seed}")
+        return national
     races_at_scale_1 = sum(r.akims_elected for r in load_reference().regions)
     scale = max(1, len(definition.races) // races_at_scale_1)
     scenario = kz2021_scenario(seed, scale)
@@ -68,7 +78,12 @@ def simulate_night(
     definition: ElectionDefinition, *, seed: int = 2021, faults: FaultRates = NO_FAULTS
 ) -> list[Emitted]:
     """The night of `kz2021_definition(seed, scale)`, in delivery order (see module doc)."""
-    scenario = scenario_for(definition, seed=seed)
+    return night_of(scenario_for(definition, seed=seed), faults=faults)
+
+
+def night_of(scenario: Scenario, *, faults: FaultRates = NO_FAULTS) -> list[Emitted]:
+    """The night of any reference `scenario` (see the module doc)."""
+    definition, seed = scenario.definition, scenario.seed
     epoch = night_epoch(definition)
     night = [_emitted(r, epoch) for r in _turnout(scenario)]
     night += [_emitted(r, epoch) for r in _results(scenario)]
@@ -94,12 +109,28 @@ def _local(definition: ElectionDefinition, region_id: str, mark: str) -> datetim
     return datetime.combine(date.fromisoformat(definition.date), time(hour, minute), tzinfo=zone)
 
 
+def _ids(scenario: Scenario) -> Callable[[Protocol, ReportKind, str], str]:
+    """Report ids of the night: `timeline.report_id`, prefixed with "<race_id>/" where
+    a precinct id is in more than one race (national: president and a local race)."""
+    seen: Counter[str] = Counter(p.precinct_id for p in scenario.protocols)
+
+    def make(p: Protocol, kind: ReportKind, mark: str) -> str:
+        plain = report_id(p.precinct_id, kind, mark, 1)
+        return f"{p.race_id}/{plain}" if seen[p.precinct_id] > 1 else plain
+
+    return make
+
+
 def _region_of(scenario: Scenario) -> dict[str, str]:
     return {r.race_id: r.region_id for r in scenario.definition.races}
 
 
 def _mark_totals(
-    region_id: str, marks: tuple[str, ...], registered: int, ballots: int, rng: random.Random
+    anchors: dict[str, float],
+    marks: tuple[str, ...],
+    registered: int,
+    ballots: int,
+    rng: random.Random,
 ) -> list[int]:
     """Region-wide cumulative ballots at each mark, ascending, the last = `ballots`.
 
@@ -108,7 +139,6 @@ def _mark_totals(
     Anchors must be ascending and below the final turnout.
     """
     steps = [s * rng.uniform(0.8, 1.2) for s in _DAY_STEPS]
-    anchors = TURNOUT_ANCHORS.get(region_id, {})
     pinned = {-1: 0, len(marks) - 1: ballots}
     pinned.update({i: round(anchors[m] * registered) for i, m in enumerate(marks) if m in anchors})
     totals = [0] * len(marks)
@@ -127,6 +157,7 @@ def _turnout(scenario: Scenario) -> list[TurnoutReport]:
     ballots, each mark's region total split under the next mark's figures."""
     rng = random.Random(f"turnout:{scenario.seed}:{scenario.scale}")
     definition = scenario.definition
+    ids = _ids(scenario)
     marks = definition.turnout_marks
     region_of = _region_of(scenario)
     by_region: dict[str, list[Protocol]] = {}
@@ -136,7 +167,9 @@ def _turnout(scenario: Scenario) -> list[TurnoutReport]:
     for region_id, protocols in by_region.items():
         final = [p.ballots_cast for p in protocols]
         registered = sum(p.registered for p in protocols)
-        totals = _mark_totals(region_id, marks, registered, sum(final), rng)
+        # The published anchors are kz-2021's; other scenarios follow the day curve.
+        anchors = {} if is_national(definition) else TURNOUT_ANCHORS.get(region_id, {})
+        totals = _mark_totals(anchors, marks, registered, sum(final), rng)
         columns = [final]
         for total in reversed(totals[:-1]):
             after = columns[0]
@@ -148,7 +181,7 @@ def _turnout(scenario: Scenario) -> list[TurnoutReport]:
                 delay = 120 + min(2280, int(rng.expovariate(1 / 420)))
                 reports.append(
                     TurnoutReport(
-                        report_id=report_id(p.precinct_id, "turnout", mark, 1),
+                        report_id=ids(p, "turnout", mark),
                         election_id=definition.election_id,
                         race_id=p.race_id,
                         precinct_id=p.precinct_id,
@@ -165,6 +198,7 @@ def _results(scenario: Scenario) -> list[ResultReport]:
     """Final protocols, sent after the close; counting takes longer with more ballots."""
     rng = random.Random(f"results:{scenario.seed}:{scenario.scale}")
     definition = scenario.definition
+    ids = _ids(scenario)
     close = definition.turnout_marks[-1]
     region_of = _region_of(scenario)
     reports = []
@@ -174,7 +208,7 @@ def _results(scenario: Scenario) -> list[ResultReport]:
         delay = min(9 * 3600, int(counting + rng.expovariate(1 / 2400)))
         reports.append(
             ResultReport(
-                report_id=report_id(p.precinct_id, "result", "", 1),
+                report_id=ids(p, "result", ""),
                 election_id=definition.election_id,
                 race_id=p.race_id,
                 precinct_id=p.precinct_id,

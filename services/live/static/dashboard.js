@@ -4,6 +4,9 @@
 // tells which regions exist), region:E:G for each region, race:E:R for
 // the race on display, and anomalies:E for the anomalies panel (anomalies.js). The URL holds the state (?election=&region=&race=),
 // so any view can be linked. Renders are coalesced to one per frame.
+// status:pipeline says whether the numbers are current: while it is "stale"
+// (the aggregate stopped, docs/operations.md) the pill reads "Stale, last
+// update hh:mm:ss" instead of "Live".
 
 import { AnomalyPanel } from "./anomalies.js";
 import { drawTurnoutChart, markValues } from "./chart.js";
@@ -25,6 +28,8 @@ const state = {
 };
 let client = null;
 let renderQueued = false;
+let connection = null;  // the client's latest status
+let pipeline = null;    // the status:pipeline view, null until heard
 
 function withToken(path) {
   return token ? `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}` : path;
@@ -218,16 +223,46 @@ function render() {
   renderAnomalies();
 }
 
+const STALE_REASONS = {
+  no_heartbeat: "results are not being updated",
+  partitions_unowned: "some results are not being updated",
+  aggregate_recovering: "the counting service is restarting",
+  aggregate_starting: "the counting service is starting",
+  aggregate_stalled: "the counting service is stuck",
+  aggregate_redis_unreachable: "the counting service cannot publish",
+};
+
 function showStatus(status) {
+  connection = status;
+  paintStatus();
+}
+
+function showPipeline(view) {
+  pipeline = view;
+  paintStatus();
+}
+
+function paintStatus() {
+  const status = connection;
+  if (!status) return;
   const labels = { connecting: "Connecting", live: "Live", behind: "Behind", reconnecting: "Reconnecting",
                    offline: "Offline", refused: "Refused" };
+  const connected = status.state === "live" || status.state === "behind";
+  const stale = connected && pipeline !== null && pipeline.state !== "live";
+  const shown = stale ? "stale" : status.state;
   const pill = document.getElementById("status");
-  pill.className = `pill ${status.state}`;
-  pill.dataset.state = status.state;
-  setText("status-label", labels[status.state] || status.state);
-  const retry = status.retryInS !== null ? ` · retrying in ${status.retryInS}s` : "";
-  const rtt = status.rttMs !== null && status.state === "live" ? ` · ${status.rttMs} ms` : "";
-  setText("status-detail", `${status.detail}${retry}${rtt}`);
+  pill.className = `pill ${shown}`;
+  pill.dataset.state = shown;
+  if (stale) {
+    const at = pipeline.last_beat_at ? new Date(pipeline.last_beat_at) : status.lastUpdateAt;
+    setText("status-label", `Stale, last update ${time(at)}`);
+    setText("status-detail", STALE_REASONS[pipeline.reason] || "results may be behind");
+  } else {
+    setText("status-label", labels[status.state] || status.state);
+    const retry = status.retryInS !== null ? ` · retrying in ${status.retryInS}s` : "";
+    const rtt = status.rttMs !== null && status.state === "live" ? ` · ${status.rttMs} ms` : "";
+    setText("status-detail", `${status.detail}${retry}${rtt}`);
+  }
   setText("last-update", time(status.lastUpdateAt));
 }
 
@@ -245,6 +280,7 @@ async function main() {
   state.anomalies = new AnomalyPanel({ election: state.election, fetchJson, onOpenRace: openRace,
                                        onChange: scheduleRender });
   window.votewire = { client, state };  // for the curious, and for the browser test
+  client.subscribe("status:pipeline", showPipeline);
   client.subscribe(`summary:${state.election}`, (view) => { state.summary = view; scheduleRender(); });
   client.subscribe(`races:${state.election}`, (view) => onRaces(view));
   client.subscribe(`anomalies:${state.election}`, (view) => state.anomalies.onView(view));

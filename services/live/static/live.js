@@ -159,7 +159,7 @@ export class LiveClient {
     st.epoch = frame.epoch;
     st.view = frame.view;
     this.updates += 1;
-    this.lastUpdateAt = new Date();
+    if (!frame.channel.startsWith("status:")) this.lastUpdateAt = new Date();  // numbers only
     st.handler(frame.view, st);
   }
 

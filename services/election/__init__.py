@@ -1,0 +1,1 @@
+"""`votewire election`: validate, load and list election definitions (one module a verb)."""
