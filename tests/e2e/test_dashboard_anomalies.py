@@ -20,9 +20,8 @@ from votewire.core.dead_letter import dead_letter_record
 from votewire.core.race_call import RaceCall
 from votewire.core.tally import ElectionTally
 from votewire.infra.anomaly_feed import RedisAnomalyFeed
-from votewire.launcher import ServiceProcess
 
-from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser
+from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, LiveStack, _require_browser
 from tests.e2e.test_dashboard_browser import live_stack as live_stack  # the fixture
 from tests.support.definitions import result_report, tiny_definition
 from tests.support.live import ElectionViews
@@ -71,14 +70,14 @@ def shots() -> Path:
 
 
 async def test_an_editor_sees_acts_on_and_follows_anomalies_as_they_happen(
-    live_stack: tuple[ElectionViews, ServiceProcess, str], shots: Path
+    live_stack: LiveStack, shots: Path
 ) -> None:
     """Three anomalies of the night are listed with what, where, when and who; a new
     one arrives live; acknowledging hides it (and the header count drops); "Open race"
     shows the race with the desk's call beside its outcome, marked as differing from
     the count; a gap in the feed is filled from REST; 390 px has no overflow."""
     async_playwright = _require_browser()
-    _, _, base = live_stack
+    base = live_stack[2]
     election = ElectionViews(live_stack[0].views, tiny_definition())
     events = night()
     await election.apply(*events)
