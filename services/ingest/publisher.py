@@ -4,7 +4,8 @@ The producer is idempotent with acks=all: a report counts as published only
 when Kafka acknowledged it on every in-sync replica, and a producer retry
 cannot duplicate it. Reports are keyed "<election_id>/<race_id>": all reports
 of a race land in one partition, in the order given, and races spread over
-partitions. Dead letters are keyed by the sender's credential id.
+partitions. A race call (`publish_call`) goes to the reports topic under its
+race's key too. Dead letters are keyed by the sender's credential id.
 
 Every publish is bounded by `produce_timeout_s`. A report not acknowledged
 within it is reported as not acked (`publish_reports`) or raises
@@ -47,6 +48,7 @@ from votewire.core.codec import report_to_bytes
 from votewire.core.definition_records import revision_name, revision_records
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_call import RaceCall, call_to_bytes
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,13 @@ class KafkaPublisher:
         acked = await self._publish([(topic, key, None) for key in keys], 0)
         if not all(acked):
             raise PublishFailed(f"{acked.count(False)} tombstone(s) not acknowledged")
+
+    async def publish_call(self, call: RaceCall) -> None:
+        """Put a race call on the reports topic, keyed by its race; `PublishFailed` unless
+        Kafka acknowledged it in time."""
+        key = race_key(call.election_id, call.race_id)
+        if not all(await self._publish([(self.settings.reports_topic, key, call_to_bytes(call))])):
+            raise PublishFailed("the call was not acknowledged")
 
     async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None:
         topic = self.settings.dead_letter_topic
