@@ -41,12 +41,12 @@ class DeadLetterFollower:
             if letter is not None:
                 definition = await self.definitions.of(letter["election_id"])
             if letter is None or definition is None:
-                self.metrics.count("dead_letters_not_of_an_election")
+                self.metrics.count("anomaly_letters_without_election")
                 continue
             try:
                 self.sink.offer(dead_letter_anomaly(letter, definition))
             except Exception:  # the per-record path stays total
                 log.exception("dead letter at partition %d not made an anomaly", record.partition)
-                self.metrics.count("dead_letters_not_of_an_election")
+                self.metrics.count("anomaly_letters_without_election")
                 continue
-            self.metrics.count("dead_letters_to_anomalies")
+            self.metrics.count("anomaly_letters_published")

@@ -185,7 +185,7 @@ async def test_the_follower_feeds_dead_letters_of_known_elections_only() -> None
     await writer.stop()
     page = await feed.page(ELECTION)
     assert page.total == 1 and json.loads(page.items[0])["precinct_id"] == "P1"
-    assert metrics.counters["dead_letters_not_of_an_election"] == 2
+    assert metrics.counters["anomaly_letters_without_election"] == 2
 
 
 class SlowFeed(MemoryAnomalyFeed):
