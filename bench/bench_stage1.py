@@ -226,7 +226,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000,100000")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--svg", type=Path, default=None, help="write the plot here")
+    parser.add_argument(
+        "--svg", type=Path, default=Path(__file__).with_name("results") / "stage1-scaling.svg",
+        help="write the plot here",
+    )  # fmt: skip
     parser.add_argument(
         "--old-max", type=int, default=10_000,
         help="largest race the replaced design is run on (its cost grows with the race: "
@@ -249,6 +252,7 @@ async def main() -> None:
           f"replaced design {old:.1f} up to {ran_old[-1]['precincts']:,} precincts "
           f"(median of {args.runs} runs, interleaved)")
     if args.svg:
+        args.svg.parent.mkdir(parents=True, exist_ok=True)
         args.svg.write_text(svg(rows))
         print(f"plot: {args.svg}")
 
