@@ -204,6 +204,9 @@ def svg(rows: list[dict[str, float]], width: int = 560, height: int = 300) -> st
              "precincts in the race (log scale)</text>",
              f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" '
              'text-anchor="middle">µs per report, stage 1</text>']  # fmt: skip
+    for x, r in zip(xs, rows, strict=True):
+        parts.append(f'<text x="{px(x):.1f}" y="{height - pad + 16}" text-anchor="middle">'
+                     f'{int(r["precincts"]):,}</text>')  # fmt: skip
     for key, colour, label in (("us_per_report", "#1f77b4", "now"),
                                ("old_us_per_report", "#d62728", "whole state per batch")):
         drawn = [(x, r) for x, r in zip(xs, rows, strict=True) if r[key] == r[key]]
