@@ -72,7 +72,8 @@ class _Totals(TypedDict):
 class RaceView(_Totals):
     race_id: str
     name: str
-    region_id: str
+    region_id: str | None
+    """null for a race spanning regions."""
     office: str
     seats: int
     winner_rule: str

@@ -41,6 +41,10 @@ class JSON(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
+MAX_DEFINITION_PROBLEMS = 100
+"""Problems listed in a 422 bad_definition answer (the message shows the first 20)."""
+
+
 def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSON({"error": {"code": code, "message": message}}, status, headers=headers)
 
@@ -143,7 +147,9 @@ async def put_definition(request: Request) -> Response:
         definition = decode_definition(value)
         dumps(encode_definition(definition))  # what publishing will need
     except DefinitionError as exc:
-        return error(422, "bad_definition", str(exc)[:500])
+        problems = [p._asdict() for p in exc.problems[:MAX_DEFINITION_PROBLEMS]]
+        body = {"code": "bad_definition", "message": str(exc)[:4000], "problems": problems}
+        return JSON({"error": body}, 422)
     except UnicodeEncodeError:
         return error(422, "bad_definition", "text with lone surrogates (not Unicode)")
     if definition.election_id != request.path_params["election_id"]:

@@ -366,6 +366,30 @@ async def test_hostile_strings_are_answered_and_recorded_not_a_500(
     assert put.status_code == 422 and put.json()["error"]["code"] == "bad_definition"
 
 
+async def test_a_refused_definition_lists_every_problem_with_its_path(
+    http: httpx.AsyncClient, tokens: Tokens, election: str
+) -> None:
+    """A definition with an unknown party and a bad colour is answered 422 bad_definition
+    with both problems, each with its JSON path, and is not stored."""
+    definition = tiny_definition(f"{election}-p")
+    definition["parties"] = [
+        {"party_id": "nur_otan", "name": "Nur Otan", "color": "blue"},
+        {"party_id": "independent", "name": "Self-nominated"},
+    ]
+    put = await http.put(
+        f"/v1/elections/{election}-p", json=definition, headers=tokens.headers("admin")
+    )
+    assert put.status_code == 422, put.text
+    error = put.json()["error"]
+    assert error["code"] == "bad_definition"
+    assert [(p["path"], p["message"][:20]) for p in error["problems"]] == [
+        ("$.parties[0].color", "expected a colour as"),
+        ("$.races[1].candidates[0].party", "unknown party 'auyl'"),
+    ]
+    got = await http.get(f"/v1/elections/{election}-p", headers=tokens.headers("admin"))
+    assert got.status_code == 404
+
+
 async def test_metrics_openapi_health_and_readiness_are_served(
     http: httpx.AsyncClient, tokens: Tokens, election: str
 ) -> None:
