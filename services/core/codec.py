@@ -1,4 +1,4 @@
-"""The JSON wire format (contract v1): the one place that encodes and decodes.
+"""The JSON wire format (contract v2): the one place that encodes and decodes.
 
 Definitions are decoded strictly (`decode_definition` raises `DefinitionError`
 naming the offending path). Reports from untrusted sources go through

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from votewire.core.models import ShareBase
+from votewire.core.models import MajorityBase, ShareBase
 from votewire.core.outcome import OutcomeView
 
 RaceStatus = Literal["not_reporting", "counting", "complete"]
@@ -38,6 +38,17 @@ class PartyLine(TypedDict):
     party: str
     votes: int
     pct: str
+
+
+class PartyEntry(TypedDict):
+    """A party as readers see it (`votewire.core.parties`): `party` in every other line
+    of the views is its `party_id`."""
+
+    party_id: str
+    name: str
+    short_name: str
+    color: str
+    """"#rrggbb": the registry's, or a stable fallback."""
 
 
 class PartySeats(TypedDict):
@@ -77,6 +88,9 @@ class RaceView(_Totals):
     office: str
     seats: int
     winner_rule: str
+    majority_base: MajorityBase | None
+    """What a `majority` race's winner needs more than half of (its shares are of it);
+    null for a plurality race."""
     candidates: list[CandidateLine]
     against_all: Share | None
     """null when the race has no against-all line."""
@@ -90,6 +104,8 @@ class RollupView(_Totals):
     races_total: int
     races_reporting: int
     races_complete: int
+    against_all_races: int
+    """Races with an against-all line; 0: show no against-all figure."""
     outcomes: dict[str, int]
     seats_by_party: list[PartySeats]
     votes_by_party: list[PartyLine]
@@ -104,6 +120,8 @@ class RegionView(RollupView):
 class NationalView(RollupView):
     name: str
     regions_total: int
+    parties: list[PartyEntry]
+    """Every party of the election, named and coloured: what `party` ids mean."""
 
 
 class Views(TypedDict):
