@@ -4,7 +4,10 @@ The producer is idempotent with acks=all: a report counts as published only
 when Kafka acknowledged it on every in-sync replica, and a producer retry
 cannot duplicate it. Reports are keyed "<election_id>/<race_id>": all reports
 of a race land in one partition, in the order given, and races spread over
-partitions. Dead letters are keyed by the sender's credential id.
+partitions. Each report's value is its canonical encoding, and its one
+header names the sending credential (`votewire.core.report_headers`), so the
+log says who sent every figure. Dead letters are keyed by the election (else
+the sender's credential id).
 
 Every publish is bounded by `produce_timeout_s`. A report not acknowledged
 within it is reported as not acked (`publish_reports`) or raises
@@ -45,6 +48,7 @@ from votewire.config import Settings
 from votewire.core.codec import dumps, encode_definition, report_to_bytes
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.report_headers import credential_headers
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +73,15 @@ def report_key(report: Report) -> bytes:
     return race_key(report.election_id, report.race_id)
 
 
+Headers = list[tuple[str, bytes]]
+_Record = tuple[str, bytes, bytes, Headers | None]
+"""(topic, key, value, headers)."""
+
+
 class ReportPublisher(Protocol):
-    async def publish_reports(self, reports: Sequence[Report]) -> list[bool]: ...
+    async def publish_reports(
+        self, reports: Sequence[Report], credential_id: str
+    ) -> list[bool]: ...
     async def publish_definition(self, definition: ElectionDefinition) -> None: ...
     async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None: ...
 
@@ -131,27 +142,32 @@ class KafkaPublisher:
             return False
         return True
 
-    async def publish_reports(self, reports: Sequence[Report]) -> list[bool]:
-        """Send all, in order; return per report whether Kafka acknowledged it in time."""
+    async def publish_reports(self, reports: Sequence[Report], credential_id: str) -> list[bool]:
+        """Send all, in order, as sent by `credential_id`; return per report whether Kafka
+        acknowledged it in time."""
         topic = self.settings.reports_topic
-        return await self._publish([(topic, report_key(r), report_to_bytes(r)) for r in reports])
+        headers = credential_headers(credential_id)
+        return await self._publish(
+            [(topic, report_key(r), report_to_bytes(r), headers) for r in reports]
+        )
 
     async def publish_definition(self, definition: ElectionDefinition) -> None:
         record = (
             self.settings.definitions_topic,
             definition.election_id.encode(),
             dumps(encode_definition(definition)),
+            None,
         )
         if not all(await self._publish([record])):
             raise PublishFailed("the definition was not acknowledged")
 
     async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None:
         topic = self.settings.dead_letter_topic
-        acked = await self._publish([(topic, key, value) for key, value in letters])
+        acked = await self._publish([(topic, key, value, None) for key, value in letters])
         if not all(acked):
             raise PublishFailed(f"{acked.count(False)} dead letter(s) not acknowledged")
 
-    async def _publish(self, records: list[tuple[str, bytes, bytes]]) -> list[bool]:
+    async def _publish(self, records: list[_Record]) -> list[bool]:
         producer = self.producer
         if producer is None:
             raise PublishFailed("not connected to Kafka")
@@ -161,8 +177,8 @@ class KafkaPublisher:
         too_large = False
         try:
             async with asyncio.timeout_at(deadline):
-                for topic, key, value in records:
-                    future = await producer.send(topic, value, key=key)
+                for topic, key, value, headers in records:
+                    future = await producer.send(topic, value, key=key, headers=headers)
                     future.add_done_callback(self._acked_callback(loop.time()))
                     futures.append(future)
         except MessageSizeTooLargeError:

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from votewire.config import Settings
-from votewire.core.codec import MAX_DEPTH
+from votewire.core.codec import MAX_DEPTH, decode_report_trusted, report_to_bytes
+from votewire.core.report_headers import credential_of
 from votewire.ingest.openapi import openapi_document
 
 from tests.integration.test_ingest_harness import (
@@ -99,7 +100,8 @@ async def test_accepted_reports_are_on_the_topic_once_keyed_by_race(
     http: httpx.AsyncClient, tokens: Tokens, settings: Settings, election: str
 ) -> None:
     """Single, array and NDJSON posts are acknowledged, and each report is on the
-    reports topic exactly once, keyed "<election>/<race>", even after client retries."""
+    reports topic exactly once, keyed "<election>/<race>", even after client retries;
+    each record's value is the canonical report, its header the sending credential."""
     rig = tokens.headers("rig")
     single = r1p1(election, "a")
     array = [
@@ -134,6 +136,13 @@ async def test_accepted_reports_are_on_the_topic_once_keyed_by_race(
         "c": f"{election}/r1",
         "d": f"{election}/r2",
     }
+    raw = [
+        r
+        for r in await read_to_end(settings.kafka_bootstrap, settings.reports_topic)
+        if election.encode() in (r.key or b"")
+    ]
+    assert {credential_of(r.headers) for r in raw} == {"rig"}  # the sender, on every record
+    assert all(r.value == report_to_bytes(decode_report_trusted(json.loads(r.value))) for r in raw)
 
 
 def rule_breakers(e: str) -> list[tuple[str, str]]:
