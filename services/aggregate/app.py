@@ -41,6 +41,7 @@ from typing import Any, NoReturn, cast
 import faust
 import redis.asyncio as aioredis
 from votewire.aggregate import web
+from votewire.aggregate.anomalies import DeadLetterFollower
 from votewire.aggregate.batch_loop import BatchLoop
 from votewire.aggregate.dead_letters import DeadLetters, SizeGuard
 from votewire.aggregate.flusher import ViewFlusher
@@ -52,6 +53,8 @@ from votewire.aggregate.rollups import NationalStage, RegionStage
 from votewire.aggregate.state_table import RoutedTable, routed_table
 from votewire.aggregate.transport import install as install_transport
 from votewire.config import Settings
+from votewire.infra.anomaly_feed import RedisAnomalyFeed
+from votewire.infra.anomaly_writer import AnomalyWriter
 from votewire.infra.definition_catalog import DefinitionCatalog
 from votewire.infra.heartbeat import RedisHeartbeats
 from votewire.infra.redis_views import RedisViews
@@ -215,6 +218,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     flusher = ViewFlusher(views, metrics, settings.aggregate_flush_ms / 1000)
     definitions = Definitions(catalog)
     dead_letters = DeadLetters(TopicSender(app, dead_letter_topic), metrics)
+    anomalies = AnomalyWriter(RedisAnomalyFeed(views))  # flags and dead letters -> anomalies:E
 
     def guarded(topic: faust.TopicT) -> SizeGuard:
         return SizeGuard(TopicSender(app, topic), topic.get_topic_name(), dead_letters)
@@ -227,6 +231,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
         dead_letters,
         flusher,
         metrics,
+        anomalies,
     )
     regions = RegionStage(definitions, region_races, guarded(by_election), flusher, metrics)
     nation = NationalStage(definitions, nation_regions, flusher, metrics)
@@ -257,6 +262,8 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     coalesce_s = max(settings.aggregate_batch_ms, settings.aggregate_flush_ms) / 1000
     stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
     stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
+    follower = DeadLetterFollower(definitions, anomalies, metrics)
+    stage_agent(dead_letter_topic, "follow-dead-letters", follower.fold_batch, coalesce_s)
 
     on_recover(app, reports_assigned, reports, folder.recover, startup, metrics, must=True)
     on_recover(app, region_races, by_region, regions.recover, startup, metrics)
@@ -284,6 +291,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     async def on_shutdown(*args: Any, **kwargs: Any) -> None:
         await health.stop()
         await flusher.stop()
+        await anomalies.stop()
         await catalog.stop()
         await redis_client.aclose()
 

@@ -55,8 +55,10 @@ from votewire.aggregate.channels import race_channel
 from votewire.aggregate.dead_letters import DeadLetters
 from votewire.aggregate.metrics import Metrics
 from votewire.aggregate.ports import Definitions, Downstream, Record, ViewSink, pack
+from votewire.core.anomaly import AnomalySink, NoAnomalies, flag_anomaly
 from votewire.core.channels import unit_channel
-from votewire.core.codec import decode_report_trusted, dumps, loads
+from votewire.core.codec import dumps, loads
+from votewire.core.events import decode_event_trusted
 from votewire.core.keys import race_key, region_key
 from votewire.core.precinct_rows import precincts_table
 from votewire.core.race_state import RaceState
@@ -100,6 +102,7 @@ class RaceFolder:
         dead_letters: DeadLetters,
         sink: ViewSink,
         metrics: Metrics,
+        anomalies: AnomalySink | None = None,
     ) -> None:
         self.definitions = definitions
         self.log_reader = log_reader
@@ -108,6 +111,7 @@ class RaceFolder:
         self.dead_letters = dead_letters
         self.sink = sink
         self.metrics = metrics
+        self.anomalies = anomalies or NoAnomalies()
         self._states: dict[bytes, RaceState] = {}
 
     def forget(self) -> None:
@@ -184,7 +188,7 @@ class RaceFolder:
     async def _fold(self, record: Record, count: bool = True) -> tuple[bytes, RaceState | None]:
         """Fold one record; `count`: in the per-status metrics (not for a re-fold)."""
         try:
-            report = decode_report_trusted(loads(record.value or b""))
+            report = decode_event_trusted(loads(record.value or b""))  # a report or a race call
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise Rejected("undecodable", str(exc)[:200]) from None
         key = race_key(report.election_id, report.race_id)
@@ -192,6 +196,8 @@ class RaceFolder:
             raise Rejected("misrouted", f"key {record.key!r} is not {key!r}")
         state = await self._state(key, report.election_id, report.race_id)
         result = state.apply(report)
+        for flag in result.flags:  # a re-fold offers them again; the feed keeps each once
+            self.anomalies.offer(flag_anomaly(state.definition, flag, report))
         if count:
             self.metrics.count("reports_folded")
             self.metrics.count(f"reports_{result.status}")

@@ -10,6 +10,8 @@ from (E = election_id, G = region_id, R = race_id):
 - `races:E`: one line per race (`race_line`);
 - `unit:E:R:L.U`: race R's totals in reporting unit U of level L (`region` or
   `district`; `race_units.RaceUnits.view`).
+- `anomalies:E`: the election's anomaly feed, one anomaly per change
+  (`votewire.core.anomaly`, infra/anomaly_feed.py).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def unit_channel(election_id: str, race_id: str, level: str, unit_id: str) -> st
 def unit_prefix(election_id: str, race_id: str, level: str) -> str:
     """What every `unit_channel` of the race at `level` starts with."""
     return f"unit:{election_id}:{race_id}:{level}."
+def anomalies_channel(election_id: str) -> str:
+    return f"anomalies:{election_id}"
 
 
 def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[str, Any]:
@@ -64,6 +68,11 @@ def turnout_doc(view: RegionView | NationalView, region_id: str | None) -> dict[
     }
 
 
+def _call_type(view: RaceView) -> str | None:
+    call = view.get("call")  # absent from views published before race calls
+    return call["type"] if call else None
+
+
 def race_line(view: RaceView) -> RaceLine:
     """One race's line in `races:E`."""
     return {
@@ -72,6 +81,7 @@ def race_line(view: RaceView) -> RaceLine:
         "region_id": view["region_id"],
         "status": view["status"],
         "leader": view["leader"],
+        "call": _call_type(view),
         "precincts_reporting": view["precincts_reporting"],
         "precincts_total": view["precincts_total"],
         "version": view["version"],

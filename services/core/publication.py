@@ -71,6 +71,7 @@ def empty_line(race: Race) -> RaceLine:
         "region_id": race.region_id,
         "status": "not_reporting",
         "leader": None,
+        "call": None,
         "precincts_reporting": 0,
         "precincts_total": len(race.precincts),
         "version": 0,

@@ -15,9 +15,19 @@ definition and belong to this race, else `ValueError`):
   applied): `turnout_decreased`, `result_below_turnout`, and, for conflicts,
   `revision_conflict` / `report_id_conflict`.
 
+`apply(call)` folds a race call (`votewire.core.race_call`) the same way:
+the standing call is the newest of the set of calls applied (order-free);
+status "applied" when it became the standing call (then `changed`, and the
+view's `call` shows it), "duplicate" when it is the standing call already,
+"stale" when it is older. Calls are not counted in `counters` (reports are).
+Whenever the race is complete and its standing call disagrees with the
+computed outcome (`race_call.disagrees`), the change that made it so raises
+`call_disagrees` (once per call and outcome); the outcome is never replaced.
+
 `to_dict()` is JSON-ready: the surviving reports (wire encoding, sorted by
-report_id), the version and the per-status counters. `from_dict` rebuilds an
-equal state; flags are events and are not part of the snapshot.
+report_id), the version and the per-status counters, and `call` (the
+standing call's wire form) once there is one. `from_dict` rebuilds an equal
+state; flags are events and are not part of the snapshot.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from votewire.core.models import (
     TurnoutReport,
 )
 from votewire.core.precinct_rows import precinct_row
+from votewire.core.race_call import CallBook, RaceCall, decode_call_trusted, disagrees, encode_call
 from votewire.core.race_totals import RaceTotals
 from votewire.core.race_view import render_race_view
 from votewire.core.slots import SlotBook, Status, key_of, same_figures
@@ -48,7 +59,8 @@ class Flag:
 
     code: str
     race_id: str
-    precinct_id: str
+    precinct_id: str | None
+    """None for a flag of the whole race (`call_disagrees`)."""
     mark: str | None
     report_id: str
     figures: Mapping[str, int | str | None] = field(default_factory=dict)
@@ -79,6 +91,8 @@ class RaceState:
 
     __slots__ = (
         "_book",
+        "_calls",
+        "_disagreement",
         "_encoded",
         "_race_id",
         "_totals",
@@ -98,6 +112,9 @@ class RaceState:
         self.version = 0
         self.counters: dict[str, int] = dict.fromkeys(STATUSES, 0)
         self._book = SlotBook()
+        self._calls = CallBook()
+        self._disagreement: tuple[str, str, tuple[str, ...]] | None = None
+        """(call_id, outcome type, candidates) last flagged as `call_disagrees`."""
         self._totals = RaceTotals(definition, race)
         self._race_id = race.race_id
         self._view: RaceView | None = None
@@ -107,8 +124,11 @@ class RaceState:
     def race_id(self) -> str:
         return self.race.race_id
 
-    def apply(self, report: Report) -> ApplyResult:
-        """Fold one validated report of this race (see the module doc)."""
+    def apply(self, report: Report | RaceCall) -> ApplyResult:
+        """Fold one validated report, or a call, of this race (see the module doc)."""
+        if type(report) is RaceCall:
+            return self._apply_call(report)
+        assert not isinstance(report, RaceCall)
         if report.race_id != self._race_id:
             raise ValueError(f"report {report.report_id!r} is not of race {self._race_id!r}")
         if self._book.fill(report):  # the common case: a new report into an empty slot
@@ -117,7 +137,10 @@ class RaceState:
             self.version += 1
             self._totals.units.stamp(self.version)
             self._view = None
-            return ApplyResult("applied", True, self._anomalies(report), self.version)
+            raised = self._anomalies(report)
+            if self._calls.current is not None:
+                raised += self._call_check(report.report_id)
+            return ApplyResult("applied", True, raised, self.version)
         status, changes, rival, kept = self._book.offer(report)
         self.counters[status] += 1
         changed = False
@@ -137,6 +160,8 @@ class RaceState:
                 flags = self._anomalies(report)
         if rival is not None:
             flags = (_conflict_flag(report, rival, kept), *flags)
+        if changed and self._calls.current is not None:
+            flags += self._call_check(report.report_id)
         return ApplyResult(status, changed, flags, self.version)
 
     def unit_views(self, every: bool = False) -> list[dict[str, Any]]:
@@ -159,9 +184,54 @@ class RaceState:
             if pid in totals.results
         ]
 
-    def reports(self) -> list[Report]:
-        """Every surviving report (what `to_dict` keeps), in no particular order."""
-        return list(self._book.reports())
+
+    def _apply_call(self, call: RaceCall) -> ApplyResult:
+        if call.race_id != self._race_id or call.election_id != self.definition.election_id:
+            raise ValueError(f"call {call.call_id!r} is not of race {self._race_id!r}")
+        current = self._calls.current
+        if not self._calls.offer(call):
+            status: Status = "duplicate" if current == call else "stale"
+            return ApplyResult(status, False, (), self.version)
+        self.version += 1
+        self._view = None
+        return ApplyResult("applied", True, self._call_check(call.call_id), self.version)
+
+    def _call_check(self, event_id: str) -> tuple[Flag, ...]:
+        """`call_disagrees` if the race is complete and the standing call says otherwise,
+        unless this call and outcome were flagged already."""
+        if self._totals.precincts_reporting < len(self.race.precincts):
+            return ()
+        call, outcome = self._calls.current, self.view()["outcome"]
+        if call is None or outcome is None or not disagrees(call, outcome):
+            self._disagreement = None
+            return ()
+        seen = (call.call_id, outcome["type"], tuple(outcome["candidate_ids"]))
+        if seen == self._disagreement:
+            return ()
+        self._disagreement = seen
+        figures: dict[str, int | str | None] = {
+            "call_id": call.call_id,
+            "call_type": call.type,
+            "call_candidate_ids": ",".join(call.candidate_ids),
+            "called_by": call.called_by,
+            "called_at": call.called_at.isoformat(),
+            "outcome_type": outcome["type"],
+            "outcome_candidate_ids": ",".join(outcome["candidate_ids"]),
+        }
+        return (Flag("call_disagrees", self._race_id, None, None, event_id, figures),)
+
+    @property
+    def call(self) -> RaceCall | None:
+        """The standing call of the race (a retraction included), or None."""
+        return self._calls.current
+
+    def reports(self) -> list[Report | RaceCall]:
+        """Every surviving report and the standing call (what `to_dict` keeps), in no
+        particular order: applying them to a fresh state rebuilds this one's figures."""
+        found: list[Report | RaceCall] = list(self._book.reports())
+        if self._calls.current is not None:
+            found.append(self._calls.current)
+        return found
 
     def raise_version(self, floor: int) -> None:
         """Make `version` at least `floor` (a version already published for this race,
@@ -174,18 +244,23 @@ class RaceState:
     def view(self) -> RaceView:
         """The current race view (cached until the next change; do not mutate)."""
         if self._view is None:
-            self._view = render_race_view(self.definition, self.race, self._totals, self.version)
+            self._view = render_race_view(
+                self.definition, self.race, self._totals, self.version, self._calls.current
+            )
         return self._view
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready snapshot; `from_dict` restores an equal state."""
         reports = sorted(self._book.reports(), key=lambda r: r.report_id)
-        return {
+        snapshot = {
             "race_id": self.race.race_id,
             "version": self.version,
             "counters": dict(self.counters),
             "reports": [encode_report(r) for r in reports],
         }
+        if self._calls.current is not None:
+            snapshot["call"] = encode_call(self._calls.current)
+        return snapshot
 
     def to_bytes(self) -> bytes:
         """`dumps(self.to_dict())`, byte for byte, but each surviving report is
@@ -201,7 +276,9 @@ class RaceState:
             live = {r.report_id for r in self._book.reports()}
             for report_id in [k for k in cache if k not in live]:
                 del cache[report_id]
-        return b'{"counters":%b,"race_id":%b,"reports":[%b],"version":%d}' % (
+        call = self._calls.current
+        head = b'{"call":%b,' % dumps(encode_call(call)) if call is not None else b"{"
+        return head + b'"counters":%b,"race_id":%b,"reports":[%b],"version":%d}' % (
             dumps(self.counters),
             dumps(self.race.race_id),
             b",".join(parts),
@@ -216,6 +293,8 @@ class RaceState:
             offer = state._book.offer(decode_report_trusted(obj))
             for change in offer.changes:
                 state._totals.replace(change.old, change.new)
+        if data.get("call") is not None:
+            state._calls.offer(decode_call_trusted(data["call"]))
         state.version = int(data["version"])
         state.counters.update(data["counters"])
         return state

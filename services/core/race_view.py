@@ -17,16 +17,29 @@ Definitions used in the view (contract v2):
 - `leader`: the candidate with strictly the most votes, null while nothing
   is counted or when the first place is tied; `margin`: first minus second
   in the ranking (votes desc, then candidate_id), null with one candidate or
-  no results.
+  no results;
+- `call`: the desk's standing call (`race_call`: type, candidate_ids, note,
+  called_at, called_by, call_id; type "retracted" after a retraction), null
+  if the race was never called. It is kept beside `outcome`, never instead;
+  its `disagrees` is `race_call.disagrees(call, outcome)`: true only for a
+  complete race whose outcome says otherwise than a winner or runoff call.
 """
 
 from __future__ import annotations
 
 from votewire.core.models import ElectionDefinition, Race
-from votewire.core.outcome import decide, ranking
+from votewire.core.outcome import OutcomeView, decide, ranking
 from votewire.core.percent import pct, reporting_pct
+from votewire.core.race_call import RaceCall, disagrees
 from votewire.core.race_totals import RaceTotals
-from votewire.core.views import CandidateLine, Margin, MarkTurnout, RaceStatus, RaceView
+from votewire.core.views import (
+    CallView,
+    CandidateLine,
+    Margin,
+    MarkTurnout,
+    RaceStatus,
+    RaceView,
+)
 
 
 def mark_lines(
@@ -51,8 +64,27 @@ def _status(reporting: int, total: int) -> RaceStatus:
     return "complete" if reporting >= total else "counting"
 
 
+def call_view(call: RaceCall | None, outcome: OutcomeView | None) -> CallView | None:
+    """A race view's `call`, beside the race's `outcome` (null until complete)."""
+    if call is None:
+        return None
+    return {
+        "type": call.type,
+        "candidate_ids": list(call.candidate_ids),
+        "note": call.note,
+        "called_at": call.called_at.isoformat(),
+        "called_by": call.called_by,
+        "call_id": call.call_id,
+        "disagrees": disagrees(call, outcome),
+    }
+
+
 def render_race_view(
-    definition: ElectionDefinition, race: Race, totals: RaceTotals, version: int
+    definition: ElectionDefinition,
+    race: Race,
+    totals: RaceTotals,
+    version: int,
+    call: RaceCall | None = None,
 ) -> RaceView:
     """The race view for `totals` (see the module doc for every definition)."""
     t = totals
@@ -113,6 +145,7 @@ def render_race_view(
         "margin": margin,
         "status": status,
         "outcome": outcome,
+        "call": call_view(call, outcome),
         "turnout_by_mark": mark_lines(
             definition.turnout_marks, t.mark_ballots, t.mark_registered, t.mark_precincts
         ),

@@ -13,12 +13,13 @@ Contract:
 - views are computed lazily: a race view is rebuilt only after that race
   changed, a region view only after one of its races did;
 - `flags` accumulates every flag raised, in arrival order; `counters` counts
-  reports by status.
+  reports by status (race calls, which `apply` takes too, are not counted).
 """
 
 from __future__ import annotations
 
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_call import RaceCall
 from votewire.core.race_state import STATUSES, ApplyResult, Flag, RaceState
 from votewire.core.rollup import NationalRollup, RegionRollup
 from votewire.core.views import NationalView, RaceView, RegionView, Views
@@ -40,13 +41,14 @@ class ElectionTally:
         self.flags: list[Flag] = []
         self.counters: dict[str, int] = dict.fromkeys(STATUSES, 0)
 
-    def apply(self, report: Report) -> ApplyResult:
-        """Fold one validated report; see `RaceState.apply` for the statuses."""
+    def apply(self, report: Report | RaceCall) -> ApplyResult:
+        """Fold one validated report or call; see `RaceState.apply` for the statuses."""
         state = self.races.get(report.race_id)
         if state is None:
             raise ValueError(f"unknown race {report.race_id!r}")
         result = state.apply(report)
-        self.counters[result.status] += 1
+        if type(report) is not RaceCall:
+            self.counters[result.status] += 1
         if result.flags:
             self.flags.extend(result.flags)
         if result.changed:

@@ -34,6 +34,19 @@ class CandidateLine(TypedDict):
     pct: str
 
 
+class CallView(TypedDict):
+    """A desk's call of a race (`votewire.core.race_call`), beside its outcome."""
+
+    type: str
+    candidate_ids: list[str]
+    note: str
+    called_at: str
+    called_by: str
+    call_id: str
+    disagrees: bool
+    """The race is complete and its outcome says otherwise than this call."""
+
+
 class PartyLine(TypedDict):
     party: str
     votes: int
@@ -98,6 +111,8 @@ class RaceView(_Totals):
     margin: Margin | None
     status: RaceStatus
     outcome: OutcomeView | None
+    call: CallView | None
+    """The desk's standing call; null if never called."""
 
 
 class RollupView(_Totals):

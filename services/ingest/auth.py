@@ -5,6 +5,9 @@ Credentials come from one JSON file named by VOTEWIRE_CREDENTIALS_FILE
 never a token, and nothing here logs a token or a digest. A credential is:
 
 - `admin`: may load and replace election definitions (PUT);
+- `editor`: the elections (ids, or "*" for any) whose races it may call and
+  retract calls of, a decision desk's role (`POST`/`DELETE
+  /v1/elections/{e}/races/{r}/call`); reports need scopes, not this;
 - `scopes`: the reports it may send. A scope names an election (or "*") and
   optionally narrows it to regions, races and/or precincts; a report is in
   scope when one scope's election matches and, if the scope lists anything,
@@ -39,7 +42,7 @@ from votewire.core.models import ElectionDefinition
 ANY_ELECTION = "*"
 _PREFIX = 16  # hex digits of the digest used to find candidates
 _HEX = frozenset(string.hexdigits.lower())
-_CREDENTIAL_KEYS = frozenset({"id", "token_sha256", "admin", "scopes", "rate", "note"})
+_CREDENTIAL_KEYS = frozenset({"id", "token_sha256", "admin", "editor", "scopes", "rate", "note"})
 _SCOPE_KEYS = frozenset({"election_id", "regions", "races", "precincts"})
 _RATE_KEYS = frozenset({"per_second", "burst"})
 
@@ -93,13 +96,21 @@ class Credential:
     admin: bool = False
     scopes: tuple[Scope, ...] = ()
     rate: RateOverride | None = None
+    editor: frozenset[str] = frozenset()
+    """Elections whose races this credential may call ("*": any)."""
+
+    def may_call(self, election_id: str) -> bool:
+        """True if this credential is an editor of `election_id` (a decision desk)."""
+        return ANY_ELECTION in self.editor or election_id in self.editor
 
     def may_report(self, definition: ElectionDefinition, race_id: str, precinct_id: str) -> bool:
         """True if a report for this race and precinct is within one of the scopes."""
         return any(s.covers(definition, race_id, precinct_id) for s in self.scopes)
 
 
-DEV_OPEN = Credential("dev-open", admin=True, scopes=(Scope(ANY_ELECTION),))
+DEV_OPEN = Credential(
+    "dev-open", admin=True, scopes=(Scope(ANY_ELECTION),), editor=frozenset({ANY_ELECTION})
+)
 """The credential of every request in open dev mode."""
 
 
@@ -200,7 +211,10 @@ def _credential(entry: Any, where: str, max_items: int) -> tuple[str, Credential
         raise CredentialsError(f"{where}.scopes: expected a list")
     parsed = tuple(_scope(s, f"{where}.scopes[{j}]") for j, s in enumerate(scopes))
     rate = _rate(entry["rate"], f"{where}.rate", max_items) if "rate" in entry else None
-    return digest, Credential(cid, admin, parsed, rate)
+    editor = entry.get("editor", [])
+    if not isinstance(editor, list) or not all(isinstance(e, str) and e for e in editor):
+        raise CredentialsError(f'{where}.editor: expected a list of election ids or "*"')
+    return digest, Credential(cid, admin, parsed, rate, frozenset(editor))
 
 
 def _scope(raw: Any, where: str) -> Scope:

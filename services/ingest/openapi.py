@@ -18,13 +18,14 @@ from typing import Any, get_args
 from votewire.config import REPO_ROOT
 from votewire.core.definition_decoder import CHANNEL_ID, COLOR, MAX_REGISTERED
 from votewire.core.models import AgainstAllRule, MajorityBase, ShareBase, WinnerRule
+from votewire.core.race_call import CALL_CODES, CALL_TYPES, MAX_NOTE
 from votewire.core.validation import CODES, MAX_COUNT
 from votewire.ingest.intake import INGEST_CODES
 
 DOC_PATH = REPO_ROOT / "docs" / "ingest-openapi.json"
 REQUEST_CODES = {
     "unauthenticated": "401: no valid bearer token",
-    "forbidden": "403: the credential may not do this (definitions need admin)",
+    "forbidden": "403: the credential may not do this (definitions need admin, calls an editor)",
     "body_too_large": "413: the body is over VOTEWIRE_INGEST_MAX_BODY_BYTES",
     "too_many_items": "413: more reports than VOTEWIRE_INGEST_MAX_ITEMS",
     "definition_too_large": "413: the definition is larger than Kafka accepts",
@@ -36,6 +37,8 @@ REQUEST_CODES = {
     "rate_limited": "429: the credential's token bucket is empty; see Retry-After",
     "unavailable": "503: Kafka, the definitions or Redis are not there; see Retry-After",
     "unknown_election": "404: no definition for this election",
+    "unknown_race": "404: no such race in the election",
+    "bad_call": "422: the call does not fit the race; every problem is under `problems`",
     "bad_definition": "422: the definition does not decode",
     "election_id_mismatch": "422: the definition's election_id differs from the URL",
     "not_found": "404: no such path",
@@ -229,6 +232,129 @@ def _definition_schemas() -> dict[str, Any]:
     }
 
 
+def _call_schemas() -> dict[str, Any]:
+    """A desk's call as the body states it, and the call record ingest publishes."""
+    note = {"type": "string", "maxLength": MAX_NOTE, "description": "for the newsroom"}
+    ids = {"type": "array", "uniqueItems": True, "items": ID}
+    return {
+        "CallRequest": {
+            "description": (
+                "What a desk calls. The race decides the rest (a 422 `bad_call`): winner "
+                "names at most `seats` candidates, every id is a candidate of the race, a "
+                "runoff is possible only in a majority race."
+            ),
+            "oneOf": [
+                _object(
+                    {
+                        "type": {"const": "winner"},
+                        "candidate_ids": {**ids, "minItems": 1},
+                        "note": note,
+                    },
+                    optional=("note",),
+                ),
+                _object(
+                    {
+                        "type": {"const": "runoff"},
+                        "candidate_ids": {**ids, "minItems": 2, "maxItems": 2},
+                        "note": note,
+                    },
+                    optional=("note",),
+                ),
+                _object(
+                    {
+                        "type": {"const": "too_close"},
+                        "candidate_ids": {**ids, "maxItems": 0},
+                        "note": note,
+                    },
+                    optional=("note", "candidate_ids"),
+                ),
+            ],
+        },
+        "RaceCall": _object(
+            {
+                "kind": {"const": "call"},
+                "call_id": {"type": "string"},
+                "election_id": {"type": "string"},
+                "race_id": {"type": "string"},
+                "type": {"enum": list(CALL_TYPES)},
+                "candidate_ids": {"type": "array", "items": {"type": "string"}},
+                "note": {"type": "string"},
+                "called_at": {"type": "string", "format": "date-time"},
+                "called_by": {"type": "string", "description": "the credential id"},
+            }
+        ),
+        "CallAnswer": _object({"status": {"const": "published"}, "call": _ref("RaceCall")}),
+        "CallRejected": {
+            "type": "object",
+            "required": ["error", "problems"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"const": "bad_call"}, "message": {"type": "string"}},
+                },
+                "problems": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["code", "field", "message"],
+                        "properties": {
+                            "code": {"type": "string", "enum": sorted(CALL_CODES)},
+                            "field": {"type": ["string", "null"]},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def _call_paths() -> dict[str, Any]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": CHANNEL_ID_SCHEMA}
+        for name in ("election_id", "race_id")
+    ]
+    refusals = {
+        "401": _error("unauthenticated"),
+        "403": _error("forbidden: not an editor credential of this election"),
+        "404": _error("unknown_election or unknown_race"),
+        "429": _error("rate_limited", **RETRY),
+        "503": _error("unavailable: not published, retry", **RETRY),
+    }
+    published = _json(_ref("CallAnswer"), "published on the reports topic, race's key")
+    return {
+        "parameters": params,
+        "post": {
+            "summary": "Call the race (editor): winner, runoff or too close",
+            "description": (
+                "The call is kept beside the computed outcome in the race view (`call`), "
+                "never instead of it; the newest call stands. See docs/contract.md. Codes "
+                "of `problems`: " + "; ".join(f"`{c}`: {m}" for c, m in sorted(CALL_CODES.items()))
+            ),
+            "security": [{"bearerAuth": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("CallRequest")}},
+            },
+            "responses": {
+                "200": published,
+                "400": _error("malformed_json"),
+                "413": _error("body_too_large"),
+                "415": _error("unsupported_media_type"),
+                "422": _json(_ref("CallRejected"), "bad_call"),
+                **refusals,
+            },
+        },
+        "delete": {
+            "summary": "Retract the race's call (editor): a call of type `retracted`",
+            "security": [{"bearerAuth": []}],
+            "responses": {"200": published, **refusals},
+        },
+    }
+
+
 def _schemas() -> dict[str, Any]:
     problem_codes = sorted({*CODES, *INGEST_CODES})
     return {
@@ -313,6 +439,7 @@ def _schemas() -> dict[str, Any]:
         ),
         "Report": {"oneOf": [_ref("TurnoutReport"), _ref("ResultReport")]},
         **_definition_schemas(),
+        **_call_schemas(),
     }
 
 
@@ -428,6 +555,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/v1/elections/{election_id}": _election_paths(),
             "/v1/reports": {"post": _reports_post()},
+            "/v1/elections/{election_id}/races/{race_id}/call": _call_paths(),
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

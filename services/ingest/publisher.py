@@ -6,8 +6,9 @@ cannot duplicate it. Reports are keyed "<election_id>/<race_id>": all reports
 of a race land in one partition, in the order given, and races spread over
 partitions. Each report's value is its canonical encoding, and its one
 header names the sending credential (`votewire.core.report_headers`), so the
-log says who sent every figure. Dead letters are keyed by the election (else
-the sender's credential id).
+log says who sent every figure. A race call (`publish_call`) goes to the
+reports topic under its race's key too (no header: the call names who made
+it). Dead letters are keyed by the election (else the sender's credential id).
 
 Every publish is bounded by `produce_timeout_s`. A report not acknowledged
 within it is reported as not acked (`publish_reports`) or raises
@@ -50,6 +51,7 @@ from votewire.core.codec import report_to_bytes
 from votewire.core.definition_records import revision_name, revision_records
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_call import RaceCall, call_to_bytes
 from votewire.core.report_headers import credential_headers
 
 log = logging.getLogger(__name__)
@@ -180,6 +182,15 @@ class KafkaPublisher:
         acked = await self._publish([(topic, key, None, None) for key in keys], 0)
         if not all(acked):
             raise PublishFailed(f"{acked.count(False)} tombstone(s) not acknowledged")
+
+    async def publish_call(self, call: RaceCall) -> None:
+        """Put a race call on the reports topic, keyed by its race; `PublishFailed` unless
+        Kafka acknowledged it in time."""
+        key = race_key(call.election_id, call.race_id)
+        if not all(
+            await self._publish([(self.settings.reports_topic, key, call_to_bytes(call), None)])
+        ):
+            raise PublishFailed("the call was not acknowledged")
 
     async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None:
         topic = self.settings.dead_letter_topic

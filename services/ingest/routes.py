@@ -174,7 +174,7 @@ async def post_reports(request: Request) -> Response:
         return error(exc.status, exc.code, exc.message)
     wait = st["limiter"].check(credential, len(items))
     if wait:
-        return _rate_limited(wait)
+        return rate_limited(wait)
     try:
         verdicts = await st["intake"].submit(items, credential, sender)
     except Unavailable as exc:
@@ -195,7 +195,7 @@ async def _reject_body(
     st = state_of(request)
     wait = st["limiter"].check(credential, 1)
     if wait:
-        return _rate_limited(wait)
+        return rate_limited(wait)
     try:
         await st["intake"].reject_body(body, exc.code, exc.message, sender)
     except Unavailable as unavailable_exc:
@@ -203,6 +203,6 @@ async def _reject_body(
     return error(exc.status, exc.code, exc.message)
 
 
-def _rate_limited(wait_s: float) -> Response:
+def rate_limited(wait_s: float) -> Response:
     headers = {"Retry-After": retry_after_header(wait_s)}
     return error(429, "rate_limited", f"too many reports; retry in {wait_s:.1f}s", headers)

@@ -26,6 +26,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from votewire.config import Settings
+from votewire.infra.anomaly_feed import RedisAnomalyFeed
 from votewire.infra.heartbeat import Freshness, RedisHeartbeats
 from votewire.infra.redis_views import RedisViews
 from votewire.live import probes
@@ -87,6 +88,7 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
                 hub,
                 Freshness(settings.stale_after_ms / 1000),
             ),
+            anomalies=RedisAnomalyFeed(views),
         )
         ctx.metrics = LiveMetrics(ctx)
         gc_before = gc.get_threshold()

@@ -6,7 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from votewire.infra.anomaly_feed import AnomalyPage
 from votewire.live.access import Access
+from votewire.live.anomalies import AnomalyReader
 from votewire.live.elections import ElectionIndex
 from votewire.live.feed import FeedStatus
 from votewire.live.hub import Hub
@@ -17,6 +19,16 @@ from votewire.live.pipeline import PipelineWatch
 from votewire.live.subscription import ViewSource
 from votewire.live.view_store import ViewStore
 from votewire.live.watchdog import Watchdog
+
+
+class NoAnomalies:
+    """An `AnomalyReader` with nothing to read (a context built without a feed)."""
+
+    async def page(
+        self, election_id: str, *, before: int | None = None, after: int | None = None,
+        limit: int = 100,
+    ) -> AnomalyPage:  # fmt: skip
+        return AnomalyPage(0, [])
 
 
 @dataclass
@@ -35,6 +47,8 @@ class LiveContext:
     """Connections closed by the server, by close reason (health shows them)."""
     sessions: int = 0
     """Sessions currently running."""
+    anomalies: AnomalyReader = field(default_factory=NoAnomalies)
+    """The anomaly feeds, for REST paging (the channel itself comes through `views`)."""
     metrics: Any = None
     """The Prometheus collector over this context (metrics.LiveMetrics), set by the lifespan."""
     frames_sent: int = 0

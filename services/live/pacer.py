@@ -12,7 +12,9 @@ An update thus waits at most one interval, clients see seq jumps exactly as
 with conflation (views are whole documents; the skipped ones are in the
 Redis stream for a resume), and the fan-out cost stops tracking the
 upstream rate. Channels that change less often than `max_hz` (a race, a
-region) are never delayed. `max_hz` 0 turns pacing off.
+region) are never delayed. `max_hz` 0 turns pacing off. Event channels
+(`anomalies:E`, whose every update is one new event, live/anomalies.py) are
+never paced.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from votewire.live.anomalies import is_event_channel
 from votewire.live.hub import Hub
 
 
@@ -46,7 +49,7 @@ class Pacer:
 
     def offer(self, channel: str, epoch: str, seq: int, frame: bytes) -> None:
         """Publish now if the channel's interval has passed, else keep it as the newest."""
-        if not self.interval:
+        if not self.interval or is_event_channel(channel):
             self.hub.publish(channel, epoch, seq, frame)
             return
         now = self.clock()

@@ -29,6 +29,7 @@ CHANNEL_KINDS: dict[str, tuple[int, ...]] = {
     "turnout": (2, 3),
     "races": (2,),
     "unit": (4,),
+    "anomalies": (2,),
     "status": (2,),
 }
 """Channel kind -> allowed number of ':'-separated parts (race:E:R has 3)."""

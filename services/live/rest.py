@@ -8,10 +8,10 @@ exactly the updates after it. `If-None-Match` with the current tag gives 304.
 proxy never serves a number older than Redis holds.
 
 Errors are JSON `{"error": {"code", "message"}}`: 400 bad_channel (an id
-outside the channel grammar), 401 unknown_token, 403 forbidden (a private
-channel without a grant), 404 no_view (nothing published yet), 503
-unavailable (the views store did not answer; `unavailable` is installed as
-the app's handler of `ViewsUnavailable`).
+outside the channel grammar) or bad_request (a query that is not one), 401
+unknown_token, 403 forbidden (a private channel without a grant), 404 no_view
+(nothing published yet), 503 unavailable (the views store did not answer;
+`unavailable` is installed as the app's handler of `ViewsUnavailable`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from votewire.core.channels import unit_prefix
+from votewire.core.channels import anomalies_channel, unit_prefix
 from votewire.core.precinct_rows import precincts_table
 from votewire.live.access import presented_token
+from votewire.live.anomalies import page_body, page_query
 from votewire.live.context import LiveContext
 from votewire.live.csv_export import election_results_csv, precincts_csv, region_results_csv
 from votewire.live.elections import read_views, region_races
@@ -272,6 +273,23 @@ async def region_csv(request: Request) -> Response:
     return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
+async def anomalies(request: Request) -> Response:
+    """The election's anomalies, paged (live/anomalies.py)."""
+    election_id = request.path_params["election_id"]
+    refused = _refuse(request, anomalies_channel(election_id))
+    if refused is not None:
+        return refused
+    try:
+        before, after, limit = page_query(request.query_params)
+    except ValueError as exc:
+        return error(400, "bad_request", str(exc))
+    page = await _context(request).anomalies.page(
+        election_id, before=before, after=after, limit=limit
+    )
+    body = page_body(election_id, page, limit, after)
+    return Response(body, media_type="application/json", headers=NO_CACHE)
+
+
 E = "/v1/elections/{election_id}"
 
 EXCEPTION_HANDLERS = {ViewsUnavailable: unavailable}
@@ -289,5 +307,6 @@ ROUTES = [
     Route(f"{E}/races/{{race_id}}/precincts", precincts_page),
     Route(f"{E}/results.csv", results_csv),
     Route(f"{E}/races/{{race_id}}", election_view("race")),
+    Route(f"{E}/anomalies", anomalies),
     Route("/v1/views/{channel}", any_view),
 ]

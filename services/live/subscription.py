@@ -12,6 +12,8 @@ overtake what this queues. Cases (docs/live-protocol.md, "Subscribing"):
 - otherwise (no resume, other epoch, stream trimmed past it, too much to
   replay, a seq from the future): the snapshot, flagged `resync: true` when a
   resume was asked for, so a client never mistakes a jump for continuity.
+  The snapshot of an event channel (`anomalies:E`) is its window of newest
+  events (live/anomalies.py), at the newest event's seq.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from votewire.infra.views import StoredView
+from votewire.live.anomalies import is_event_channel, window
 from votewire.live.mailbox import Mailbox
 from votewire.live.protocol import Subscribe, control, snapshot_frame, update_frame
 
@@ -66,6 +69,7 @@ async def open_channel(views: ViewSource, mailbox: Mailbox, request: Subscribe) 
                 mailbox.put_reply(frame)
             mailbox.mark_sent(channel, stored.epoch, missed[-1].seq if missed else since)
             return "resumed"
-    mailbox.put_reply(snapshot_frame(stored, resync=resuming))
+    shown = await window(views, stored) if is_event_channel(channel) else stored
+    mailbox.put_reply(snapshot_frame(shown, resync=resuming))
     mailbox.mark_sent(channel, stored.epoch, stored.seq)
     return "resync" if resuming else "snapshot"

@@ -7,8 +7,9 @@ it, a record that fits no revision or does not decode is skipped.
 
 `LogFold(definitions, window)` folds records of the reports topic exactly as
 the aggregate's first stage does (`votewire.aggregate.folder`): the value is
-decoded with `codec.decode_report_trusted` (ingest validated it before
-publishing), the key must be "<election_id>/<race_id>", and the report goes
+decoded with `events.decode_event_trusted` (a report or a race call; ingest
+validated it before publishing), the key must be "<election_id>/<race_id>",
+and the report (or call) goes
 to its election's `ElectionTally` (the core's `RaceState` per race, the
 core's rollups for regions and the nation). The per-record path is total: a
 record that cannot be folded is counted in `skipped` by reason
@@ -20,7 +21,8 @@ Order: records must be offered in log order per partition (the exporter and
 the Kafka reader both do), so every race sees its reports in the order the
 live pipeline saw them, and the views, `version` fields included, are those
 the live pipeline published after the same records. An `observer` sees every
-folded report with its record and the result (audit's anomaly collector).
+folded report with its record and the result (audit's anomaly collector);
+race calls are folded into their race's view but not shown to it.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from votewire.core.codec import DefinitionError, decode_definition, decode_report_trusted, loads
+from votewire.core.codec import DefinitionError, decode_definition, loads
 from votewire.core.definition_records import Assembler, Complete, Removed
+from votewire.core.events import decode_event_trusted
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.race_call import RaceCall
 from votewire.core.race_state import ApplyResult
 from votewire.core.tally import ElectionTally
 from votewire.replay.as_of import Window
@@ -106,7 +110,7 @@ class LogFold:
             self.skipped["outside_window"] += 1
             return False
         try:
-            report = decode_report_trusted(loads(record.value or b""))
+            report = decode_event_trusted(loads(record.value or b""))
         except (ValueError, KeyError, TypeError) as exc:
             return self._skip(record, "undecodable", str(exc)[:200])
         election_id = report.election_id
@@ -125,7 +129,7 @@ class LogFold:
         except Exception as exc:  # the per-record path stays total, as in the aggregate
             return self._skip(record, "fold_failed", repr(exc)[:200])
         self.folded += 1
-        if self.observer is not None:
+        if self.observer is not None and not isinstance(report, RaceCall):
             self.observer.on_report(record, report, result)
         return True
 

@@ -6,10 +6,11 @@
                    [--from TIME] [--definition DEF.json]
                    [--region ID | --race ID] [--json] [--progress]
 
-Each non-blank line is one report. A line that is not JSON is rejected with
-code `malformed_json`; every other line goes through `validate_report`, and
-accepted reports are folded by `ElectionTally` in file order (the figures do
-not depend on that order). Output:
+Each non-blank line is one report, or a race call (`"kind": "call"`, the
+record ingest publishes; checked by `race_call.validate_call_record`). A line
+that is not JSON is rejected with code `malformed_json`; every other line goes
+through `validate_report`, and accepted reports are folded by `ElectionTally`
+in file order (the figures do not depend on that order). Output:
 
 - default: a table of the national view (or `--region` / `--race`) on
   stdout; rejected lines and flags on stderr;
@@ -55,8 +56,9 @@ from votewire.command import command as votewire_command
 from votewire.core.codec import MalformedJson, loads_untrusted
 from votewire.core.models import ElectionDefinition
 from votewire.core.parties import party_lines
+from votewire.core.race_call import RaceCall, validate_call_record
 from votewire.core.tally import ElectionTally
-from votewire.core.validation import Problem, Rejected, validate_report
+from votewire.core.validation import Accepted, Problem, Rejected, validate_report
 from votewire.progress import Progress
 from votewire.replay.archive_fold import NoDefinition, fold_archive
 from votewire.replay.archive_manifest import ManifestError
@@ -92,14 +94,27 @@ def fold(
             problem = Problem("malformed_json", None, f"not valid JSON: {exc}")
             outcome: Any = Rejected((problem,))
         else:
-            outcome = validate_report(payload, definition)
+            outcome = _validate(payload, definition)
         if isinstance(outcome, Rejected):
             rejected.append({"line": number, **outcome.to_dict()})
+        elif isinstance(outcome, RaceCall):
+            tally.apply(outcome)
         else:
             tally.apply(outcome.report)
         progress.update(count, done)
     progress.finish(count, done)
     return tally, rejected
+
+
+def _validate(payload: Any, definition: ElectionDefinition) -> Accepted | Rejected | RaceCall:
+    """A report's verdict; a call line (`"kind": "call"`) checked as a call record."""
+    if not (isinstance(payload, dict) and payload.get("kind") == "call"):
+        return validate_report(payload, definition)
+    found = validate_call_record(payload, definition)
+    if isinstance(found, RaceCall):
+        return found
+    report_id = payload.get("call_id") if isinstance(payload.get("call_id"), str) else None
+    return Rejected(tuple(found), report_id)
 
 
 def _check_scope(definition: ElectionDefinition, region: str | None, race: str | None) -> None:

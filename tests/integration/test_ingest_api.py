@@ -400,6 +400,43 @@ async def test_a_refused_definition_lists_every_problem_with_its_path(
     assert got.status_code == 404
 
 
+async def test_an_editor_calls_and_retracts_a_race_on_its_reports_partition(
+    http: httpx.AsyncClient, tokens: Tokens, settings: Settings, election: str
+) -> None:
+    """Only an editor may call; a call that does not fit the race is a 422 naming every
+    problem; a call and its retraction are on the reports topic under the race's key,
+    with who called and when."""
+    path = f"/v1/elections/{election}/races/r1/call"
+    winner = {"type": "winner", "candidate_ids": ["c1"], "note": "Decision desk"}
+    assert (await http.post(path, json=winner)).status_code == 401
+    refused = await http.post(path, json=winner, headers=tokens.headers("rig"))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    admin = tokens.headers("admin")
+    bad = await http.post(path, json={"type": "winner", "candidate_ids": ["c9", "c1"]},
+                          headers=admin)  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_call"
+    assert [p["code"] for p in bad.json()["problems"]] == ["unknown_candidate", "bad_candidates"]
+    missing = await http.post(f"/v1/elections/{election}/races/r9/call", json=winner, headers=admin)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_race"
+    nobody = await http.post("/v1/elections/nobody/races/r1/call", json=winner, headers=admin)
+    assert nobody.status_code == 404 and nobody.json()["error"]["code"] == "unknown_election"
+    typed = await http.post(path, content=b"x", headers=admin | {"Content-Type": "text/plain"})
+    assert typed.status_code == 415
+    called = await http.post(path, json=winner, headers=admin)
+    assert called.status_code == 200, called.text
+    call = called.json()["call"]
+    assert (call["type"], call["called_by"], call["note"]) == ("winner", "admin", "Decision desk")
+    retracted = await http.delete(path, headers=admin)
+    assert retracted.status_code == 200 and retracted.json()["call"]["type"] == "retracted"
+    assert (await http.get(path, headers=admin)).status_code == 405
+    on_topic = [(k, v) for k, v in await mine(settings, settings.reports_topic, election)
+                if v.get("kind") == "call"]  # fmt: skip
+    assert on_topic == [
+        (f"{election}/r1", call),
+        (f"{election}/r1", retracted.json()["call"]),
+    ]
+
+
 async def test_metrics_openapi_health_and_readiness_are_served(
     http: httpx.AsyncClient, tokens: Tokens, election: str
 ) -> None:

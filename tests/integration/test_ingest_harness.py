@@ -91,6 +91,7 @@ def running_ingest(env: dict[str, str]) -> Iterator[IngestServer]:
 @dataclass(frozen=True)
 class Tokens:
     admin: str
+    """definitions, and an editor of every election (calls races)"""
     north: str
     """region "north" of every election"""
     p3: str
@@ -110,7 +111,12 @@ def write_credentials(directory: Path, max_items: int = 1000) -> tuple[Path, Tok
     tokens = Tokens(*(secrets.token_urlsafe(24) for _ in range(6)))
     every = [{"election_id": "*"}]
     entries: list[dict[str, Any]] = [
-        {"id": "admin", "token_sha256": token_digest(tokens.admin), "admin": True},
+        {
+            "id": "admin",
+            "token_sha256": token_digest(tokens.admin),
+            "admin": True,
+            "editor": ["*"],
+        },
         {
             "id": "desk-north",
             "token_sha256": token_digest(tokens.north),

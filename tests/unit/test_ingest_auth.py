@@ -156,6 +156,22 @@ def test_election_wide_and_any_election_scopes() -> None:
     assert not Credential("none").may_report(TINY, "r1", "p1")
 
 
+def test_editors_may_call_races_of_their_elections_only() -> None:
+    """`editor` lists the elections whose races a credential may call; none by default,
+    "*" any; dev mode is an editor of every election; a bad list is refused."""
+    creds = parse_credentials(
+        doc(entry("desk", "d", editor=["kz-2021"]), entry("any", "a", editor=["*"]),
+            entry("plain", "p")), 10,
+    )  # fmt: skip
+    desk, anyone, plain = (creds.authenticate(f"Bearer {t}") for t in ("d", "a", "p"))
+    assert desk is not None and desk.may_call("kz-2021") and not desk.may_call("other")
+    assert anyone is not None and anyone.may_call("other")
+    assert plain is not None and not plain.may_call("kz-2021")
+    assert DEV_OPEN.may_call("anything")
+    with pytest.raises(CredentialsError, match="editor"):
+        parse_credentials(doc(entry("x", "t", editor="*")), 10)
+
+
 def test_scopes_and_rate_override_are_parsed_from_the_file() -> None:
     """A file entry's scopes and rate become the credential's."""
     scopes = [{"election_id": "tiny-2026", "regions": ["west"], "precincts": ["r1/p1"]}]

@@ -1,14 +1,16 @@
 // The public dashboard: one election, live over /v1/live.
 //
 // Channels: summary:E (national), races:E (every race with its status; also
-// tells which regions exist), region:E:G for each region, and race:E:R for
-// the race on display. The URL holds the state (?election=&region=&race=),
-// so any view can be linked. Renders are coalesced to one per frame. Party
-// names and colours come from the summary's `parties` registry (parties.js).
+// tells which regions exist), region:E:G for each region, race:E:R for
+// the race on display, and anomalies:E for the anomalies panel (anomalies.js).
+// The URL holds the state (?election=&region=&race=), so any view can be
+// linked. Renders are coalesced to one per frame. Party names and colours
+// come from the summary's `parties` registry (parties.js).
 // status:pipeline says whether the numbers are current: while it is "stale"
 // (the aggregate stopped, docs/operations.md) the pill reads "Stale, last
 // update hh:mm:ss" instead of "Live".
 
+import { AnomalyPanel } from "./anomalies.js";
 import { drawTurnoutChart, markValues } from "./chart.js";
 import { bar, h, n, partyLabel, pct, setText, time } from "./dom.js";
 import { LiveClient } from "./live.js";
@@ -28,6 +30,7 @@ const state = {
   race: params.get("race"),
   raceView: null,
   parties: new Parties(),
+  anomalies: null,              // the AnomalyPanel
 };
 let client = null;
 let renderQueued = false;
@@ -232,11 +235,33 @@ function renderRegionPanel() {
   renderRace(document.getElementById("race"), state.raceView, state.parties);
 }
 
+function openRace(regionId, raceId) {
+  state.region = regionId;
+  selectRace(raceId);
+}
+
+function renderAnomalies() {
+  const panel = state.anomalies;
+  if (!panel) return;
+  panel.render(document.getElementById("anomaly-list"));
+  const badge = document.getElementById("anomaly-count");
+  const open = panel.open();
+  badge.hidden = !panel.available || open === 0;
+  setText("anomaly-count", `${n(open)} ${open === 1 ? "anomaly" : "anomalies"} open`);
+}
+
+async function fetchJson(path) {
+  const response = await fetch(withToken(path));
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
+}
+
 function render() {
   renderNation();
   renderChart();
   renderRegions();
   renderRegionPanel();
+  renderAnomalies();
 }
 
 const STALE_REASONS = {
@@ -288,8 +313,13 @@ async function main() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   client = new LiveClient(withToken(`${scheme}://${location.host}/v1/live`), {
     onStatus: showStatus,
-    onError: (frame) => console.warn("live error", frame),
+    onError: (frame) => {
+      if (frame.channel === `anomalies:${state.election}` && frame.code === "forbidden") state.anomalies.refused();
+      console.warn("live error", frame);
+    },
   });
+  state.anomalies = new AnomalyPanel({ election: state.election, fetchJson, onOpenRace: openRace,
+                                       onChange: scheduleRender });
   window.votewire = { client, state };  // for the curious, and for the browser test
   client.subscribe("status:pipeline", showPipeline);
   client.subscribe(`summary:${state.election}`, (view) => {
@@ -298,6 +328,7 @@ async function main() {
     scheduleRender();
   });
   client.subscribe(`races:${state.election}`, (view) => onRaces(view));
+  client.subscribe(`anomalies:${state.election}`, (view) => state.anomalies.onView(view));
   if (state.race) selectRace(state.race, { user: false });
   client.start();
   render();

@@ -23,7 +23,9 @@ export function renderRaceList(target, lines, selectedRace, onPick) {
         "data-race": line.race_id,
         onclick: () => onPick(line.race_id),
       },
-      h("span", { class: "race-name", text: line.name }),
+      h("span", { class: "race-name" }, line.name,
+        line.call && line.call !== "retracted"
+          ? h("span", { class: "call-mark", title: "called by the desk", text: "called" }) : null),
       h("span", { class: `status ${line.status}`, text: STATUS[line.status] || line.status }),
       h("span", { class: "muted", text: `${n(line.precincts_reporting)}/${n(line.precincts_total)}` }))));
   target.replaceChildren(h("ul", { class: "race-list" }, items));
@@ -47,6 +49,25 @@ function basisText(view) {
   const of = `Shares of ${baseWords(view.share_base)}`;
   if (view.winner_rule !== "majority") return `${of}.`;
   return `${of}: a winner needs more than half of ${baseWords(view.majority_base || view.share_base)}, else a runoff.`;
+}
+
+const CALLS = { winner: "Winner", runoff: "Runoff", too_close: "Too close to call", retracted: "Call retracted" };
+
+function callLine(view) {
+  const call = view.call;
+  if (!call) return null;
+  const name = (id) => view.candidates.find((c) => c.candidate_id === id)?.name || id;
+  const names = call.candidate_ids.map(name).join(", ");
+  const at = new Date(call.called_at);
+  const stamp = Number.isNaN(at.getTime()) ? call.called_at : at.toLocaleTimeString(undefined, { hour12: false });
+  const wrong = call.disagrees === true;  // the core's rule (race_call.disagrees)
+  return h("p", { class: `call ${call.type}${wrong ? " disagrees" : ""}`, "data-testid": "race-call",
+                  "data-call": call.type },
+    h("span", { class: "call-badge", text: "Desk call" }),
+    ` ${CALLS[call.type] || call.type}${names ? `: ${names}` : ""}`,
+    h("span", { class: "muted small", text: ` · ${call.called_by}, ${stamp}` }),
+    call.note ? h("span", { class: "muted small", text: ` · ${call.note}` }) : null,
+    wrong ? h("strong", { class: "small", text: " · differs from the count" }) : null);
 }
 
 export function renderRace(target, view, parties) {
@@ -85,6 +106,7 @@ export function renderRace(target, view, parties) {
       ` ${n(view.precincts_reporting)} of ${n(view.precincts_total)} precincts · turnout ${pct(view.turnout_pct)}`),
     h("p", { class: "outcome", "data-testid": "race-outcome", text: outcomeText(view) }),
     h("p", { class: "muted small", "data-testid": "race-basis", text: basisText(view) }),
+    callLine(view),
     h("div", { class: "cands" }, rows, extra),
     units);
   renderUnits(units, view, parties);
