@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from votewire.cli import main
 from votewire.config import REPO_ROOT, Settings
 from votewire.core.codec import dumps, encode_definition, loads
-from votewire.core.race_units import units_of
+from votewire.core.publication import published_channels
 from votewire.infra.redis_views import RedisViews
 from votewire.replay.archive_export import export
 from votewire.replay.archive_verify import verify_archive
@@ -89,19 +89,15 @@ def _assert_equal_to_engine(stored: dict[str, Any], until_ms: int | None = None)
 async def test_replay_equals_the_pure_fold_race_by_race(
     deployment: tuple[dict[str, str], Settings],
 ) -> None:
-    """`replay` of the whole topic into a namespace: every race, its units, region and the
-    nation equal the engine's fold of the accepted reports, versions included."""
+    """`replay` of the whole topic into a namespace: every race, region and the nation
+    equal the engine's fold of the accepted reports, versions included."""
     _, settings = deployment
     summary = await replay(settings, namespace="full", window=Window())
     definition, log = kz_night(0.05)
     assert summary["records"] == summary["folded"] == len(log.accepted)
     assert summary["skipped"] == {}
-    units = sum(
-        len({u for us in units_of(definition, r).values() for u in us}) for r in definition.races
-    )
-    assert summary["views_written"] == (
-        len(definition.races) + units + 2 * len(definition.regions) + 3
-    )
+    # every channel: each race and its reporting unit, each region's two, the nation's three
+    assert summary["views_written"] == len(list(published_channels(definition)))
     _assert_equal_to_engine(await _namespace_views(settings, "full"))
 
 

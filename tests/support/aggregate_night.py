@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,11 +26,11 @@ from votewire.aggregate.channels import tally_outputs
 from votewire.config import Settings
 from votewire.core.codec import (
     decode_report_trusted,
-    dumps,
-    encode_definition,
     loads,
     report_to_bytes,
 )
+from votewire.core.definition_records import revision_name, revision_records
+from votewire.core.definition_text import canonical_text
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.scenario import FaultRates, kz2021_definition, simulate_night
@@ -54,15 +55,19 @@ def report_key(report: Report) -> bytes:
 
 
 async def publish_definition(settings: Settings, definition: ElectionDefinition) -> None:
+    """Publish `definition` as ingest does: a revision's parts, then its header
+    (`core.definition_records`), so a national definition fits in bounded records."""
     await ensure_topics(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(
-            settings.definitions_topic,
-            dumps(encode_definition(definition)),
-            key=definition.election_id.encode(),
-        )
+        text = canonical_text(definition)
+        revision = revision_name(text, int(time.time() * 1000))
+        parts, header = revision_records(definition, text, revision)
+        for record in [*parts, header]:
+            await producer.send_and_wait(
+                settings.definitions_topic, record.value, key=record.key, partition=0
+            )
     finally:
         await producer.stop()
 
