@@ -8,7 +8,8 @@ states in memory only and writes no per-report state anywhere:
 - `fold_batch(records)` folds a batch of reports (any mix of partitions)
   with the domain core, then, once per race that changed in the batch, sends
   its view to the region stage (the batch's views of each region packed in
-  JSON arrays, `ports.pack`, key `keys.region_key`) and offers it to the
+  JSON arrays, `ports.pack`, key `keys.region_key`; a race spanning regions,
+  `region_id` null, is not sent: `spanning_race_views_not_rolled_up`) and offers it to the
   Redis writer for `race:<election>:<race>`. Cost per report: one apply and,
   per batch, one view per changed race: O(candidates + marks), whatever the
   size of the race;
@@ -227,7 +228,10 @@ class RaceFolder:
         for state in states:
             election_id = state.definition.election_id
             doc = dumps(state.view())
-            by_region.setdefault(region_key(election_id, state.race.region_id), []).append(doc)
+            if state.race.region_id is None:  # spans regions: not rolled up (docs/aggregate.md)
+                self.metrics.count("spanning_race_views_not_rolled_up")
+            else:
+                by_region.setdefault(region_key(election_id, state.race.region_id), []).append(doc)
             self.sink.offer(race_channel(election_id, state.race_id), state.version, doc)
             for unit in state.unit_views(every_unit):
                 channel = unit_channel(election_id, state.race_id, unit["level"], unit["unit_id"])

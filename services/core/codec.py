@@ -1,4 +1,4 @@
-"""The JSON wire format (contract v1): the one place that encodes and decodes.
+"""The JSON wire format (contract v2): the one place that encodes and decodes.
 
 Definitions are decoded strictly (`decode_definition` raises `DefinitionError`
 naming the offending path). Reports from untrusted sources go through
@@ -28,6 +28,7 @@ from typing import Any
 from votewire.core.definition_decoder import DefinitionError, decode_definition
 from votewire.core.models import (
     ElectionDefinition,
+    Precinct,
     Race,
     Report,
     ResultReport,
@@ -97,9 +98,20 @@ def _deeper_than(node: dict[str, Any] | list[Any], levels: int) -> bool:
     return False
 
 
+def encode_precinct(p: Precinct) -> dict[str, Any]:
+    """One precinct as its JSON object (`region_id`, `district_id` only when set)."""
+    obj: dict[str, Any] = {"precinct_id": p.precinct_id, "name": p.name, "registered": p.registered}
+    if p.region_id is not None:
+        obj["region_id"] = p.region_id
+    if p.district_id is not None:
+        obj["district_id"] = p.district_id
+    return obj
+
+
 def encode_race(race: Race) -> dict[str, Any]:
-    """One race of a definition as its JSON object."""
-    return {
+    """One race of a definition as its JSON object (a v1 race stays a v1 object:
+    `majority_base` is written only when it is not the default)."""
+    obj: dict[str, Any] = {
         "race_id": race.race_id,
         "name": race.name,
         "region_id": race.region_id,
@@ -112,16 +124,20 @@ def encode_race(race: Race) -> dict[str, Any]:
             {"candidate_id": c.candidate_id, "name": c.name, "party": c.party}
             for c in race.candidates
         ],
-        "precincts": [
-            {"precinct_id": p.precinct_id, "name": p.name, "registered": p.registered}
-            for p in race.precincts
-        ],
+        "precincts": [encode_precinct(p) for p in race.precincts],
     }
+    if race.majority_base != "ballots_cast":
+        obj["majority_base"] = race.majority_base
+    return obj
 
 
 def encode_definition(defn: ElectionDefinition) -> dict[str, Any]:
-    """The definition as its JSON object; `decode_definition` inverts it exactly."""
-    return {
+    """The definition as its JSON object; `decode_definition` inverts it exactly.
+
+    Fields added after contract v1 are written only when set (`parties`,
+    `districts`, a precinct's `region_id`/`district_id`, a race's non-default
+    `majority_base`), so a v1 definition encodes to the v1 object it came from."""
+    obj: dict[str, Any] = {
         "election_id": defn.election_id,
         "name": defn.name,
         "date": defn.date,
@@ -134,6 +150,17 @@ def encode_definition(defn: ElectionDefinition) -> dict[str, Any]:
         ],
         "races": [encode_race(r) for r in defn.races],
     }
+    if defn.parties:
+        obj["parties"] = [
+            {"party_id": p.party_id, "name": p.name, "short_name": p.short_name, "color": p.color}
+            for p in defn.parties
+        ]
+    if defn.districts:
+        obj["districts"] = [
+            {"district_id": d.district_id, "region_id": d.region_id, "name": d.name}
+            for d in defn.districts
+        ]
+    return obj
 
 
 def encode_report(report: Report) -> dict[str, Any]:

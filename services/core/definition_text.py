@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from votewire.core.codec import dumps, encode_definition, encode_race
+from votewire.core.codec import dumps, encode_definition, encode_precinct, encode_race
 from votewire.core.models import ElectionDefinition, Precinct, Race
 
 SLICE = 2000
@@ -28,10 +28,7 @@ SLICE = 2000
 def _precincts(precincts: tuple[Precinct, ...], size: int) -> bytes:
     pieces = []
     for start in range(0, len(precincts), size):
-        chunk = [
-            {"precinct_id": p.precinct_id, "name": p.name, "registered": p.registered}
-            for p in precincts[start : start + size]
-        ]
+        chunk = [encode_precinct(p) for p in precincts[start : start + size]]
         pieces.append(dumps(chunk)[1:-1])
     return b"[" + b",".join(pieces) + b"]"
 

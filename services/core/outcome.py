@@ -13,9 +13,11 @@ applies, in this order:
    candidate with that vote count, `place` = the best rank among them (the
    candidates ranked above `place` are elected regardless). With one seat:
    most votes wins, a tie for first is a tie.
-3. `majority` (one seat): more than half of `ballots_cast` (strictly:
-   2 * votes > ballots_cast, the base includes against-all and invalid
-   ballots) -> `winner`. Otherwise a runoff between the top two -> `runoff`;
+3. `majority` (one seat): more than half of the race's `majority_base`
+   (strictly: 2 * votes > base) -> `winner`. The base is `ballots_cast`
+   (the default, Kazakhstan's law: against-all and invalid ballots count) or
+   `valid` (candidate votes + against-all; `majority_base_total`).
+   Otherwise a runoff between the top two -> `runoff`;
    but three or more tied for first -> `tie` (place 1), and a unique first
    with a tie for second -> `tie` between the tied seconds (place 2). A sole
    candidate without a majority -> `repeat_election` (reason "no_majority").
@@ -73,6 +75,15 @@ def _tied_with(ranked: list[str], votes: Mapping[str, int], index: int) -> Outco
     return Outcome("tie", tied, place=ranked.index(tied[0]) + 1)
 
 
+def majority_base_total(
+    race: Race, votes: Mapping[str, int], against_all: int, ballots_cast: int
+) -> int:
+    """The total a majority of `race` is measured against (its `majority_base`)."""
+    if race.majority_base == "valid":
+        return sum(votes.values()) + against_all
+    return ballots_cast
+
+
 def decide(race: Race, votes: Mapping[str, int], against_all: int, ballots_cast: int) -> Outcome:
     """The outcome of `race` once every precinct reported (see module doc)."""
     ranked = ranking(race, votes)
@@ -84,7 +95,7 @@ def decide(race: Race, votes: Mapping[str, int], against_all: int, ballots_cast:
         if seats < len(ranked) and votes[ranked[seats - 1]] == votes[ranked[seats]]:
             return _tied_with(ranked, votes, seats - 1)
         return Outcome("winner", tuple(ranked[:seats]))
-    if 2 * top > ballots_cast:
+    if 2 * top > majority_base_total(race, votes, against_all, ballots_cast):
         return Outcome("winner", (ranked[0],))
     if len(ranked) == 1:
         return Outcome("repeat_election", (), reason="no_majority")

@@ -29,12 +29,12 @@ def precinct_row(
 ) -> dict[str, Any]:
     """The row of `result`, the winning protocol of its precinct."""
     precinct = definition.precinct(race.race_id, result.precinct_id)
-    region = getattr(precinct, "region_id", None) or race.region_id
+    region = definition.region_of(race, precinct) if precinct is not None else race.region_id
     return {
         "precinct_id": result.precinct_id,
         "name": precinct.name if precinct is not None else "",
         "region_id": region,
-        "district_id": getattr(precinct, "district_id", None),
+        "district_id": precinct.district_id if precinct is not None else None,
         "registered": result.registered,
         "ballots_cast": result.ballots_cast,
         "votes": {c.candidate_id: result.votes.get(c.candidate_id, 0) for c in race.candidates},

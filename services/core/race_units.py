@@ -60,13 +60,9 @@ def units_of(definition: ElectionDefinition, race: Race) -> dict[str, tuple[Unit
     """precinct_id -> the units it belongs to (its region, and its district if any)."""
     out: dict[str, tuple[Unit, ...]] = {}
     for p in race.precincts:
-        region = getattr(p, "region_id", None) or race.region_id
-        district = getattr(p, "district_id", None)
-        units: list[Unit] = []
-        if region:
-            units.append(("region", region))
-        if district:
-            units.append(("district", district))
+        units: list[Unit] = [("region", definition.region_of(race, p))]
+        if p.district_id:
+            units.append(("district", p.district_id))
         out[p.precinct_id] = tuple(units)
     return out
 
@@ -176,6 +172,5 @@ def _unit_name(definition: ElectionDefinition, unit: Unit) -> str:
     if level == "region":
         region = definition.region(unit_id)
         return region.name if region is not None else unit_id
-    find = getattr(definition, "district", None)
-    district = find(unit_id) if find is not None else None
+    district = definition.district(unit_id)
     return district.name if district is not None else unit_id

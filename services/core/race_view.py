@@ -1,9 +1,13 @@
 """Rendering one race's view from its running totals.
 
-Definitions used in the view (contract v1):
+Definitions used in the view (contract v2):
 - shares: `share_base` "ballots_cast" divides by all ballots cast
   (against-all and invalid included); "valid" divides by candidate votes +
-  against-all. `invalid.pct` is always a share of ballots cast;
+  against-all. `invalid.pct` is always a share of ballots cast. The view's
+  `share_base` is the definition's, except in a `majority` race, whose
+  shares are on its `majority_base`: a share above 50.00 % there is a
+  majority, so a share and the outcome beside it never disagree;
+- `majority_base`: the race's, for a `majority` race; null for plurality;
 - `turnout_pct` = ballots_cast / registered_reporting: turnout among the
   precincts that reported a result, so it is meaningful mid-count;
 - `turnout_by_mark[i].pct` = ballots / definition registered, over the
@@ -85,8 +89,9 @@ def render_race_view(
     """The race view for `totals` (see the module doc for every definition)."""
     t = totals
     votes = t.votes
+    share_base = race.majority_base if race.winner_rule == "majority" else definition.share_base
     base = t.ballots_cast
-    if definition.share_base == "valid":
+    if share_base == "valid":
         base = sum(votes.values()) + t.against_all
     ranked = ranking(race, votes)
     by_id = {c.candidate_id: c for c in race.candidates}
@@ -116,13 +121,14 @@ def render_race_view(
         "election_id": definition.election_id,
         "test": definition.test,
         "version": version,
-        "share_base": definition.share_base,
+        "share_base": share_base,
         "race_id": race.race_id,
         "name": race.name,
         "region_id": race.region_id,
         "office": race.office,
         "seats": race.seats,
         "winner_rule": race.winner_rule,
+        "majority_base": race.majority_base if race.winner_rule == "majority" else None,
         "registered": t.registered,
         "registered_reporting": t.registered_reporting,
         "ballots_cast": t.ballots_cast,

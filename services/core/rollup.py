@@ -6,7 +6,7 @@ race view never double-counts) and `NationalRollup` the latest view per
 region. Races or regions not heard from yet count as empty (not reporting),
 so totals such as `precincts_total` and `registered` are right from the start.
 
-Rollup definitions (contract v1):
+Rollup definitions (contract v2):
 - sums of the race figures: registered, registered_reporting, ballots_cast,
   precincts, invalid, against_all (0 for races without the line),
   `turnout_by_mark` per mark;
@@ -15,6 +15,8 @@ Rollup definitions (contract v1):
   party; against-all and invalid stay separate; shares use `share_base`;
 - `races_reporting` / `races_complete`: races with at least one / every
   precinct result; `outcomes`: complete races by outcome type;
+  `against_all_races`: races with an against-all line (0: `against_all` is
+  no line of any ballot here, and a reader should not show it);
 - `seats_by_party`: seats of races decided with a `winner` outcome, by the
   winner's party, sorted by seats desc then party;
 - `version` = sum of the parts' versions: it grows whenever a part changes.
@@ -26,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from votewire.core.models import ElectionDefinition
+from votewire.core.parties import party_lines
 from votewire.core.percent import pct, reporting_pct
 from votewire.core.race_state import RaceState
 from votewire.core.race_view import mark_lines
@@ -37,6 +40,7 @@ class _Sums:
         self.version = self.registered = self.registered_reporting = self.ballots_cast = 0
         self.precincts_total = self.precincts_reporting = self.invalid = self.against_all = 0
         self.races_total = self.races_reporting = self.races_complete = 0
+        self.against_all_races = 0
         self.mark_ballots = [0] * marks
         self.mark_registered = [0] * marks
         self.mark_precincts = [0] * marks
@@ -66,6 +70,7 @@ class _Sums:
         self.races_total += sign
         self.races_reporting += sign * (v["status"] != "not_reporting")
         self.races_complete += sign * (v["status"] == "complete")
+        self.against_all_races += sign * (v["against_all"] is not None)
         for c in v["candidates"]:
             self.party_votes[c["party"]] += sign * c["votes"]
         outcome = v["outcome"]
@@ -81,6 +86,7 @@ class _Sums:
         self.races_total += v["races_total"]
         self.races_reporting += v["races_reporting"]
         self.races_complete += v["races_complete"]
+        self.against_all_races += v["against_all_races"]
         self.outcomes.update(v["outcomes"])
         for s in v["seats_by_party"]:
             self.seats[s["party"]] += s["seats"]
@@ -112,6 +118,7 @@ class _Sums:
             "races_total": self.races_total,
             "races_reporting": self.races_reporting,
             "races_complete": self.races_complete,
+            "against_all_races": self.against_all_races,
             "outcomes": dict(sorted(self.outcomes.items())),
             "seats_by_party": [
                 {"party": party, "seats": n}
@@ -165,6 +172,7 @@ def national_view(
         "name": definition.name,
         "date": definition.date,
         "regions_total": regions,
+        "parties": party_lines(definition),
     }
 
 

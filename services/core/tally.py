@@ -84,8 +84,13 @@ class ElectionTally:
         regions: set[str] = set()
         for race_id in self._dirty:
             state = self.races[race_id]
-            self._regions[state.race.region_id].put(state.view())
-            regions.add(state.race.region_id)
+            region_id = state.race.region_id
+            if region_id is None:
+                # A race spanning regions belongs to no RegionRollup yet: its own view is
+                # right, the region and national views do not count it (issue 15, item 1).
+                continue
+            self._regions[region_id].put(state.view())
+            regions.add(region_id)
         for region_id in regions:
             self._national.put(self._regions[region_id].view())
         self._dirty.clear()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from votewire.core.models import ShareBase
+from votewire.core.models import MajorityBase, ShareBase
 from votewire.core.outcome import OutcomeView
 
 RaceStatus = Literal["not_reporting", "counting", "complete"]
@@ -53,6 +53,17 @@ class PartyLine(TypedDict):
     pct: str
 
 
+class PartyEntry(TypedDict):
+    """A party as readers see it (`votewire.core.parties`): `party` in every other line
+    of the views is its `party_id`."""
+
+    party_id: str
+    name: str
+    short_name: str
+    color: str
+    """"#rrggbb": the registry's, or a stable fallback."""
+
+
 class PartySeats(TypedDict):
     party: str
     seats: int
@@ -85,10 +96,14 @@ class _Totals(TypedDict):
 class RaceView(_Totals):
     race_id: str
     name: str
-    region_id: str
+    region_id: str | None
+    """null for a race spanning regions."""
     office: str
     seats: int
     winner_rule: str
+    majority_base: MajorityBase | None
+    """What a `majority` race's winner needs more than half of (its shares are of it);
+    null for a plurality race."""
     candidates: list[CandidateLine]
     against_all: Share | None
     """null when the race has no against-all line."""
@@ -104,6 +119,8 @@ class RollupView(_Totals):
     races_total: int
     races_reporting: int
     races_complete: int
+    against_all_races: int
+    """Races with an against-all line; 0: show no against-all figure."""
     outcomes: dict[str, int]
     seats_by_party: list[PartySeats]
     votes_by_party: list[PartyLine]
@@ -120,6 +137,8 @@ class NationalView(RollupView):
     date: str
     """Polling day (the definition's ISO date): `/v1/elections` lists it."""
     regions_total: int
+    parties: list[PartyEntry]
+    """Every party of the election, named and coloured: what `party` ids mean."""
 
 
 class Views(TypedDict):

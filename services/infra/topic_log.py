@@ -44,6 +44,9 @@ class LogRecord(NamedTuple):
     timestamp_type: int = 0
     """Kafka's: 0 CreateTime (the producer's clock), 1 LogAppendTime (the broker's).
     Kept in an archive's manifest, not in its records."""
+    headers: tuple[tuple[str, bytes], ...] = ()
+    """The record's Kafka headers, in order (ingest names the sending credential in
+    `votewire.core.keys.CREDENTIAL_HEADER`); kept in an archive's records."""
 
 
 Bounds = dict[int, tuple[int, int]]
@@ -168,7 +171,15 @@ class KafkaLog:
                         )
                     break
                 out = [
-                    LogRecord(partition, r.offset, r.timestamp, r.key, r.value, r.timestamp_type)
+                    LogRecord(
+                        partition,
+                        r.offset,
+                        r.timestamp,
+                        r.key,
+                        r.value,
+                        r.timestamp_type,
+                        tuple((k, v or b"") for k, v in r.headers or ()),
+                    )
                     for r in records
                     if r.offset < end
                 ]

@@ -75,7 +75,11 @@ class Scope:
         if precinct_id in self.precincts or f"{race_id}/{precinct_id}" in self.precincts:
             return True
         race = definition.race(race_id)
-        return race is not None and race.region_id in self.regions
+        precinct = definition.precinct(race_id, precinct_id)
+        if race is None or precinct is None:
+            return False
+        # The precinct's region: a race spanning regions is reported region by region.
+        return definition.region_of(race, precinct) in self.regions
 
 
 @dataclass(frozen=True, slots=True)

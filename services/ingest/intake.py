@@ -10,8 +10,9 @@ the same checks whichever way it comes. For each batch, `Intake.submit`:
    (earlier in the batch, or recorded in the seen store) with the same
    content is a duplicate, answered as accepted and not published again; with
    other content it is refused as `report_id_conflict`;
-3. publishes the new reports (in batch order) and one dead letter per refused
-   item, concurrently, each bounded by the produce timeout;
+3. publishes the new reports (in batch order, each naming the sending
+   credential in a record header) and one dead letter per refused item,
+   concurrently, each bounded by the produce timeout;
 4. records the acknowledged reports in the seen store, only now;
 5. returns the verdicts, or raises `Unavailable` if anything was not stored:
    then nothing may be taken as answered and the client retries the whole
@@ -153,10 +154,10 @@ class Intake:
         ]
         if new and letters:
             acked, letters_stored = await asyncio.gather(
-                self._publish([f.report for f in new]), self._dead_letter(letters)
+                self._publish([f.report for f in new], credential), self._dead_letter(letters)
             )
         else:  # the common cases; no tasks to create
-            acked = await self._publish([f.report for f in new])
+            acked = await self._publish([f.report for f in new], credential)
             letters_stored = await self._dead_letter(letters)
         stored = [f for f, ok in zip(new, acked, strict=True) if ok]
         for f in stored:
@@ -251,11 +252,11 @@ class Intake:
         message = "this report_id was already accepted with different content"
         return refused(f.report.report_id, "report_id_conflict", "report_id", message)
 
-    async def _publish(self, reports: list[Report]) -> list[bool]:
+    async def _publish(self, reports: list[Report], credential: Credential) -> list[bool]:
         if not reports:
             return []
         try:
-            return await self.publisher.publish_reports(reports)
+            return await self.publisher.publish_reports(reports, credential.credential_id)
         except PublishFailed:
             return [False] * len(reports)
 

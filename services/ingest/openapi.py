@@ -16,8 +16,8 @@ import sys
 from typing import Any, get_args
 
 from votewire.config import REPO_ROOT
-from votewire.core.definition_decoder import CHANNEL_ID, MAX_REGISTERED
-from votewire.core.models import AgainstAllRule, ShareBase, WinnerRule
+from votewire.core.definition_decoder import CHANNEL_ID, COLOR, MAX_REGISTERED
+from votewire.core.models import AgainstAllRule, MajorityBase, ShareBase, WinnerRule
 from votewire.core.race_call import CALL_CODES, CALL_TYPES, MAX_NOTE
 from votewire.core.validation import CODES, MAX_COUNT
 from votewire.ingest.intake import INGEST_CODES
@@ -110,10 +110,17 @@ def _report_schema(kind: str, extra: dict[str, Any]) -> dict[str, Any]:
     return _object({"kind": {"const": kind}, **_COMMON_REPORT, **extra})
 
 
+def _nullable(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """A string `schema` or null (an optional field whose absence means null)."""
+    return {**schema, "type": ["string", "null"], "default": None, "description": description}
+
+
 def _definition_schemas() -> dict[str, Any]:
     """The definition as `definition_decoder` reads it, as far as JSON Schema can say:
-    what it cannot (unique ids, known region_id, ascending marks, seats at most the
-    candidates, one seat for majority, text without lone surrogates) is a 422."""
+    what it cannot (unique ids, known region, district and party ids, a district in the
+    precinct's region, a region per precinct of a race spanning regions, ascending
+    marks, seats at most the candidates, one seat for majority, text without lone
+    surrogates) is a 422 naming the JSON path of each problem."""
     return {
         "ElectionDefinition": _object(
             {
@@ -128,10 +135,42 @@ def _definition_schemas() -> dict[str, Any]:
                 },
                 "share_base": {"enum": list(get_args(ShareBase))},
                 "test": {"type": "boolean", "default": False},
+                "parties": {
+                    "type": "array",
+                    "description": (
+                        "the party registry (contract v2); when present, every candidate's "
+                        "party is one of its party_id; absent: party is free text (v1)"
+                    ),
+                    "items": _ref("Party"),
+                },
+                "districts": {"type": "array", "default": [], "items": _ref("District")},
                 "regions": {"type": "array", "items": _ref("Region")},
                 "races": {"type": "array", "items": _ref("Race")},
             },
-            optional=("test",),
+            optional=("test", "parties", "districts"),
+        ),
+        "Party": _object(
+            {
+                "party_id": {**CHANNEL_ID_SCHEMA, "description": "unique in the election"},
+                "name": {"type": "string", "minLength": 1},
+                "short_name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "default: the name",
+                },
+                "color": _nullable(
+                    {"type": "string", "pattern": COLOR.pattern},
+                    "#rrggbb; null or absent: a fallback colour is chosen",
+                ),
+            },
+            optional=("short_name", "color"),
+        ),
+        "District": _object(
+            {
+                "district_id": {**CHANNEL_ID_SCHEMA, "description": "unique in the election"},
+                "region_id": {**ID, "description": "one of the definition's regions"},
+                "name": NAME,
+            },
         ),
         "Region": _object(
             {
@@ -145,23 +184,50 @@ def _definition_schemas() -> dict[str, Any]:
             {
                 "race_id": CHANNEL_ID_SCHEMA,
                 "name": NAME,
-                "region_id": {**ID, "description": "one of the definition's regions"},
+                "region_id": {
+                    "type": ["string", "null"],
+                    "minLength": 1,
+                    "description": (
+                        "one of the definition's regions; null: the race spans regions "
+                        "and each precinct names its region_id"
+                    ),
+                },
                 "office": NAME,
                 "seats": {"type": "integer", "minimum": 1, "description": "<= candidates"},
                 "against_all": {"type": "boolean"},
                 "winner_rule": {"enum": list(get_args(WinnerRule))},
                 "against_all_rule": {"enum": list(get_args(AgainstAllRule))},
+                "majority_base": {
+                    "enum": list(get_args(MajorityBase)),
+                    "default": "ballots_cast",
+                    "description": "what a majority race's winner needs more than half of",
+                },
                 "candidates": {"type": "array", "minItems": 1, "items": _ref("Candidate")},
                 "precincts": {"type": "array", "minItems": 1, "items": _ref("Precinct")},
             },
+            optional=("majority_base",),
         ),
-        "Candidate": _object({"candidate_id": ID, "name": NAME, "party": ID}),
+        "Candidate": _object(
+            {
+                "candidate_id": ID,
+                "name": NAME,
+                "party": {**ID, "description": "a party_id of parties, if the definition has them"},
+            }
+        ),
         "Precinct": _object(
             {
                 "precinct_id": ID,
                 "name": NAME,
                 "registered": {"type": "integer", "minimum": 0, "maximum": MAX_REGISTERED},
+                "region_id": _nullable(
+                    {"type": "string", "minLength": 1},
+                    "default: the race's region (required when the race's is null)",
+                ),
+                "district_id": _nullable(
+                    {"type": "string", "minLength": 1}, "one of the definition's districts"
+                ),
             },
+            optional=("region_id", "district_id"),
         ),
     }
 
@@ -302,6 +368,21 @@ def _schemas() -> dict[str, Any]:
                     "properties": {
                         "code": {"type": "string", "enum": sorted(REQUEST_CODES)},
                         "message": {"type": "string"},
+                        "problems": {
+                            "type": "array",
+                            "description": (
+                                "bad_definition only: every problem found (at most 100), "
+                                "each with the JSON path at fault"
+                            ),
+                            "items": {
+                                "type": "object",
+                                "required": ["path", "message"],
+                                "properties": {
+                                    "path": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
                     },
                 }
             },

@@ -4,8 +4,11 @@ The producer is idempotent with acks=all: a report counts as published only
 when Kafka acknowledged it on every in-sync replica, and a producer retry
 cannot duplicate it. Reports are keyed "<election_id>/<race_id>": all reports
 of a race land in one partition, in the order given, and races spread over
-partitions. A race call (`publish_call`) goes to the reports topic under its
-race's key too. Dead letters are keyed by the sender's credential id.
+partitions. Each report's value is its canonical encoding, and its one
+header names the sending credential (`votewire.core.report_headers`), so the
+log says who sent every figure. A race call (`publish_call`) goes to the
+reports topic under its race's key too (no header: the call names who made
+it). Dead letters are keyed by the election (else the sender's credential id).
 
 Every publish is bounded by `produce_timeout_s`. A report not acknowledged
 within it is reported as not acked (`publish_reports`) or raises
@@ -49,6 +52,7 @@ from votewire.core.definition_records import revision_name, revision_records
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.race_call import RaceCall, call_to_bytes
+from votewire.core.report_headers import credential_headers
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +79,15 @@ def report_key(report: Report) -> bytes:
     return race_key(report.election_id, report.race_id)
 
 
+Headers = list[tuple[str, bytes]]
+_Record = tuple[str, bytes, bytes | None, Headers | None]
+"""(topic, key, value (None: a tombstone), headers)."""
+
+
 class ReportPublisher(Protocol):
-    async def publish_reports(self, reports: Sequence[Report]) -> list[bool]: ...
+    async def publish_reports(
+        self, reports: Sequence[Report], credential_id: str
+    ) -> list[bool]: ...
     async def publish_definition(self, definition: ElectionDefinition, document: bytes) -> str: ...
     async def tombstone_definition_parts(self, keys: Sequence[bytes]) -> None: ...
     async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None: ...
@@ -138,10 +149,14 @@ class KafkaPublisher:
             return False
         return True
 
-    async def publish_reports(self, reports: Sequence[Report]) -> list[bool]:
-        """Send all, in order; return per report whether Kafka acknowledged it in time."""
+    async def publish_reports(self, reports: Sequence[Report], credential_id: str) -> list[bool]:
+        """Send all, in order, as sent by `credential_id`; return per report whether Kafka
+        acknowledged it in time."""
         topic = self.settings.reports_topic
-        return await self._publish([(topic, report_key(r), report_to_bytes(r)) for r in reports])
+        headers = credential_headers(credential_id)
+        return await self._publish(
+            [(topic, report_key(r), report_to_bytes(r), headers) for r in reports]
+        )
 
     async def publish_definition(self, definition: ElectionDefinition, document: bytes) -> str:
         """Publish a new revision of `definition` (canonical text `document`) as parts,
@@ -153,18 +168,18 @@ class KafkaPublisher:
         parts, header = revision_records(definition, document, revision)
         topic = self.settings.definitions_topic
         timeout_s = self.timeout_s + len(document) / DEFINITION_BYTES_PER_S
-        acked = await self._publish([(topic, k, v) for k, v in parts], 0, timeout_s)
+        acked = await self._publish([(topic, k, v, None) for k, v in parts], 0, timeout_s)
         if not all(acked):
             missing = acked.count(False)
             raise PublishFailed(f"{missing} of {len(parts)} definition parts not acknowledged")
-        if not all(await self._publish([(topic, header.key, header.value)], 0)):
+        if not all(await self._publish([(topic, header.key, header.value, None)], 0)):
             raise PublishFailed("the definition's header was not acknowledged")
         return revision
 
     async def tombstone_definition_parts(self, keys: Sequence[bytes]) -> None:
         """Tombstone superseded parts; raises `PublishFailed` if not all were acknowledged."""
         topic = self.settings.definitions_topic
-        acked = await self._publish([(topic, key, None) for key in keys], 0)
+        acked = await self._publish([(topic, key, None, None) for key in keys], 0)
         if not all(acked):
             raise PublishFailed(f"{acked.count(False)} tombstone(s) not acknowledged")
 
@@ -172,18 +187,20 @@ class KafkaPublisher:
         """Put a race call on the reports topic, keyed by its race; `PublishFailed` unless
         Kafka acknowledged it in time."""
         key = race_key(call.election_id, call.race_id)
-        if not all(await self._publish([(self.settings.reports_topic, key, call_to_bytes(call))])):
+        if not all(
+            await self._publish([(self.settings.reports_topic, key, call_to_bytes(call), None)])
+        ):
             raise PublishFailed("the call was not acknowledged")
 
     async def publish_dead_letters(self, letters: Sequence[tuple[bytes, bytes]]) -> None:
         topic = self.settings.dead_letter_topic
-        acked = await self._publish([(topic, key, value) for key, value in letters])
+        acked = await self._publish([(topic, key, value, None) for key, value in letters])
         if not all(acked):
             raise PublishFailed(f"{acked.count(False)} dead letter(s) not acknowledged")
 
     async def _publish(
         self,
-        records: Sequence[tuple[str, bytes, bytes | None]],
+        records: Sequence[_Record],
         partition: int | None = None,
         timeout_s: float | None = None,
     ) -> list[bool]:
@@ -198,8 +215,8 @@ class KafkaPublisher:
         too_large = False
         try:
             async with asyncio.timeout_at(deadline):
-                for topic, key, value in records:
-                    future = await producer.send(topic, value, key=key, **where)
+                for topic, key, value, headers in records:
+                    future = await producer.send(topic, value, key=key, headers=headers, **where)
                     future.add_done_callback(self._acked_callback(loop.time()))
                     futures.append(future)
         except MessageSizeTooLargeError:

@@ -10,7 +10,11 @@ where `position` counts the file's records from 1 (record n is on line n of
 an intact file), `partition`/`offset`/`timestamp` are Kafka's, and `key` and
 `value` are the Kafka bytes: the UTF-8 text when the bytes are UTF-8 (every
 record votewire writes), else `{"base64": "..."}`, and null for a missing key
-or a tombstone. The *canonical bytes* of a record are `codec.dumps` of that
+or a tombstone. A record that has Kafka headers (a report names its sending
+credential in one) also has `"headers": [[name, value], ...]`, in order,
+each value encoded like `value`; a record without headers has no such
+field, so an archive written before headers were kept reads and verifies
+as it did. The *canonical bytes* of a record are `codec.dumps` of that
 object (compact, keys sorted, UTF-8), so they do not depend on how the line
 happens to be formatted.
 
@@ -92,7 +96,7 @@ def _field_bytes(value: Any, name: str) -> bytes | None:
 
 def record_object(position: int, record: LogRecord) -> dict[str, Any]:
     """The JSON object of record `position` (without its hash)."""
-    return {
+    obj = {
         "position": position,
         "partition": record.partition,
         "offset": record.offset,
@@ -100,6 +104,21 @@ def record_object(position: int, record: LogRecord) -> dict[str, Any]:
         "key": _bytes_field(record.key),
         "value": _bytes_field(record.value),
     }
+    if record.headers:
+        obj["headers"] = [[name, _bytes_field(value)] for name, value in record.headers]
+    return obj
+
+
+def _headers(value: Any) -> tuple[tuple[str, bytes], ...]:
+    if not isinstance(value, list) or not value:
+        raise BadLine("headers: expected a non-empty list of [name, value]")
+    out = []
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+            raise BadLine("headers: expected a non-empty list of [name, value]")
+        raw = _field_bytes(item[1], "headers")
+        out.append((item[0], raw if raw is not None else b""))
+    return tuple(out)
 
 
 def encode_line(position: int, record: LogRecord, previous: bytes) -> tuple[bytes, bytes]:
@@ -142,7 +161,7 @@ def decode_line(line: bytes) -> ParsedLine:
         digest = b""
     if len(digest) != 32:
         raise BadLine("no 64-digit hex hash")
-    if set(obj) != {*_INT_FIELDS, "key", "value"}:
+    if set(obj) - {"headers"} != {*_INT_FIELDS, "key", "value"}:
         raise BadLine(f"fields {sorted(obj)} are not those of a record")
     for name in _INT_FIELDS:
         if type(obj[name]) is not int:
@@ -153,6 +172,7 @@ def decode_line(line: bytes) -> ParsedLine:
         obj["timestamp"],
         _field_bytes(obj["key"], "key"),
         _field_bytes(obj["value"], "value"),
+        headers=_headers(obj["headers"]) if "headers" in obj else (),
     )
     if written:
         return ParsedLine(obj["position"], record, digest, written[1], True)

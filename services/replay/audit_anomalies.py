@@ -4,11 +4,13 @@
 report the fold applies, in log order, with its delivery time, and keeps
 
 - `corrections`: a report that replaced its slot's winner with a higher
-  revision: who (the precinct commission, `race_id/precinct_id`, and the
-  report ids), when (delivery times and the commission's `reported_at` of
-  both), the old and new figures and what changed. The reports topic does
-  not carry the sender's credential, so "who" is the commission the report
-  speaks for;
+  revision: who (the precinct commission, `race_id/precinct_id`, the report
+  ids, and the credential that sent each: `credential` the correction,
+  `old_credential` the report it replaced, from the record header ingest
+  writes, `votewire.core.report_headers`; null for a record without it),
+  when (delivery times and the commission's `reported_at` of both), the old
+  and new figures and what changed. Every other item names its report's
+  `credential` too;
 - `stale`: a lower revision than the slot's winner, arriving after it (kept
   out of the figures, by the contract's revision rule);
 - `duplicates`: a report equal to one already counted (re-sent);
@@ -19,8 +21,13 @@ report the fold applies, in log order, with its delivery time, and keeps
 
 `on_dead_letter(record)` reads the dead-letter topic: rejected reports by
 reason (ingest's first problem code, or the aggregate's reason), with the
-sender's credential id, report id and problem codes. Dead letters of every
-election are counted (a letter for an unknown election names none we know).
+sender's credential id, report id and problem codes. Only this election's
+dead letters are counted (a letter's `election_id`, `core.dead_letter`);
+letters of other elections are skipped (counted as `other_elections`, an
+election id mistyped by a sender among them), and those that name no
+election (an unreadable body, a report without a usable `election_id`, a
+letter written before letters carried it) are counted apart, by reason, as
+`unattributed`; neither is in this election's figures.
 
 Times are shown in the election's time zone. `to_dict()` is JSON-ready.
 """
@@ -35,6 +42,7 @@ from zoneinfo import ZoneInfo
 from votewire.core.codec import loads
 from votewire.core.models import ElectionDefinition, Report, ResultReport, SlotKey, slot_key
 from votewire.core.race_state import ApplyResult
+from votewire.core.report_headers import credential_of
 from votewire.replay.log_records import LogRecord
 
 SOFT_FLAGS = ("turnout_decreased", "result_below_turnout")
@@ -75,7 +83,7 @@ class AnomalyCollector:
     def __init__(self, definition: ElectionDefinition) -> None:
         self.definition = definition
         self._zone = ZoneInfo(definition.timezone)
-        self._winners: dict[SlotKey, tuple[Report, int]] = {}
+        self._winners: dict[SlotKey, tuple[Report, int, str | None]] = {}
         self.corrections: list[dict[str, Any]] = []
         self.stale: list[dict[str, Any]] = []
         self.duplicates: list[dict[str, Any]] = []
@@ -83,6 +91,10 @@ class AnomalyCollector:
         self.flags: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self.rejected_by_reason: Counter[str] = Counter()
+        self.unattributed: Counter[str] = Counter()
+        """Dead letters that name no election, by reason."""
+        self.elsewhere = 0
+        """Dead letters of other elections, skipped."""
 
     def at(self, ms: int) -> str:
         """A delivery time in the election's zone."""
@@ -105,6 +117,7 @@ class AnomalyCollector:
             "reported_at": report.reported_at.isoformat(),
             "delivered_at": self.at(record.timestamp_ms),
             "delivered_ms": record.timestamp_ms,
+            "credential": credential_of(record.headers),
         }
 
     def on_report(self, record: LogRecord, report: Report, result: ApplyResult) -> None:
@@ -113,7 +126,7 @@ class AnomalyCollector:
         if result.status == "applied":
             if winner is not None and winner[0].revision < report.revision:
                 self._correction(record, report, winner)
-            self._winners[slot] = (report, record.timestamp_ms)
+            self._winners[slot] = (report, record.timestamp_ms, credential_of(record.headers))
         elif result.status == "stale":
             item = self._base(record, report)
             if winner is not None:
@@ -130,12 +143,15 @@ class AnomalyCollector:
             if flag.code in CONFLICT_FLAGS:
                 self.conflicts.append(entry)
                 if flag.figures.get("kept") == "arriving":
-                    self._winners[slot] = (report, record.timestamp_ms)
+                    sender = credential_of(record.headers)
+                    self._winners[slot] = (report, record.timestamp_ms, sender)
             elif flag.code in SOFT_FLAGS:
                 self.flags.append(entry)
 
-    def _correction(self, record: LogRecord, report: Report, winner: tuple[Report, int]) -> None:
-        old, old_ms = winner
+    def _correction(
+        self, record: LogRecord, report: Report, winner: tuple[Report, int, str | None]
+    ) -> None:
+        old, old_ms, old_sender = winner
         item = self._base(record, report)
         new_figures, old_figures = figures(report), figures(old)
         item.update(
@@ -144,6 +160,7 @@ class AnomalyCollector:
                 "old_revision": old.revision,
                 "old_reported_at": old.reported_at.isoformat(),
                 "old_delivered_at": self.at(old_ms),
+                "old_credential": old_sender,
                 "old": old_figures,
                 "new": new_figures,
                 "changes": changes(old_figures, new_figures),
@@ -157,11 +174,18 @@ class AnomalyCollector:
             if not isinstance(letter, dict):
                 raise ValueError("not an object")
         except ValueError:
-            self.rejected_by_reason["unreadable_dead_letter"] += 1
+            self.unattributed["unreadable_dead_letter"] += 1
             return
         problems = letter.get("problems") or []
         codes = [p.get("code") for p in problems if isinstance(p, dict)]
         reason = str(letter.get("reason") or (codes[0] if codes else "unknown"))
+        election_id = letter.get("election_id")
+        if not election_id:
+            self.unattributed[reason] += 1
+            return
+        if election_id != self.definition.election_id:
+            self.elsewhere += 1
+            return
         sender = letter.get("sender")
         if not isinstance(sender, dict):
             sender = {}
@@ -202,6 +226,8 @@ class AnomalyCollector:
             "rejected": {
                 "by_reason": dict(self.rejected_by_reason.most_common()),
                 "items": by_time(self.rejected),
+                "unattributed": dict(self.unattributed.most_common()),
+                "other_elections": self.elsewhere,
             },
         }
 

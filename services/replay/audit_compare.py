@@ -8,10 +8,10 @@ table states.
 Views are compared as flat figures (`flatten`): every scalar under a dotted
 path, lists keyed by their id (`candidates.<candidate_id>.votes`,
 `votes_by_party.<party>.pct`, `seats_by_party.<party>.seats`,
-`turnout_by_mark.<mark>.ballots_cast`), plus `seats_total` (seats won, the
-sum of `seats_by_party`). Left out: `version` (it counts changes, so it
-depends on arrival order and on coalescing, not on the figures) and
-`election_id`.
+`turnout_by_mark.<mark>.ballots_cast`, `parties.<party_id>.color`), plus
+`seats_total` (seats won, the sum of `seats_by_party`). Left out: `version`
+(it counts changes, so it depends on arrival order and on coalescing, not on
+the figures) and `election_id`.
 
 `compare(left, right)`:
 - two complete sets: every path of either side; a view absent on one side
@@ -35,6 +35,7 @@ LIST_IDS = {
     "votes_by_party": "party",
     "seats_by_party": "party",
     "turnout_by_mark": "mark",
+    "parties": "party_id",
 }
 SKIPPED = {"version", "election_id"}
 ZERO_WHEN_ABSENT = ("seats_by_party.", "votes_by_party.", "outcomes.")

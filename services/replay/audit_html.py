@@ -21,6 +21,7 @@ from html import escape
 from typing import Any
 
 from votewire.replay.audit_compare import ViewSet
+from votewire.replay.audit_render import not_counted
 from votewire.replay.audit_run import AuditResult
 from votewire.replay.audit_svg import Event, legend, timeline_chart, turnout_chart
 
@@ -33,6 +34,7 @@ text-align:left;vertical-align:top}td.n{text-align:right;font-variant-numeric:ta
 .curves{display:flex;flex-wrap:wrap;gap:12px}.curves figure{margin:0}
 figcaption{font-size:12px;text-align:center}.ok{color:#070}.bad{color:#b00}
 .muted{color:#777;font-size:12px}svg text{font:10px sans-serif;fill:#444}
+.rehearsal{background:#fff4d6;border:2px solid #c88a00;padding:.6em 1em;font-weight:700}
 """
 
 
@@ -88,7 +90,8 @@ def _events(anomalies: dict[str, Any]) -> list[Event]:
     for c in anomalies["corrections"]:
         tip = (
             f"correction {c['commission']} {c['kind']} {c['mark'] or ''} r{c['old_revision']}"
-            f"->r{c['revision']} delivered {c['delivered_at']}: {'; '.join(c['changes'])}"
+            f"->r{c['revision']} delivered {c['delivered_at']} from {c['credential'] or '?'}"
+            f": {'; '.join(c['changes'])}"
         )
         out.append(("correction", c["region_id"], c["delivered_ms"], tip))
     for s in anomalies["stale"]:
@@ -119,15 +122,16 @@ def _anomaly_tables(anomalies: dict[str, Any]) -> str:
     parts = [_table(["Anomaly", "Count"], [[k, v] for k, v in anomalies["counts"].items()])]
     rows = [
         [c["delivered_at"], c["commission"], f"{c['kind']} {c['mark'] or ''}".strip(),
-         f"r{c['old_revision']} -> r{c['revision']}", c["old_delivered_at"],
+         f"r{c['old_revision']} -> r{c['revision']}", c["credential"] or "-",
+         f"{c['old_delivered_at']} by {c['old_credential'] or '-'}",
          "; ".join(c["changes"]) or "(same figures)"]
         for c in anomalies["corrections"][:LIMIT]
     ]  # fmt: skip
     if rows:
         parts.append("<h3>Corrections</h3>")
         parts.append(
-            _table(["Delivered", "Commission", "Report", "Revision", "Replaced (delivered)",
-                    "Changes"], rows)
+            _table(["Delivered", "Commission", "Report", "Revision", "Sent by",
+                    "Replaced (delivered, sent by)", "Changes"], rows)
         )  # fmt: skip
     flags = anomalies["flags"] + anomalies["conflicts"]
     if flags:
@@ -151,6 +155,9 @@ def _anomaly_tables(anomalies: dict[str, Any]) -> str:
     if by_reason:
         parts.append("<h3>Rejected reports by reason</h3>")
         parts.append(_table(["Reason", "Reports"], [[k, v] for k, v in by_reason.items()]))
+    left_out = not_counted(anomalies["rejected"])
+    if left_out:
+        parts.append(f'<p class="muted">{escape(left_out)}</p>')
     return "".join(parts)
 
 
@@ -172,8 +179,14 @@ def render_html(result: AuditResult, generated_at: datetime | None = None) -> st
         ["left", result.left.label, result.left.note],
         ["right", result.right.label, result.right.note],
     ]
+    rehearsal = result.definition.test
     body = [
-        f"<h1>Audit of {escape(result.definition.name)}</h1>",
+        f"<h1>{'Rehearsal audit' if rehearsal else 'Audit'} of "
+        f"{escape(result.definition.name)}</h1>",
+        '<p class="rehearsal" data-rehearsal>Rehearsal: a test election (its definition says '
+        "test: true). These are not real results.</p>"
+        if rehearsal
+        else "",
         f'<p class="muted">{escape(result.definition.election_id)} &middot; generated {when}'
         f" &middot; {escape(result.window.describe())}</p>",
         _table(["Side", "Source", "Note"], sides),
@@ -193,6 +206,7 @@ def render_html(result: AuditResult, generated_at: datetime | None = None) -> st
         ]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>votewire audit: {escape(result.definition.election_id)}</title>"
+        f"<title>votewire {'rehearsal ' if rehearsal else ''}audit: "
+        f"{escape(result.definition.election_id)}</title>"
         f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )

@@ -12,6 +12,7 @@ from typing import Any
 from votewire.replay.tally_render import table
 
 LIMIT = 25
+REHEARSAL = "  REHEARSAL: a test election (its definition says test: true), not real results"
 
 
 def _cell(value: Any) -> str:
@@ -30,6 +31,7 @@ def render_differences(doc: Mapping[str, Any]) -> str:
     diffs = doc["differences"]
     out = [
         f"Audit of {doc['election_id']}",
+        *([REHEARSAL] if doc.get("test") else []),
         f"  left:  {doc['left']['source']}"
         + (f"  ({doc['left']['note']})" if doc["left"]["note"] else ""),
         f"  right: {doc['right']['source']}"
@@ -63,11 +65,14 @@ def _corrections(items: list[dict[str, Any]]) -> str:
             c["commission"],
             c["kind"] + (f" {c['mark']}" if c["mark"] else ""),
             f"r{c['old_revision']} -> r{c['revision']}",
+            c["credential"] or "-",
+            c["old_credential"] or "-",
             "; ".join(c["changes"]) or "(same figures)",
         ]
         for c in items[:LIMIT]
     ]
-    text = table(["Delivered", "Commission", "Report", "Revision", "Changes"], rows, right=())
+    headers = ["Delivered", "Commission", "Report", "Revision", "Sent by", "Replaced", "Changes"]
+    text = table(headers, rows, right=())
     return text + _more(len(items), len(rows), "corrections")
 
 
@@ -123,11 +128,24 @@ def render_anomalies(doc: Mapping[str, Any]) -> str:
         out += ["Conflicts:", _flags(anomalies["conflicts"])]
     if anomalies["flags"]:
         out += ["Soft validation flags:", _flags(anomalies["flags"])]
-    by_reason = anomalies["rejected"]["by_reason"]
-    if by_reason:
-        rows = [[reason, f"{n:,}"] for reason, n in by_reason.items()]
+    rejected = anomalies["rejected"]
+    if rejected["by_reason"]:
+        rows = [[reason, f"{n:,}"] for reason, n in rejected["by_reason"].items()]
         out += ["Rejected reports by reason:", table(["Reason", "Reports"], rows)]
+    out += [not_counted(rejected)] if not_counted(rejected) else []
     return "\n".join(out)
+
+
+def not_counted(rejected: Mapping[str, Any]) -> str:
+    """The line about dead letters left out of this election's figures ("" if none)."""
+    others = rejected.get("other_elections", 0)
+    nameless = sum(rejected.get("unattributed", {}).values())
+    if not others and not nameless:
+        return ""
+    return (
+        f"Not counted here: {others:,} dead letter(s) of other elections, "
+        f"{nameless:,} naming no election.\n"
+    )
 
 
 def render_audit(doc: Mapping[str, Any]) -> str:

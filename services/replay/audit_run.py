@@ -67,6 +67,7 @@ class AuditResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "election_id": self.definition.election_id,
+            "test": self.definition.test,
             "left": {"source": self.left.label, "note": self.left.note},
             "right": {"source": self.right.label, "note": self.right.note},
             "window": self.window.to_dict(),

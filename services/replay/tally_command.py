@@ -55,6 +55,7 @@ from votewire.command import (
 from votewire.command import command as votewire_command
 from votewire.core.codec import MalformedJson, loads_untrusted
 from votewire.core.models import ElectionDefinition
+from votewire.core.parties import party_lines
 from votewire.core.race_call import RaceCall, validate_call_record
 from votewire.core.tally import ElectionTally
 from votewire.core.validation import Accepted, Problem, Rejected, validate_report
@@ -221,7 +222,8 @@ def command(
             view = tally.region_view(region)
         else:
             view = tally.national_view()
-        sys.stdout.write(render_view(view, counters))
+        names = {p["party_id"]: p["short_name"] for p in party_lines(tally.definition)}
+        sys.stdout.write(render_view(view, counters, names))
         sys.stderr.write(render_rejections(rejected))
         sys.stderr.write(render_flags([f.to_dict() for f in tally.flags]))
     return EXIT_FINDINGS if rejected else EXIT_OK

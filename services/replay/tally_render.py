@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 MAX_LISTED = 20
+BASE_WORDS = {"ballots_cast": "ballots cast", "valid": "valid votes"}
 
 
 def table(
@@ -66,16 +67,29 @@ def _summary(view: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def render_view(view: Mapping[str, Any], counters: Mapping[str, int]) -> str:
-    """A race, region or national view as text, with the run's counters."""
-    out = [_title(view), *_summary(view), ""]
+def render_view(
+    view: Mapping[str, Any],
+    counters: Mapping[str, int],
+    party_names: Mapping[str, str] | None = None,
+) -> str:
+    """A race, region or national view as text, with the run's counters; parties by their
+    name in `party_names` (party_id -> short name; the id where it has none)."""
+    names = party_names or {}
+    base = BASE_WORDS.get(view["share_base"], view["share_base"])
+    out = [_title(view), *_summary(view), f"Shares of {base}.", ""]
     if "race_id" in view:
-        rows = [[c["name"], c["party"], f"{c['votes']:,}", c["pct"]] for c in view["candidates"]]
+        rows = [
+            [c["name"], names.get(c["party"], c["party"]), f"{c['votes']:,}", c["pct"]]
+            for c in view["candidates"]
+        ]
         headers = ["Candidate", "Party", "Votes", "%"]
     else:
-        rows = [[p["party"], "", f"{p['votes']:,}", p["pct"]] for p in view["votes_by_party"]]
+        rows = [
+            [names.get(p["party"], p["party"]), "", f"{p['votes']:,}", p["pct"]]
+            for p in view["votes_by_party"]
+        ]
         headers = ["Party", "", "Votes", "%"]
-    if view["against_all"] is not None:
+    if view["against_all"] is not None and view.get("against_all_races", 1) > 0:
         rows.append(
             ["Against all", "", f"{view['against_all']['votes']:,}", view["against_all"]["pct"]]
         )
@@ -83,7 +97,10 @@ def render_view(view: Mapping[str, Any], counters: Mapping[str, int]) -> str:
     out.append(table(headers, rows))
     if view.get("seats_by_party"):
         out.append(
-            table(["Party", "Seats"], [[s["party"], s["seats"]] for s in view["seats_by_party"]])
+            table(
+                ["Party", "Seats"],
+                [[names.get(s["party"], s["party"]), s["seats"]] for s in view["seats_by_party"]],
+            )
         )
     marks = [
         [

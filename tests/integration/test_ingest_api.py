@@ -13,7 +13,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from votewire.config import Settings
-from votewire.core.codec import MAX_DEPTH
+from votewire.core.codec import MAX_DEPTH, decode_report_trusted, report_to_bytes
+from votewire.core.report_headers import credential_of
 from votewire.ingest.openapi import openapi_document
 
 from tests.integration.test_ingest_harness import (
@@ -100,7 +101,8 @@ async def test_accepted_reports_are_on_the_topic_once_keyed_by_race(
     http: httpx.AsyncClient, tokens: Tokens, settings: Settings, election: str
 ) -> None:
     """Single, array and NDJSON posts are acknowledged, and each report is on the
-    reports topic exactly once, keyed "<election>/<race>", even after client retries."""
+    reports topic exactly once, keyed "<election>/<race>", even after client retries;
+    each record's value is the canonical report, its header the sending credential."""
     rig = tokens.headers("rig")
     single = r1p1(election, "a")
     array = [
@@ -135,6 +137,13 @@ async def test_accepted_reports_are_on_the_topic_once_keyed_by_race(
         "c": f"{election}/r1",
         "d": f"{election}/r2",
     }
+    raw = [
+        r
+        for r in await read_to_end(settings.kafka_bootstrap, settings.reports_topic)
+        if election.encode() in (r.key or b"")
+    ]
+    assert {credential_of(r.headers) for r in raw} == {"rig"}  # the sender, on every record
+    assert all(r.value == report_to_bytes(decode_report_trusted(json.loads(r.value))) for r in raw)
 
 
 def rule_breakers(e: str) -> list[tuple[str, str]]:
@@ -365,6 +374,30 @@ async def test_hostile_strings_are_answered_and_recorded_not_a_500(
         headers=tokens.headers("admin"),
     )
     assert put.status_code == 422 and put.json()["error"]["code"] == "bad_definition"
+
+
+async def test_a_refused_definition_lists_every_problem_with_its_path(
+    http: httpx.AsyncClient, tokens: Tokens, election: str
+) -> None:
+    """A definition with an unknown party and a bad colour is answered 422 bad_definition
+    with both problems, each with its JSON path, and is not stored."""
+    definition = tiny_definition(f"{election}-p")
+    definition["parties"] = [
+        {"party_id": "nur_otan", "name": "Nur Otan", "color": "blue"},
+        {"party_id": "independent", "name": "Self-nominated"},
+    ]
+    put = await http.put(
+        f"/v1/elections/{election}-p", json=definition, headers=tokens.headers("admin")
+    )
+    assert put.status_code == 422, put.text
+    error = put.json()["error"]
+    assert error["code"] == "bad_definition"
+    assert [(p["path"], p["message"][:20]) for p in error["problems"]] == [
+        ("$.parties[0].color", "expected a colour as"),
+        ("$.races[1].candidates[0].party", "unknown party 'auyl'"),
+    ]
+    got = await http.get(f"/v1/elections/{election}-p", headers=tokens.headers("admin"))
+    assert got.status_code == 404
 
 
 async def test_an_editor_calls_and_retracts_a_race_on_its_reports_partition(

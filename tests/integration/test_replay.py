@@ -188,7 +188,9 @@ async def test_audit_finds_no_difference_between_replay_and_archive(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """`audit replay:NAME archive:DIR`: the Redis namespace and the offline fold agree."""
+    """`audit replay:NAME archive:DIR`: the Redis namespace and the offline fold agree; the
+    archive kept each report's credential header, so every correction names its sender,
+    and only this election's dead letters are counted."""
     env, settings = deployment
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -197,9 +199,13 @@ async def test_audit_finds_no_difference_between_replay_and_archive(
     args = ["replay:audited", f"archive:{tmp_path / 'archive'}", "--json"]
     status = await asyncio.to_thread(main, ["audit", *args])
     doc = json.loads(capsys.readouterr().out)
-    assert doc["differences"] == []
+    assert doc["differences"] == [], json.dumps(doc["differences"])[:2000]
     assert status == 0
-    assert doc["anomalies"]["counts"]["rejected"] == len(kz_night(0.05)[1].dead_letters)
+    letters = [json.loads(x.value or b"{}") for x in kz_night(0.05)[1].dead_letters]
+    ours = [x for x in letters if x.get("election_id") == ELECTION]
+    assert 0 < doc["anomalies"]["counts"]["rejected"] == len(ours) < len(letters)
+    corrections = doc["anomalies"]["corrections"]
+    assert corrections and {c["credential"] for c in corrections} == {"sim-commissions"}
 
 
 async def test_replay_from_a_time(deployment: tuple[dict[str, str], Settings]) -> None:
@@ -232,6 +238,7 @@ async def test_audit_reads_a_prefix_and_writes_html(
     assert "No differences." in out
     assert "Anomalies (from kafka)" in out
     assert "<svg" in page.read_text(encoding="utf-8")
+    assert "sim-commissions" in out  # corrections read from Kafka name their credential
 
 
 def test_the_replay_command_runs_as_a_process(

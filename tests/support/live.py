@@ -151,7 +151,8 @@ class ElectionViews:
             report = decode_report_trusted(obj) if isinstance(obj, dict) else obj
             state = self.races[report.race_id]
             if state.apply(report).changed:
-                touched.add(state.race.region_id)
+                if state.race.region_id is not None:  # a spanning race is not rolled up
+                    touched.add(state.race.region_id)
                 e = self.definition.election_id
                 outputs.append((race_channel(e, state.race_id), state.version, dumps(state.view())))
                 for unit in state.unit_views():

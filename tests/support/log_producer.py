@@ -2,7 +2,8 @@
 
 `produce_night(settings, log)` creates the deployment's topics and produces
 the definition, then every accepted report in delivery order (so each race's
-reports keep their order; key "<election>/<race>", canonical bytes), then the
+reports keep their order; key "<election>/<race>", canonical bytes, the sending
+credential in its header), then the
 dead letters, each record stamped with its delivery time (`timestamp_ms`).
 Every send is awaited to its acknowledgement: a record Kafka refused fails
 the caller. `drop_keys(settings)` deletes the deployment's Redis keys, live
@@ -18,9 +19,10 @@ from aiokafka import AIOKafkaProducer
 from votewire.config import Settings
 from votewire.core.codec import report_to_bytes
 from votewire.core.keys import race_key
+from votewire.core.report_headers import credential_headers
 from votewire.infra.kafka_topics import ensure_topics
 
-from tests.support.night_log import NightLog
+from tests.support.night_log import SENDER, NightLog
 
 
 async def produce_night(settings: Settings, log: NightLog) -> None:
@@ -44,11 +46,16 @@ async def produce_night(settings: Settings, log: NightLog) -> None:
                     timestamp_ms=record.timestamp_ms,
                 )
             )
+        headers = credential_headers(SENDER.credential_id)
         for ms, report in log.accepted:
             key = race_key(report.election_id, report.race_id)
             sent.append(
                 await producer.send(
-                    settings.reports_topic, report_to_bytes(report), key=key, timestamp_ms=ms
+                    settings.reports_topic,
+                    report_to_bytes(report),
+                    key=key,
+                    timestamp_ms=ms,
+                    headers=headers,
                 )
             )
         for record in log.dead_letters:

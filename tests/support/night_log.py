@@ -3,9 +3,10 @@
 `night_log(definition, night)` turns `simulate_night`'s deliveries into the
 three topics' records, the way ingest would have written them: each payload
 validated against the definition; accepted reports on the reports topic
-(key "<election>/<race>", canonical bytes, partition by a stable hash of the
-key, offsets in delivery order per partition), refused ones on the
-dead-letter topic (ingest's record format), the definition on its topic.
+(key "<election>/<race>", canonical bytes, the sending credential in a
+header, partition by a stable hash of the key, offsets in delivery order per
+partition), refused ones on the dead-letter topic (ingest's record format,
+with the election a payload names), the definition on its topic.
 Every record's timestamp is the delivery time: the night's epoch plus the
 delivery's `offset_seconds`.
 
@@ -28,6 +29,7 @@ from typing import Any
 from votewire.core.codec import dumps, encode_definition, report_to_bytes
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.report_headers import credential_headers
 from votewire.core.scenario import (
     Emitted,
     FaultRates,
@@ -91,12 +93,22 @@ def night_log(
                 outcome.report_id,
                 outcome.problems,
                 dumps(item.wire()).decode(),
+                _election_of(item.wire()),
             )
             offset = len(log.dead_letters)
             log.dead_letters.append(LogRecord(0, offset, ms, key, value))
+    headers = tuple(credential_headers(SENDER.credential_id))
     for p, items in enumerate(by_partition):
-        log.reports += [LogRecord(p, i, ms, k, v) for i, (ms, k, v) in enumerate(items)]
+        log.reports += [
+            LogRecord(p, i, ms, k, v, headers=headers) for i, (ms, k, v) in enumerate(items)
+        ]
     return log
+
+
+def _election_of(wire: Any) -> str | None:
+    """The election a refused payload names, as ingest puts it in the dead letter."""
+    found = wire.get("election_id") if isinstance(wire, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def pure_views(

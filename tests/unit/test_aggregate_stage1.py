@@ -173,3 +173,25 @@ def test_dead_letter_times_are_utc() -> None:
     """The dead letter's received_at is an aware UTC time (sortable across stages)."""
     letters = DeadLetters(Topic(), Metrics())
     assert letters.clock().tzinfo is UTC
+
+
+async def test_a_race_spanning_regions_is_published_but_not_rolled_up() -> None:
+    """A race with region_id null (contract v2): its race, unit and row views are offered,
+    nothing goes to the region stage, and each such view is counted (a known limit)."""
+    obj = definition_dict(races=[race_dict("PRES", "N", [("c0", "a"), ("c1", "b")],
+                                           [(f"p{i:06d}", 1000) for i in range(4)])])  # fmt: skip
+    obj["races"][0]["region_id"] = None
+    for i, precinct in enumerate(obj["races"][0]["precincts"]):
+        precinct["region_id"] = "N" if i < 2 else "S"
+    definition = decode_definition(obj)
+    stage = Stage1(definition)
+    await stage.fold([record(result(definition, i)) for i in range(4)])
+    e = definition.election_id
+    assert f"race:{e}:PRES" in stage.sink.docs
+    assert {c for c in stage.sink.docs if c.startswith(f"unit:{e}:PRES:region.")} == {
+        f"unit:{e}:PRES:region.N",
+        f"unit:{e}:PRES:region.S",
+    }
+    assert len(stage.sink.rows) == 4
+    assert stage.by_region.sent == []
+    assert stage.metrics.counters["spanning_race_views_not_rolled_up"] == 1

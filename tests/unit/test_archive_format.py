@@ -41,6 +41,24 @@ def test_binary_and_missing_bytes_survive() -> None:
     assert decode_line(encode_line(2, tombstone, genesis("x"))[0]).record == tombstone
 
 
+def test_headers_are_kept_and_covered_by_the_hash() -> None:
+    """A record's Kafka headers (the sending credential) travel in the line, in order, and
+    the hash covers them; a record without headers has no `headers` field at all."""
+    sent = RECORD._replace(headers=(("votewire-credential", b"desk-7"), ("x", b"\xff")))
+    line, _ = encode_line(1, sent, genesis("x"))
+    parsed = decode_line(line)
+    assert parsed.record == sent and chain_matches(genesis("x"), parsed)
+    assert json.loads(line)["headers"] == [
+        ["votewire-credential", "desk-7"],
+        ["x", {"base64": "/w=="}],
+    ]
+    forged = line.replace(b"desk-7", b"desk-8")
+    assert not chain_matches(genesis("x"), decode_line(forged))
+    assert "headers" not in json.loads(encode_line(1, RECORD, genesis("x"))[0])
+    with pytest.raises(BadLine, match="headers"):
+        decode_line(line.replace(b'[["votewire-credential"', b"[[7"))
+
+
 def test_canonical_bytes_ignore_formatting_but_not_content() -> None:
     """Re-indenting a line keeps its canonical bytes; changing a figure changes them."""
     line, _ = encode_line(1, RECORD, genesis("x"))

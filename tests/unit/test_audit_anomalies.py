@@ -10,6 +10,7 @@ from typing import Any
 from builders import reference, result, turnout
 from votewire.core.codec import report_to_bytes
 from votewire.core.models import Report
+from votewire.core.report_headers import credential_headers
 from votewire.core.scenario import FaultRates, simulate_night
 from votewire.replay.audit_anomalies import AnomalyCollector
 from votewire.replay.log_fold import LogFold
@@ -20,17 +21,20 @@ from tests.support.night_log import kz_night
 T0 = 1_627_185_600_000  # 2021-07-25T10:00+06:00
 
 
-def record(offset: int, report: Report, minutes: int) -> LogRecord:
+def record(offset: int, report: Report, minutes: int, sender: str | None = None) -> LogRecord:
     key = f"{report.election_id}/{report.race_id}".encode()
-    return LogRecord(0, offset, T0 + minutes * 60_000, key, report_to_bytes(report))
+    headers = tuple(credential_headers(sender)) if sender else ()
+    return LogRecord(0, offset, T0 + minutes * 60_000, key, report_to_bytes(report), 0, headers)
 
 
-def collect(reports: list[tuple[Report, int]], letters: Sequence[bytes] = ()) -> dict[str, Any]:
+def collect(
+    reports: Sequence[tuple[Report, int] | tuple[Report, int, str]], letters: Sequence[bytes] = ()
+) -> dict[str, Any]:
     defn = reference()
     collector = AnomalyCollector(defn)
     fold = LogFold({defn.election_id: defn}, observer=collector)
-    for i, (report, minutes) in enumerate(reports):
-        assert fold.offer(record(i, report, minutes))
+    for i, (report, minutes, *sender) in enumerate(reports):
+        assert fold.offer(record(i, report, minutes, *sender))
     for i, value in enumerate(letters):
         collector.on_dead_letter(LogRecord(0, i, T0 + i, b"sender", value))
     return collector.to_dict()
@@ -52,6 +56,22 @@ def test_a_correction_names_who_when_and_what_changed() -> None:
     assert c["delivered_at"] == "2021-07-25T10:30:00+06:00"
     assert (c["old"], c["new"]) == ({"ballots_cast": 150}, {"ballots_cast": 140})
     assert c["changes"] == ["ballots_cast: 150 -> 140"]
+
+
+def test_a_correction_names_the_credential_behind_it_and_behind_what_it_replaced() -> None:
+    """The record header of each report names its sender: the correction's and the replaced
+    report's credentials are both listed; a record without the header names none."""
+    doc = collect(
+        [
+            (turnout("N1", "P1", "10:00", 150), 5, "akmola-tec"),
+            (turnout("N1", "P1", "10:00", 140, revision=2), 30, "akmola-desk"),
+            (turnout("N1", "P1", "12:00", 200), 125),
+            (turnout("N1", "P1", "12:00", 210, revision=2), 130),
+        ]
+    )
+    first, second = doc["corrections"]
+    assert (first["credential"], first["old_credential"]) == ("akmola-desk", "akmola-tec")
+    assert (second["credential"], second["old_credential"]) == (None, None)
 
 
 def test_a_result_correction_lists_changed_votes() -> None:
@@ -98,8 +118,10 @@ def test_soft_flags_are_listed_with_their_figures() -> None:
 
 
 def test_rejections_are_counted_by_reason() -> None:
-    """Dead letters by reason (ingest's and the aggregate's), with sender and codes."""
+    """Dead letters of this election by reason (ingest's and the aggregate's), with sender
+    and codes; another election's are left out, those naming none counted apart."""
     ingest = {
+        "election_id": "kz-test",
         "received_at": "2021-07-25T04:00:00+00:00",
         "sender": {"credential_id": "akmola-tec", "via": "http", "peer": None},
         "report_id": "x/r1",
@@ -108,13 +130,15 @@ def test_rejections_are_counted_by_reason() -> None:
         "payload": "{}",
         "payload_truncated": False,
     }
-    aggregate = {"stage": "aggregate", "reason": "misrouted", "detail": "key b'x'"}
-    doc = collect(
-        [], [json.dumps(ingest).encode(), json.dumps(aggregate).encode(), b"\xff not json"]
-    )
-    assert doc["rejected"]["by_reason"] == {
-        "sum_mismatch": 1,
-        "misrouted": 1,
+    aggregate = {"stage": "aggregate", "reason": "misrouted", "election_id": "kz-test"}
+    other = {**ingest, "election_id": "other-2026", "reason": "unknown_race"}
+    nameless = {**ingest, "election_id": None, "reason": "malformed_json"}
+    letters = [ingest, aggregate, other, nameless, nameless]
+    doc = collect([], [*(json.dumps(x).encode() for x in letters), b"\xff not json"])
+    assert doc["rejected"]["by_reason"] == {"sum_mismatch": 1, "misrouted": 1}
+    assert doc["counts"]["rejected"] == 2 and doc["rejected"]["other_elections"] == 1
+    assert doc["rejected"]["unattributed"] == {
+        "malformed_json": 2,
         "unreadable_dead_letter": 1,
     }
     first = doc["rejected"]["items"][0]
@@ -142,4 +166,6 @@ def test_the_faulty_night_anomalies_match_its_faults() -> None:
     malformed = Counter(
         str(f).split(":", 1)[1] for f in faults.elements() if str(f).startswith("malformed:")
     )
+    mistyped = malformed.pop("unknown_election")  # their letters name another election
     assert doc["rejected"]["by_reason"] == dict(malformed.most_common())
+    assert doc["rejected"]["other_elections"] == mistyped > 0

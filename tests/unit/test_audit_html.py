@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from votewire.config import REPO_ROOT, Settings
 from votewire.replay.audit_html import render_html
+from votewire.replay.audit_render import render_audit
 from votewire.replay.audit_run import AuditResult, run_audit
 from votewire.replay.audit_sources import parse_source
 
@@ -69,3 +71,31 @@ def test_the_command_writes_the_file(tmp_path: Path, audit: AuditResult) -> None
     target = tmp_path / "audit.html"
     target.write_text(render_html(audit), encoding="utf-8")
     assert target.read_text(encoding="utf-8").rstrip().endswith("</html>")
+
+
+def test_corrections_name_their_credential_in_text_and_html(audit: AuditResult) -> None:
+    """Each correction names the credential that sent it (from the report's record header)
+    and the one behind the report it replaced, in the text, the HTML and the JSON."""
+    doc = audit.to_dict()
+    corrections = doc["anomalies"]["corrections"]
+    assert corrections and {c["credential"] for c in corrections} == {"sim-commissions"}
+    assert {c["old_credential"] for c in corrections} == {"sim-commissions"}
+    text = render_audit(doc)
+    assert "Sent by" in text and "sim-commissions" in text
+    page = render_html(audit)
+    assert "<th>Sent by</th>" in page and "by sim-commissions" in page
+
+
+def test_a_rehearsal_is_marked_as_such(audit: AuditResult) -> None:
+    """A test election's audit says it is a rehearsal, in the text, the HTML and the JSON;
+    a real one's does not."""
+    assert "REHEARSAL" not in render_audit(audit.to_dict())
+    assert "data-rehearsal" not in render_html(audit)
+    rehearsal = dataclasses.replace(
+        audit, definition=dataclasses.replace(audit.definition, test=True)
+    )
+    doc = rehearsal.to_dict()
+    assert doc["test"] is True
+    assert "REHEARSAL: a test election" in render_audit(doc)
+    page = render_html(rehearsal)
+    assert "data-rehearsal" in page and "<title>votewire rehearsal audit" in page

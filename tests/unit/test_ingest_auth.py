@@ -121,6 +121,22 @@ def test_a_region_scope_covers_the_races_of_that_region_only() -> None:
     assert not cred.may_report(other_election(), "r1", "p1")
 
 
+def test_a_region_scope_covers_its_precincts_of_a_race_spanning_regions() -> None:
+    """In a race with region_id null, a region scope covers the precincts in that region."""
+    obj = tiny_definition()
+    national = {**obj["races"][0], "race_id": "pres", "region_id": None}
+    national["precincts"] = [
+        {"precinct_id": "n1", "name": "", "registered": 10, "region_id": "north"},
+        {"precinct_id": "w1", "name": "", "registered": 10, "region_id": "west"},
+    ]
+    obj["races"].append(national)
+    defn = decode_definition(obj)
+    west = Credential("west", scopes=(Scope("tiny-2026", regions=frozenset({"west"})),))
+    assert west.may_report(defn, "pres", "w1")
+    assert not west.may_report(defn, "pres", "n1")
+    assert not west.may_report(defn, "pres", "nowhere")
+
+
 def test_race_and_precinct_scopes() -> None:
     """races: listed races; precincts: "race/precinct" exactly, or a bare id in any race."""
     by_race = Credential("r", scopes=(Scope("tiny-2026", races=frozenset({"r2"})),))

@@ -41,15 +41,17 @@ class FakePublisher:
 
     def __init__(self) -> None:
         self.reports: list[Report] = []
+        self.senders: list[str] = []
         self.letters: list[dict[str, Any]] = []
         self.drop: set[str] = set()
         self.down = False
 
-    async def publish_reports(self, reports: Sequence[Report]) -> list[bool]:
+    async def publish_reports(self, reports: Sequence[Report], credential_id: str) -> list[bool]:
         if self.down:
             raise PublishFailed("down")
         acked = [r.report_id not in self.drop for r in reports]
         self.reports += [r for r, ok in zip(reports, acked, strict=True) if ok]
+        self.senders += [credential_id for ok in acked if ok]
         return acked
 
     async def publish_definition(self, definition: ElectionDefinition) -> None:
@@ -93,6 +95,7 @@ async def test_valid_reports_are_published_and_recorded_after_the_ack() -> None:
         {"status": "accepted", "report_id": "b"},
     ]
     assert [r.report_id for r in publisher.reports] == ["a", "b"]
+    assert publisher.senders == [DEV_OPEN.credential_id] * 2  # the sender goes with each
     assert seen.seen[("tiny-2026", "a")] == content_digest(publisher.reports[0])
     assert metrics.accepted == 2 and publisher.letters == []
 

@@ -62,13 +62,15 @@ def test_the_definition_schema_reads_marks_as_the_decoder_does() -> None:
     typed property (a Schemathesis run found them untyped)."""
     assert definition_decoder._MARK.pattern == TURNOUT_MARK
     schemas = openapi_document()["components"]["schemas"]
-    for name in ("ElectionDefinition", "Region", "Race", "Candidate", "Precinct"):
+    for name in (
+        "ElectionDefinition", "Region", "Race", "Candidate", "Precinct", "Party", "District",
+    ):  # fmt: skip
         properties = schemas[name]["properties"]
         assert set(schemas[name]["required"]) <= set(properties)
         assert all("type" in p or "enum" in p or "$ref" in p or "items" in p
                    for p in properties.values()), name  # fmt: skip
     assert set(schemas["ElectionDefinition"]["properties"]) == {
-        *definition_decoder._TOP_FIELDS, "test",
+        *definition_decoder._TOP_FIELDS, "test", "parties", "districts",
     }  # fmt: skip
     assert set(schemas["Race"]["required"]) == definition_decoder._RACE_FIELDS
 

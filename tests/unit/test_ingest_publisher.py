@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError, OutOfOrderSequenceNumber
 from votewire.config import Settings
-from votewire.core.codec import decode_definition, dumps, encode_definition
+from votewire.core.codec import decode_definition, dumps, encode_definition, report_to_bytes
 from votewire.core.models import Report
 from votewire.core.validation import Accepted, validate_report
 from votewire.ingest.publisher import KafkaPublisher, PublishFailed, TooLarge
@@ -35,10 +35,16 @@ class FakeProducer:
     def __init__(self, error: type[Exception] | None = None, hang: bool = False) -> None:
         self.error, self.hang = error, hang
         self.sent: list[tuple[str, bytes, bytes]] = []
+        self.headers: list[Any] = []
         self.stopped = False
 
     async def send(
-        self, topic: str, value: bytes, key: bytes, partition: int | None = None
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        partition: int | None = None,
+        headers: Any = None,
     ) -> asyncio.Future[Any]:
         if self.error is MessageSizeTooLargeError:
             raise MessageSizeTooLargeError()
@@ -48,6 +54,7 @@ class FakeProducer:
         elif not self.hang:
             future.set_result(None)
         self.sent.append((topic, key, value))
+        self.headers.append(headers)
         return future
 
     async def stop(self) -> None:
@@ -63,10 +70,20 @@ def publisher_with(producer: FakeProducer) -> KafkaPublisher:
     return publisher
 
 
+async def test_each_report_names_its_sender_in_a_header_and_keeps_its_bytes() -> None:
+    """The value is the report's canonical encoding, unchanged; the one header names the
+    credential that sent it."""
+    producer = FakeProducer()
+    report = result()
+    await publisher_with(producer).publish_reports([report], "akmola-desk")
+    assert producer.sent[0][2] == report_to_bytes(report)
+    assert producer.headers == [[("votewire-credential", b"akmola-desk")]]
+
+
 async def test_acknowledged_reports_are_keyed_by_election_and_race() -> None:
     """Each report goes to the reports topic, keyed "<election>/<race>", acked in order."""
     producer = FakeProducer()
-    acked = await publisher_with(producer).publish_reports([result(), result("r2")])
+    acked = await publisher_with(producer).publish_reports([result(), result("r2")], "desk")
     assert acked == [True, True]
     assert [(t, k) for t, k, _ in producer.sent] == [
         (SETTINGS.reports_topic, b"tiny-2026/r1"),
@@ -77,13 +94,15 @@ async def test_acknowledged_reports_are_keyed_by_election_and_race() -> None:
 
 async def test_unacknowledged_in_time_is_reported_not_raised() -> None:
     """A record Kafka does not acknowledge within the produce timeout is `False`."""
-    assert await publisher_with(FakeProducer(hang=True)).publish_reports([result()]) == [False]
+    assert await publisher_with(FakeProducer(hang=True)).publish_reports([result()], "desk") == [
+        False
+    ]
 
 
 async def test_not_started_and_oversized_records_raise() -> None:
     """No producer: PublishFailed; a definition too large for Kafka: TooLarge."""
     with pytest.raises(PublishFailed):
-        await KafkaPublisher(SETTINGS).publish_reports([result()])
+        await KafkaPublisher(SETTINGS).publish_reports([result()], "desk")
     with pytest.raises(TooLarge):
         await publisher_with(FakeProducer(MessageSizeTooLargeError)).publish_definition(
             TINY, dumps(encode_definition(TINY))
@@ -102,11 +121,11 @@ async def test_a_refused_idempotence_state_renews_the_producer() -> None:
         publisher.producer = fresh  # type: ignore[assignment]
 
     publisher.start = start  # type: ignore[method-assign]
-    assert await publisher.publish_reports([result()]) == [False]
+    assert await publisher.publish_reports([result()], "desk") == [False]
 
     async def renewed() -> bool:
         return publisher.producer is fresh
 
     await eventually(renewed, 5, "the producer to be renewed")
     assert broken.stopped and publisher.renewals == 1
-    assert await publisher.publish_reports([result()]) == [True]
+    assert await publisher.publish_reports([result()], "desk") == [True]

@@ -13,6 +13,7 @@ def race(
     against_all: bool = True,
     against_all_rule: str = "repeat_election",
     seats: int = 1,
+    majority_base: str = "ballots_cast",
 ) -> Race:
     return Race(
         race_id="R",
@@ -25,6 +26,7 @@ def race(
         against_all_rule=against_all_rule,  # type: ignore[arg-type]
         candidates=tuple(Candidate(c, c, f"party-{c}") for c in candidates),
         precincts=(Precinct("P", "P", 1000),),
+        majority_base=majority_base,  # type: ignore[arg-type]
     )
 
 
@@ -82,6 +84,22 @@ def test_majority_base_includes_invalid_ballots() -> None:
     r = race("majority", "AB", against_all=False)
     assert decide(r, votes(A=60, B=30), 0, 105).type == "winner"
     assert decide(r, votes(A=52, B=38), 0, 105) == Outcome("runoff", ("A", "B"))
+
+
+def test_a_valid_majority_base_leaves_invalid_ballots_out() -> None:
+    """majority_base "valid": 52 of 90 valid (+ 15 invalid) wins; against-all counts as
+    valid, so 52 of 90 + 20 against-all does not."""
+    r = race("majority", "AB", against_all=False, majority_base="valid")
+    assert decide(r, votes(A=52, B=38), 0, 105) == Outcome("winner", ("A",))
+    with_line = race("majority", "AB", against_all_rule="ignore", majority_base="valid")
+    assert decide(with_line, votes(A=52, B=38), 20, 110) == Outcome("runoff", ("A", "B"))
+    assert decide(with_line, votes(A=56, B=34), 20, 110) == Outcome("winner", ("A",))
+
+
+def test_the_majority_base_is_ignored_by_plurality() -> None:
+    """A plurality race decides by most votes whatever its majority_base says."""
+    r = race("plurality", "AB", against_all=False, majority_base="valid")
+    assert decide(r, votes(A=40, B=30), 0, 200) == Outcome("winner", ("A",))
 
 
 def test_majority_runoff_between_the_top_two() -> None:

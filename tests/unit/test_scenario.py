@@ -179,6 +179,31 @@ def test_candidates_follow_the_published_party_mix(definition: ElectionDefinitio
         assert len(parties) == len(set(parties)), race.race_id
 
 
+def test_the_party_registry_names_the_real_parties(
+    definition: ElectionDefinition, views: Views
+) -> None:
+    """The definition carries the published party names, each with its own colour; every
+    candidate's party is one of them, and the national view publishes the registry."""
+    names = {p.party_id: p.name for p in definition.parties}
+    assert names == {
+        "nur_otan": "Nur Otan",
+        "auyl": "Auyl People's Democratic Patriotic Party",
+        "peoples_party": "People's Party of Kazakhstan",
+        "ak_zhol": "Ak Zhol Democratic Party",
+        "adal": "Adal",
+        "nsdp": "Nationwide Social Democratic Party",
+        "independent": "Independent",
+    }
+    assert {p.short_name for p in definition.parties} >= {"Nur Otan", "Auyl", "Ak Zhol", "NSDP"}
+    colors = [p.color for p in definition.parties]
+    assert len(set(colors)) == len(colors) and all(colors)
+    assert {c.party for r in definition.races for c in r.candidates} <= set(names)
+    published = views["national"]["parties"]
+    assert [(p["party_id"], p["color"]) for p in published] == [
+        (p.party_id, p.color) for p in definition.parties
+    ]
+
+
 def test_definition_is_deterministic_for_a_seed() -> None:
     """The same seed gives an equal definition; another seed a different one."""
     kz2021_scenario.cache_clear()

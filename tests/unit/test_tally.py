@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import result, small_definition, turnout
-from votewire.core.codec import report_to_bytes
+from builders import definition_dict, result, small_definition, turnout
+from votewire.core.codec import decode_definition, report_to_bytes
 from votewire.core.models import ElectionDefinition
 from votewire.core.race_state import RaceState
 from votewire.core.rollup import NationalRollup, RegionRollup
@@ -122,6 +122,27 @@ def test_share_base_valid_excludes_invalid() -> None:
     assert [c["pct"] for c in v["candidates"]] == ["64.10", "25.64", "6.41"]  # of 780
     assert v["against_all"] == {"votes": 30, "pct": "3.85"}
     assert v["invalid"] == {"votes": 20, "pct": "2.50"}  # invalid: always of ballots cast
+
+
+def test_a_majority_race_shows_its_shares_on_its_majority_base() -> None:
+    """N2 (majority) in an election with share_base "valid": the view states majority_base
+    ballots_cast and shows shares of ballots cast, so the 50.57 % of valid votes that is
+    no majority of the 190 ballots cast is shown as 46.84 % beside "runoff"; with
+    majority_base "valid" the same count is a winner at 50.57 %."""
+    obj = definition_dict(share_base="valid")
+    for majority_base, expected in (("ballots_cast", ("runoff", "46.84")), ("valid", None)):
+        obj["races"][1]["majority_base"] = majority_base
+        defn = decode_definition(obj)
+        tally = ElectionTally(defn)
+        report = result("N2", "P1", {"D": 89, "E": 87}, invalid=14)
+        tally.apply(report)
+        v = tally.race_view("N2")
+        assert (v["share_base"], v["majority_base"]) == (majority_base, majority_base)
+        assert v["outcome"] is not None
+        shown = (v["outcome"]["type"], v["candidates"][0]["pct"])
+        assert shown == (expected or ("winner", "50.57"))
+    plurality = ElectionTally(decode_definition(obj)).race_view("N1")
+    assert (plurality["share_base"], plurality["majority_base"]) == ("valid", None)
 
 
 def test_correction_replaces_the_old_figures(defn: ElectionDefinition) -> None:
@@ -389,3 +410,16 @@ def test_version_counts_view_changes_only(defn: ElectionDefinition) -> None:
     ]
     assert versions == [1, 1, 2, 3, 3]
     assert state.view()["version"] == 3
+
+
+def test_rollups_count_the_races_with_an_against_all_line() -> None:
+    """Region N has one race with the line (N1, not N2), S one, the nation two; with no
+    line anywhere the count is 0 (a reader then shows no against-all figure)."""
+    views = ElectionTally(small_definition()).views()
+    assert [views["regions"][g]["against_all_races"] for g in ("N", "S")] == [1, 1]
+    assert views["national"]["against_all_races"] == 2
+    obj = definition_dict()
+    for race in obj["races"]:
+        race["against_all"] = False
+    tally = ElectionTally(decode_definition(obj))
+    assert tally.national_view()["against_all_races"] == 0

@@ -142,3 +142,31 @@ def test_a_line_nested_100000_deep_is_malformed_json(
     assert rejected["problems"][0]["code"] == "malformed_json"
     assert "nested deeper than" in rejected["problems"][0]["message"]
     assert "Traceback" not in err
+
+
+def test_parties_are_shown_by_their_registry_short_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a party registry the tables name parties by short name, not by party_id, and
+    say which base the shares are of."""
+    obj = definition_dict(
+        parties=[
+            {"party_id": "nur_otan", "name": "Nur Otan", "color": "#1f8fd6"},
+            {"party_id": "auyl", "name": "Auyl People's Democratic Patriotic Party",
+             "short_name": "Auyl"},
+            {"party_id": "adal", "name": "Adal"},
+            {"party_id": "ak_zhol", "name": "Ak Zhol Democratic Party", "short_name": "Ak Zhol"},
+            {"party_id": "independent", "name": "Self-nominated", "short_name": "Independent"},
+        ]
+    )  # fmt: skip
+    ids = {"Nur Otan": "nur_otan", "Auyl": "auyl", "Adal": "adal", "Ak Zhol": "ak_zhol"}
+    for race in obj["races"]:
+        for c in race["candidates"]:
+            c["party"] = ids.get(c["party"], c["party"])
+    defn, reports = write(tmp_path, good_lines())
+    Path(defn).write_text(json.dumps(obj), encoding="utf-8")
+    assert main(["tally", "--definition", defn, reports]) == 0
+    out = capsys.readouterr().out
+    assert "Shares of ballots cast." in out
+    assert "Nur Otan         600  48.98" in out and "nur_otan" not in out
+    assert "Independent" in out and "independent" not in out

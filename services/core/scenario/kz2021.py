@@ -10,7 +10,11 @@
   one. Each race elects one akim by plurality, with an against-all line whose
   rule is `ignore` (a choice of this simulation: the sources do not say what
   an against-all majority would have done). Registered voters per precinct
-  sum exactly to each region's published figure.
+  sum exactly to each region's published figure. The party registry
+  (`PARTIES`) names the nominating parties as published (Nur Otan, Auyl,
+  People's Party of Kazakhstan, Ak Zhol, Adal, NSDP) plus the self-nominated;
+  candidates' `party` is a `party_id` of it. The colours are this
+  simulation's choice, distinct on screen (the sources publish none).
 - the final protocol of every precinct (`Scenario.protocols`), the truth the
   night simulator reports: per region the published ballots cast and akims
   per party, and Akmola's published votes per party, against-all and invalid
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from votewire.core.models import Candidate, ElectionDefinition, Precinct, Race, Region
+from votewire.core.models import Candidate, ElectionDefinition, Party, Precinct, Race, Region
 from votewire.core.scenario.apportion import apportion
 from votewire.core.scenario.candidacy import candidate_counts, plan_winners, seat_candidates
 from votewire.core.scenario.names import NameBook
@@ -42,6 +46,7 @@ from votewire.core.scenario.reference import (
     AGAINST_ALL,
     INVALID,
     PARTY_IDS,
+    PARTY_NAMES,
     CandidateFigures,
     Reference,
     RegionFigures,
@@ -52,6 +57,7 @@ from votewire.core.scenario.votes import RaceBallot, race_votes
 __all__ = [
     "ELECTION_ID",
     "NATIONAL_PRECINCTS",
+    "PARTIES",
     "REGION_TIMEZONES",
     "TURNOUT_MARKS",
     "VOTES_REGION",
@@ -76,6 +82,32 @@ REGION_TIMEZONES: Mapping[str, str] = MappingProxyType(
     }
 )
 """Regions on UTC+5 in 2021; the others follow the election's zone (UTC+6)."""
+_SHORT_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "nur_otan": "Nur Otan",
+        "auyl": "Auyl",
+        "peoples_party": "People's Party",
+        "ak_zhol": "Ak Zhol",
+        "adal": "Adal",
+        "nsdp": "NSDP",
+        "independent": "Independent",
+    }
+)
+_COLORS: Mapping[str, str] = MappingProxyType(
+    {
+        "nur_otan": "#1f8fd6",
+        "auyl": "#2e9e44",
+        "peoples_party": "#c8102e",
+        "ak_zhol": "#e0a800",
+        "adal": "#7b3f9e",
+        "nsdp": "#f07c00",
+        "independent": "#7d868f",
+    }
+)
+PARTIES: tuple[Party, ...] = tuple(
+    Party(p, PARTY_NAMES[p], _SHORT_NAMES[p], _COLORS[p]) for p in PARTY_IDS
+)
+"""The definition's party registry, in the order of the candidate table."""
 VOTES_REGION = "akmola"
 """The one region whose votes by party were published."""
 
@@ -133,6 +165,7 @@ def kz2021_scenario(seed: int = 2021, scale: int = 1) -> Scenario:
             Region(r.region_id, r.name, REGION_TIMEZONES.get(r.region_id)) for r in ref.regions
         ),
         races=tuple(races),
+        parties=PARTIES,
     )
     return Scenario(seed, scale, definition, tuple(protocols), MappingProxyType(winners))
 

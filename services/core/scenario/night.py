@@ -121,8 +121,14 @@ def _ids(scenario: Scenario) -> Callable[[Protocol, ReportKind, str], str]:
     return make
 
 
-def _region_of(scenario: Scenario) -> dict[str, str]:
-    return {r.race_id: r.region_id for r in scenario.definition.races}
+def _region_of(scenario: Scenario) -> dict[tuple[str, str], str]:
+    """(race_id, precinct_id) -> the precinct's region."""
+    definition = scenario.definition
+    return {
+        (r.race_id, p.precinct_id): definition.region_of(r, p)
+        for r in definition.races
+        for p in r.precincts
+    }
 
 
 def _mark_totals(
@@ -162,7 +168,7 @@ def _turnout(scenario: Scenario) -> list[TurnoutReport]:
     region_of = _region_of(scenario)
     by_region: dict[str, list[Protocol]] = {}
     for p in scenario.protocols:
-        by_region.setdefault(region_of[p.race_id], []).append(p)
+        by_region.setdefault(region_of[p.race_id, p.precinct_id], []).append(p)
     reports = []
     for region_id, protocols in by_region.items():
         final = [p.ballots_cast for p in protocols]
@@ -203,7 +209,7 @@ def _results(scenario: Scenario) -> list[ResultReport]:
     region_of = _region_of(scenario)
     reports = []
     for p in scenario.protocols:
-        region_id = region_of[p.race_id]
+        region_id = region_of[p.race_id, p.precinct_id]
         counting = 2400 + p.ballots_cast * 3.6 * rng.uniform(0.6, 1.6)
         delay = min(9 * 3600, int(counting + rng.expovariate(1 / 2400)))
         reports.append(

@@ -2,17 +2,22 @@
 //
 // Channels: summary:E (national), races:E (every race with its status; also
 // tells which regions exist), region:E:G for each region, race:E:R for
-// the race on display, and anomalies:E for the anomalies panel (anomalies.js). The URL holds the state (?election=&region=&race=),
-// so any view can be linked. Renders are coalesced to one per frame.
+// the race on display, and anomalies:E for the anomalies panel (anomalies.js).
+// The URL holds the state (?election=&region=&race=), so any view can be
+// linked. Renders are coalesced to one per frame. Party names and colours
+// come from the summary's `parties` registry (parties.js).
 // status:pipeline says whether the numbers are current: while it is "stale"
 // (the aggregate stopped, docs/operations.md) the pill reads "Stale, last
 // update hh:mm:ss" instead of "Live".
 
 import { AnomalyPanel } from "./anomalies.js";
 import { drawTurnoutChart, markValues } from "./chart.js";
-import { bar, h, n, pct, setText, time } from "./dom.js";
+import { bar, h, n, partyLabel, pct, setText, time } from "./dom.js";
 import { LiveClient } from "./live.js";
+import { Parties, baseWords } from "./parties.js";
 import { renderRace, renderRaceList } from "./race.js";
+
+const PARTY_ROWS = 10;  // parties listed by votes; the rest are summed as one line
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
@@ -24,6 +29,7 @@ const state = {
   region: params.get("region"),
   race: params.get("race"),
   raceView: null,
+  parties: new Parties(),
   anomalies: null,              // the AnomalyPanel
 };
 let client = null;
@@ -136,18 +142,51 @@ function renderNation() {
   setText("national-precincts", `${n(s.precincts_reporting)} / ${n(s.precincts_total)}`);
   setText("national-precincts-pct", `${s.precincts_reporting_pct}% reporting`);
   setText("national-races", `${n(s.races_complete)} / ${n(s.races_total)}`);
+  renderSeats(s);
+  renderVotes(s);
+}
+
+function renderSeats(s) {
   const most = Math.max(1, ...s.seats_by_party.map((p) => p.seats));
+  setText("seats-note", `seats won by each party's candidates; ${n(s.races_complete)} of ` +
+    `${n(s.races_total)} races complete`);
   document.getElementById("seats").replaceChildren(
-    ...(s.seats_by_party.length ? s.seats_by_party.map((p) => h("div", { class: "party" },
-      h("span", { class: "party-name", text: p.party }), bar((100 * p.seats) / most),
-      h("span", { class: "num", text: n(p.seats) }))) : [h("p", { class: "muted", text: "No race decided yet." })]));
-  document.getElementById("votes").replaceChildren(
-    ...s.votes_by_party.slice(0, 8).map((p) => h("div", { class: "party" },
-      h("span", { class: "party-name", text: p.party }), bar(p.pct), h("span", { class: "num", text: pct(p.pct) }))),
-    h("div", { class: "party" }, h("span", { class: "party-name", text: "Against all" }),
-      bar(s.against_all.pct, "against"), h("span", { class: "num", text: pct(s.against_all.pct) })),
-    h("div", { class: "party" }, h("span", { class: "party-name", text: "Invalid" }),
-      bar(s.invalid.pct, "invalid"), h("span", { class: "num", text: pct(s.invalid.pct) })));
+    ...(s.seats_by_party.length ? s.seats_by_party.map((p) => {
+      const party = state.parties.get(p.party);
+      return h("div", { class: "party", "data-party": p.party }, partyLabel(party),
+        bar((100 * p.seats) / most, "", party.color), h("span", { class: "num", text: n(p.seats) }));
+    }) : [h("p", { class: "muted", text: "No seat won yet." })]));
+}
+
+function line(label, share, role, attrs = {}) {
+  return h("div", { class: "party", ...attrs }, label, bar(share.pct, role),
+    h("span", { class: "num", text: pct(share.pct) }));
+}
+
+function renderVotes(s) {
+  const races = s.races_total === 1 ? "the one race" : `all ${n(s.races_total)} races`;
+  setText("votes-note", `Votes for the candidates of each party, summed over ${races}, ` +
+    `as a share of ${baseWords(s.share_base)}. Invalid ballots: share of ballots cast.`);
+  const shown = s.votes_by_party.slice(0, PARTY_ROWS).map((p) => {
+    const party = state.parties.get(p.party);
+    return h("div", { class: "party", "data-party": p.party }, partyLabel(party),
+      bar(p.pct, "", party.color), h("span", { class: "num", text: pct(p.pct) }));
+  });
+  const rest = s.votes_by_party.slice(PARTY_ROWS);
+  if (rest.length) {
+    const votes = rest.reduce((sum, p) => sum + p.votes, 0);
+    const note = `${rest.length} more parties, ${n(votes)} votes`;
+    shown.push(h("div", { class: "party" }, h("span", { class: "party-name", text: "Other parties" }),
+      h("span", { class: "muted small", text: note }), h("span", { class: "num", text: "" })));
+  }
+  const rows = [...shown];
+  // Only where some race has the line: otherwise there is no such ballot to count.
+  if (s.against_all_races > 0) {
+    rows.push(line(h("span", { class: "party-name", text: "Against all" }), s.against_all, "against",
+      { "data-testid": "votes-against-all" }));
+  }
+  rows.push(line(h("span", { class: "party-name", text: "Invalid ballots" }), s.invalid, "invalid"));
+  document.getElementById("votes").replaceChildren(...rows);
 }
 
 function renderChart() {
@@ -169,6 +208,7 @@ function renderRegions() {
     const v = state.regions.get(id);
     const mark = latestMark(v);
     const lead = v?.votes_by_party?.[0];
+    const leadParty = lead && lead.votes > 0 ? state.parties.get(lead.party) : null;
     return h("tr", { class: id === state.region ? "selected" : "", "data-region": id },
       h("th", { scope: "row" }, h("button", { type: "button", onclick: () => selectRegion(id), text: v?.name || id })),
       h("td", { class: "num", text: mark ? `${pct(mark.pct)} (${mark.mark})` : "—" }),
@@ -176,7 +216,8 @@ function renderRegions() {
       h("td", { class: "num" }, v ? `${n(v.precincts_reporting)} / ${n(v.precincts_total)}` : "—",
         v ? bar((100 * v.precincts_reporting) / Math.max(1, v.precincts_total)) : null),
       h("td", { class: "num", text: v ? `${n(v.races_complete)} / ${n(v.races_total)}` : "—" }),
-      h("td", { text: lead && lead.votes > 0 ? `${lead.party} ${pct(lead.pct)}` : "—" }));
+      h("td", { class: "lead" }, leadParty
+        ? [partyLabel(leadParty), h("span", { class: "num", text: ` ${pct(lead.pct)}` })] : "—"));
   });
   document.getElementById("region-rows").replaceChildren(...rows);
 }
@@ -191,7 +232,7 @@ function renderRegionPanel() {
   const target = document.getElementById("race-list");
   if (!state.region) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
   else renderRaceList(target, lines, state.race, selectRace);
-  renderRace(document.getElementById("race"), state.raceView);
+  renderRace(document.getElementById("race"), state.raceView, state.parties);
 }
 
 function openRace(regionId, raceId) {
@@ -281,7 +322,11 @@ async function main() {
                                        onChange: scheduleRender });
   window.votewire = { client, state };  // for the curious, and for the browser test
   client.subscribe("status:pipeline", showPipeline);
-  client.subscribe(`summary:${state.election}`, (view) => { state.summary = view; scheduleRender(); });
+  client.subscribe(`summary:${state.election}`, (view) => {
+    state.summary = view;
+    state.parties.update(view);
+    scheduleRender();
+  });
   client.subscribe(`races:${state.election}`, (view) => onRaces(view));
   client.subscribe(`anomalies:${state.election}`, (view) => state.anomalies.onView(view));
   if (state.race) selectRace(state.race, { user: false });

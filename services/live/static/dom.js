@@ -28,10 +28,20 @@ export function pct(value) {
   return value === null || value === undefined ? "—" : `${value}%`;
 }
 
-export function bar(share, role = "") {
+// A share bar; `color` (a checked "#rrggbb") paints it in a party's colour. Set through
+// the CSSOM, which the page's CSP (style-src 'self') allows, unlike style attributes.
+export function bar(share, role = "", color = null) {
   const fill = h("span", { class: `fill ${role}` });
   fill.style.setProperty("width", `${Math.max(0, Math.min(100, Number(share) || 0))}%`);
+  if (color) fill.style.setProperty("background-color", color);
   return h("span", { class: "bar" }, fill);
+}
+
+// A party's name with its colour swatch; the full name on hover.
+export function partyLabel(party, cls = "party-name") {
+  const swatch = h("span", { class: "swatch", "aria-hidden": "true" });
+  swatch.style.setProperty("background-color", party.color);
+  return h("span", { class: cls, title: party.name, "data-party": party.id }, swatch, party.short);
 }
 
 export function setText(id, text) {

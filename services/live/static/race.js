@@ -1,6 +1,12 @@
 // The races of a region (from races:E) and one race in full (race:E:R).
+//
+// Shares beside a candidate are those of the view, on the base it states
+// (`share_base`); in a majority race that is its `majority_base`, so a share
+// above 50 % there is a majority and never stands beside "Runoff".
 
-import { bar, h, n, pct } from "./dom.js";
+import { bar, h, n, partyLabel, pct } from "./dom.js";
+import { baseWords } from "./parties.js";
+import { renderUnits } from "./units.js";
 
 const STATUS = { not_reporting: "not reporting", counting: "counting", complete: "complete" };
 
@@ -39,6 +45,12 @@ function outcomeText(view) {
   }
 }
 
+function basisText(view) {
+  const of = `Shares of ${baseWords(view.share_base)}`;
+  if (view.winner_rule !== "majority") return `${of}.`;
+  return `${of}: a winner needs more than half of ${baseWords(view.majority_base || view.share_base)}, else a runoff.`;
+}
+
 const CALLS = { winner: "Winner", runoff: "Runoff", too_close: "Too close to call", retracted: "Call retracted" };
 
 function callLine(view) {
@@ -58,19 +70,21 @@ function callLine(view) {
     wrong ? h("strong", { class: "small", text: " · differs from the count" }) : null);
 }
 
-export function renderRace(target, view) {
+export function renderRace(target, view, parties) {
   if (!view) {
     target.replaceChildren(h("p", { class: "muted", text: "Pick a race to see its candidates." }));
     return;
   }
   const winners = new Set(view.outcome?.type === "winner" ? view.outcome.candidate_ids : []);
-  const rows = view.candidates.map((c) =>
-    h("div", { class: winners.has(c.candidate_id) ? "cand winner" : "cand", "data-candidate": c.candidate_id },
+  const rows = view.candidates.map((c) => {
+    const party = parties.get(c.party);
+    return h("div", { class: winners.has(c.candidate_id) ? "cand winner" : "cand", "data-candidate": c.candidate_id },
       h("div", { class: "cand-head" },
         h("span", { class: "cand-name", text: c.name }),
-        h("span", { class: "muted", text: c.party }),
+        partyLabel(party, "cand-party muted"),
         h("span", { class: "num", text: `${n(c.votes)} · ${pct(c.pct)}` })),
-      bar(c.pct, winners.has(c.candidate_id) ? "win" : "")));
+      bar(c.pct, "", party.color));
+  });
   const extra = [];
   if (view.against_all) {
     extra.push(h("div", { class: "cand against" },
@@ -84,12 +98,16 @@ export function renderRace(target, view) {
       h("span", { class: "cand-name", text: "Invalid ballots" }),
       h("span", { class: "num", text: `${n(view.invalid.votes)} · ${pct(view.invalid.pct)}` })),
     bar(view.invalid.pct, "invalid")));
+  const units = h("div", { class: "race-units", "data-testid": "race-units", hidden: true });
   target.replaceChildren(
     h("h3", { text: view.name }),
     h("p", { class: "race-meta" },
       h("span", { class: `status ${view.status}`, text: STATUS[view.status] || view.status }),
       ` ${n(view.precincts_reporting)} of ${n(view.precincts_total)} precincts · turnout ${pct(view.turnout_pct)}`),
     h("p", { class: "outcome", "data-testid": "race-outcome", text: outcomeText(view) }),
+    h("p", { class: "muted small", "data-testid": "race-basis", text: basisText(view) }),
     callLine(view),
-    h("div", { class: "cands" }, rows, extra));
+    h("div", { class: "cands" }, rows, extra),
+    units);
+  renderUnits(units, view, parties);
 }
