@@ -67,7 +67,7 @@ RESPAWN_S = 10.0
 HEALTHY_S = 90.0
 WINDOW_S = 15.0
 """Ingest latency after a kill is measured over this long."""
-STALE_IS_GATED = False
+STALE_IS_GATED = True
 """True once branch `health` (the aggregate's heartbeat, live's "degraded") is merged."""
 
 
