@@ -33,6 +33,7 @@ from votewire.core.publication import (
     races_doc_bytes,
     region_lines,
     region_publications,
+    tally_publications,
 )
 from votewire.core.publication import (
     published_channels as all_channels,
@@ -89,10 +90,5 @@ def election_outputs(
 
 
 def tally_outputs(tally: ElectionTally) -> list[Output]:
-    """`election_outputs` of a whole-election fold: its races heard from and their units."""
-    heard = {rid: s for rid, s in tally.races.items() if s.version > 0}
-    return election_outputs(
-        tally.definition,
-        {rid: s.view() for rid, s in heard.items()},
-        {rid: s.unit_views(every=True) for rid, s in heard.items()},
-    )
+    """`core.publication.tally_publications`, as `Output`s."""
+    return [Output._make(p) for p in tally_publications(tally)]

@@ -161,7 +161,7 @@ class RaceFolder:
         self.metrics.count("refold_rejected", rejected)
         states = list(self._states.values())
         await self._apply_floor(states)
-        await self._publish(states, every_unit=True)
+        await self._publish(states, every=True)
         log.info("re-folded partitions %s: %d reports of %d races in %.1f s (%d not foldable)",
                  sorted(partitions), folded, len(states), time.monotonic() - started,
                  rejected)  # fmt: skip
@@ -223,7 +223,9 @@ class RaceFolder:
         self._states[key] = state
         return state
 
-    async def _publish(self, states: list[RaceState], every_unit: bool = False) -> None:
+    async def _publish(self, states: list[RaceState], every: bool = False) -> None:
+        """Offer each state's view, and its units and precinct rows that changed since the
+        last publication (`every`: all of them, after a re-fold); send the views on."""
         by_region: dict[bytes, list[bytes]] = {}
         for state in states:
             election_id = state.definition.election_id
@@ -233,11 +235,11 @@ class RaceFolder:
             else:
                 by_region.setdefault(region_key(election_id, state.race.region_id), []).append(doc)
             self.sink.offer(race_channel(election_id, state.race_id), state.version, doc)
-            for unit in state.unit_views(every_unit):
+            for unit in state.unit_views(every):
                 channel = unit_channel(election_id, state.race_id, unit["level"], unit["unit_id"])
                 self.sink.offer(channel, unit["version"], dumps(unit))
             table = precincts_table(election_id, state.race_id)
-            for precinct_id, row in state.precinct_rows(every_unit):
+            for precinct_id, row in state.precinct_rows(every):
                 self.sink.offer_row(table, precinct_id, dumps(row))
         for key, docs in by_region.items():
             for message in pack(docs):

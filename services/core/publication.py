@@ -47,6 +47,7 @@ from votewire.core.codec import dumps
 from votewire.core.models import ElectionDefinition, Race
 from votewire.core.race_units import units_of
 from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.core.tally import ElectionTally
 from votewire.core.views import NationalView, RaceView, RegionView
 
 
@@ -200,6 +201,17 @@ def election_publications(
     if lines:
         out += national_publications(definition, national.view(), lines)
     return out
+
+
+def tally_publications(tally: ElectionTally) -> list[Publication]:
+    """`election_publications` of a whole-election fold: its races heard from, and the
+    units of each that have a result (what the live stages publish for the same reports)."""
+    heard = {rid: s for rid, s in tally.races.items() if s.version > 0}
+    return election_publications(
+        tally.definition,
+        {rid: s.view() for rid, s in heard.items()},
+        {rid: s.unit_views(every=True) for rid, s in heard.items()},
+    )
 
 
 def published_channels(definition: ElectionDefinition) -> Iterator[str]:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from votewire.core.channels import race_channel, region_channel, summary_channel
 from votewire.core.models import ElectionDefinition
-from votewire.core.publication import Publication, election_publications
+from votewire.core.publication import Publication, tally_publications
 from votewire.core.tally import ElectionTally
 
 Scope = Literal["national", "region", "race"]
@@ -21,8 +21,7 @@ Scope = Literal["national", "region", "race"]
 
 def view_documents(tally: ElectionTally) -> list[Publication]:
     """(channel, version, document) of every view the tally publishes, for `put_views`."""
-    units = {rid: s.unit_views(every=True) for rid, s in tally.races.items() if s.version > 0}
-    return election_publications(tally.definition, tally.views()["races"], units)
+    return tally_publications(tally)
 
 
 def view_channels(definition: ElectionDefinition) -> list[tuple[Scope, str | None, str]]:
