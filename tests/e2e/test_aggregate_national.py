@@ -19,6 +19,7 @@ from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.scenario import FaultRates, simulate_night
 from votewire.core.scenario.national import PRESIDENT, national_definition
+from votewire.core.scenario.timeline import Emitted
 from votewire.infra.topic_log import KafkaLog
 from votewire.launcher import ServiceProcess, start_services
 
@@ -43,14 +44,21 @@ CONVERGE_S = 300.0
 
 
 @cache
-def national_night() -> tuple[ElectionDefinition, list[object]]:
+def national_scenario() -> tuple[ElectionDefinition, list[Emitted]]:
+    """The definition and its simulated night (built once: ~80,000 reports)."""
     definition = national_definition(PRECINCTS, 14, seed=2024)
-    return definition, [e.wire() for e in simulate_night(definition, seed=2024, faults=FAULTS)]
+    return definition, simulate_night(definition, seed=2024, faults=FAULTS)
+
+
+def national_night() -> tuple[ElectionDefinition, list[object]]:
+    """The night as a newsroom's sender would post it (malformed payloads included)."""
+    definition, night = national_scenario()
+    return definition, [e.wire() for e in night]
 
 
 def valid_reports() -> tuple[ElectionDefinition, list[Report]]:
-    definition = national_definition(PRECINCTS, 14, seed=2024)
-    night = simulate_night(definition, seed=2024, faults=FAULTS)
+    """The night's valid reports, in delivery order (what ingest would publish)."""
+    definition, night = national_scenario()
     return definition, [e.payload for e in night if not isinstance(e.payload, dict)]
 
 
