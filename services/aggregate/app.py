@@ -232,6 +232,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
         flusher,
         metrics,
         anomalies,
+        to_nation=guarded(by_election),
     )
     regions = RegionStage(definitions, region_races, guarded(by_election), flusher, metrics)
     nation = NationalStage(definitions, nation_regions, flusher, metrics)

@@ -25,6 +25,7 @@ from votewire.core.channels import (
 )
 from votewire.core.models import ElectionDefinition
 from votewire.core.publication import (
+    SPANNING,
     election_publications,
     empty_line,
     encode_lines,
@@ -39,9 +40,10 @@ from votewire.core.publication import (
     published_channels as all_channels,
 )
 from votewire.core.tally import ElectionTally
-from votewire.core.views import NationalView, RaceView, RegionView
+from votewire.core.views import NationalView, PartView, RaceView, RegionView
 
 __all__ = [
+    "SPANNING",
     "RaceLine",
     "all_channels",
     "election_outputs",
@@ -81,11 +83,14 @@ def election_outputs(
     definition: ElectionDefinition,
     race_views: Mapping[str, RaceView],
     unit_views: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    part_views: Mapping[str, Sequence[PartView]] | None = None,
 ) -> list[Output]:
-    """Every document of an election from its newest race views and their units' views
-    (`election_publications`): what the three stages publish once they have folded them."""
+    """Every document of an election from its newest race views, their units' views and
+    spanning races' parts (`election_publications`): what the three stages publish once
+    they have folded them."""
     return [
-        Output._make(p) for p in election_publications(definition, race_views, unit_views)
+        Output._make(p)
+        for p in election_publications(definition, race_views, unit_views, part_views)
     ]
 
 

@@ -8,9 +8,13 @@ states in memory only and writes no per-report state anywhere:
 - `fold_batch(records)` folds a batch of reports (any mix of partitions)
   with the domain core, then, once per race that changed in the batch, sends
   its view to the region stage (the batch's views of each region packed in
-  JSON arrays, `ports.pack`, key `keys.region_key`; a race spanning regions,
-  `region_id` null, is not sent: `spanning_race_views_not_rolled_up`) and offers it to the
-  Redis writer for `race:<election>:<race>`. Cost per report: one apply and,
+  JSON arrays, `ports.pack`, key `keys.region_key`) and offers it to the
+  Redis writer for `race:<election>:<race>`. A race spanning regions
+  (`region_id` null) sends instead its *parts* that changed (`RaceUnits.part`,
+  what it adds to a region) to each region's key, and its view to the
+  national stage (`to_nation`, key `keys.election_key`, as a one-element
+  entry `[RaceView]`): it counts where its precincts are and once
+  nationally (`core.rollup`). Cost per report: one apply and,
   per batch, one view per changed race: O(candidates + marks), whatever the
   size of the race;
 - `recover(partitions)`, run once faust has assigned `partitions` and before
@@ -59,7 +63,7 @@ from votewire.core.anomaly import AnomalySink, NoAnomalies, flag_anomaly
 from votewire.core.channels import unit_channel
 from votewire.core.codec import dumps, loads
 from votewire.core.events import decode_event_trusted
-from votewire.core.keys import race_key, region_key
+from votewire.core.keys import election_key, race_key, region_key
 from votewire.core.precinct_rows import precincts_table
 from votewire.core.race_state import RaceState
 
@@ -103,6 +107,7 @@ class RaceFolder:
         sink: ViewSink,
         metrics: Metrics,
         anomalies: AnomalySink | None = None,
+        to_nation: Downstream | None = None,
     ) -> None:
         self.definitions = definitions
         self.log_reader = log_reader
@@ -112,6 +117,7 @@ class RaceFolder:
         self.sink = sink
         self.metrics = metrics
         self.anomalies = anomalies or NoAnomalies()
+        self.to_nation = to_nation
         self._states: dict[bytes, RaceState] = {}
 
     def forget(self) -> None:
@@ -227,11 +233,15 @@ class RaceFolder:
         """Offer each state's view, and its units and precinct rows that changed since the
         last publication (`every`: all of them, after a re-fold); send the views on."""
         by_region: dict[bytes, list[bytes]] = {}
+        by_election: dict[bytes, list[bytes]] = {}
         for state in states:
             election_id = state.definition.election_id
             doc = dumps(state.view())
-            if state.race.region_id is None:  # spans regions: not rolled up (docs/aggregate.md)
-                self.metrics.count("spanning_race_views_not_rolled_up")
+            if state.race.region_id is None:  # spans regions: parts and the nation
+                for part in state.region_parts(every):
+                    key = region_key(election_id, part["region_id"])
+                    by_region.setdefault(key, []).append(dumps(part))
+                by_election.setdefault(election_key(election_id), []).append(b"[%b]" % doc)
             else:
                 by_region.setdefault(region_key(election_id, state.race.region_id), []).append(doc)
             self.sink.offer(race_channel(election_id, state.race_id), state.version, doc)
@@ -244,6 +254,12 @@ class RaceFolder:
         for key, docs in by_region.items():
             for message in pack(docs):
                 await self.by_region.send(key, message)
+        for key, entries in by_election.items():
+            if self.to_nation is None:
+                self.metrics.count("spanning_race_views_not_sent", len(entries))
+                continue
+            for message in pack(entries):
+                await self.to_nation.send(key, message)
         self.metrics.count("race_views_published", len(states))
 
     async def _reject(self, record: Record, reason: str, detail: str) -> None:

@@ -1,9 +1,11 @@
 """Stages 2 and 3: race views -> region views -> the national view.
 
 `RegionStage` consumes race views keyed by "<election>/<region>" (so one
-worker owns a region) and folds them with the core's `RegionRollup`;
-`NationalStage` consumes region views keyed by "<election>" and folds them
-with `NationalRollup`. Both follow one pattern:
+worker owns a region), and the parts of races spanning regions there
+(`RaceUnits.part`, `"part": true`), and folds them with the core's
+`RegionRollup`; `NationalStage` consumes region views keyed by "<election>",
+and the views of races spanning regions (one-element entries, from stage
+1), and folds them with `NationalRollup`. Both follow one pattern:
 
 - input messages are JSON arrays of *snapshots* (whole views with their
   version), never deltas: a stage keeps the newest view per member (race or
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from votewire.aggregate.channels import (
+    SPANNING,
     empty_line,
     national_outputs,
     race_line,
@@ -53,10 +56,10 @@ from votewire.aggregate.ports import (
     untag,
 )
 from votewire.core.codec import dumps, loads
-from votewire.core.keys import election_key, race_key, region_key
+from votewire.core.keys import election_key, part_key, race_key, region_key
 from votewire.core.models import ElectionDefinition
 from votewire.core.rollup import NationalRollup, RegionRollup
-from votewire.core.views import RaceView, RegionView
+from votewire.core.views import PartView, RaceView, RegionView
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,8 @@ log = logging.getLogger(__name__)
 class _Region:
     rollup: RegionRollup
     views: dict[str, RaceView] = field(default_factory=dict)
+    parts: dict[str, int] = field(default_factory=dict)
+    """Version of the part kept, per race spanning regions with precincts here."""
     lines: dict[str, bytes] = field(default_factory=dict)
     """Encoded race line per race heard of."""
     unsent: set[str] = field(default_factory=set)
@@ -79,8 +84,10 @@ class _Nation:
     view_raw: dict[str, bytes] = field(default_factory=dict)
     """The kept region view as received, per region."""
     lines: dict[str, dict[str, tuple[int, bytes]]] = field(default_factory=dict)
-    """Per region, per race (definition order): (version, encoded race line); races
-    not heard of carry their empty line at version -1."""
+    """Per region (and `SPANNING`), per race (definition order): (version, encoded race
+    line); races not heard of carry their empty line at version -1."""
+    spanning: dict[str, int] = field(default_factory=dict)
+    """Version of the view kept, per race spanning regions."""
 
     def encoded_lines(self) -> dict[str, bytes]:
         """Per region, `channels.encode_lines` of its race lines, spliced."""
@@ -176,6 +183,8 @@ class RegionStage(_Stage):
         definition = await self._definition(view["election_id"])
         if definition is None:
             return None
+        if view.get("part"):
+            return self._put_part(definition, cast(PartView, view), raw, partition)
         region = self._region(definition, view["region_id"])
         kept = region.views.get(view["race_id"])
         if kept is not None and kept["version"] >= view["version"]:
@@ -186,6 +195,19 @@ class RegionStage(_Stage):
         region.lines[view["race_id"]] = dumps(race_line(view))
         region.unsent.add(view["race_id"])
         key = race_key(view["election_id"], view["race_id"])
+        self.table.put(key, tag(partition, raw), partition)
+        return definition
+
+    def _put_part(
+        self, definition: ElectionDefinition, part: PartView, raw: bytes, partition: int
+    ) -> ElectionDefinition | None:
+        region = self._region(definition, part["region_id"])
+        if region.parts.get(part["race_id"], -1) >= part["version"]:
+            self.metrics.count("race_views_not_newer")
+            return None
+        region.rollup.put_part(part)  # ValueError for a race with no part here
+        region.parts[part["race_id"]] = part["version"]
+        key = part_key(part["election_id"], part["race_id"], part["region_id"])
         self.table.put(key, tag(partition, raw), partition)
         return definition
 
@@ -201,6 +223,11 @@ class RegionStage(_Stage):
                 region.rollup.put(view)
                 region.views[race.race_id] = view
                 region.lines[race.race_id] = dumps(race_line(view))
+        for race in definition.spanning_in(region_id):
+            part = self._load(part_key(definition.election_id, race.race_id, region_id))
+            if part is not None:
+                region.rollup.put_part(part)
+                region.parts[race.race_id] = part["version"]
         self._regions[key] = region
         return region
 
@@ -230,11 +257,13 @@ class RegionStage(_Stage):
 
 class NationalStage(_Stage):
     """Stage 3 (see the module doc). Input: arrays of entries `[RegionView, [RaceLine...]]`
-    (the region's view and the lines of its races that changed).
+    (the region's view and the lines of its races that changed, from stage 2) and
+    `[RaceView]` (a race spanning regions, from stage 1).
 
     Table: `region_key` -> the newest region view, `race_key` -> the newest line of
-    that race (by version: re-sent entries change nothing). A batch writes the views
-    and the lines that changed in it, never a region's whole list of races."""
+    that race, or the newest view of a race spanning regions (by version: re-sent
+    entries change nothing). A batch writes the views and the lines that changed in
+    it, never a region's whole list of races."""
 
     def __init__(
         self, definitions: Definitions, table: StateTable, sink: ViewSink, metrics: Metrics
@@ -250,6 +279,17 @@ class NationalStage(_Stage):
         changed: dict[tuple[str, str], tuple[int, bool, set[str]]] = {}
         for record in records:
             for entry, _ in self._snapshots(record, "region_views", depth=3):
+                if len(entry) == 1:  # a race spanning regions
+                    try:
+                        spanning = await self._put_spanning(entry[0], record.partition)
+                    except Exception:
+                        log.exception("spanning race view at partition %d ignored",
+                                      record.partition)  # fmt: skip
+                        self.metrics.count("region_views_bad")
+                        continue
+                    if spanning is not None:
+                        dirty[spanning.election_id] = spanning
+                    continue
                 try:
                     found = await self._put(entry)
                 except Exception:
@@ -287,6 +327,29 @@ class NationalStage(_Stage):
                 self._publish(definition)
         return len(owned)
 
+    async def _put_spanning(self, found: Any, partition: int) -> ElectionDefinition | None:
+        """Keep the view of a race spanning regions if newer (and write it); its
+        definition if kept."""
+        view, raw = cast(RaceView, found[0]), found[1]
+        definition = await self._definition(view["election_id"])
+        if definition is None:
+            return None
+        race = definition.race(view["race_id"])
+        if race is None or race.region_id is not None:
+            self.metrics.count("region_views_bad")
+            return None
+        nation = self._nation(definition)
+        kept = nation.spanning.get(race.race_id, -1)
+        if kept >= view["version"]:
+            self.metrics.count("region_views_not_newer")
+            return None
+        nation.rollup.put_spanning(view)
+        nation.spanning[race.race_id] = view["version"]
+        nation.lines[SPANNING][race.race_id] = (view["version"], dumps(race_line(view)))
+        self.table.put(race_key(definition.election_id, race.race_id), tag(partition, raw),
+                       partition)  # fmt: skip
+        return definition
+
     async def _put(self, entry: Any) -> tuple[ElectionDefinition, str, bool, set[str]] | None:
         """Keep the entry's region view and race lines that are newer than those kept;
         if anything was kept, return (definition, region, whether the view was, the races
@@ -315,6 +378,22 @@ class NationalStage(_Stage):
         if nation is not None and nation.rollup.definition is definition:
             return nation
         nation = _Nation(NationalRollup(definition))
+        if definition.spanning():
+            nation.lines[SPANNING] = {
+                race.race_id: (-1, dumps(empty_line(race))) for race in definition.spanning()
+            }
+        for race in definition.spanning():
+            stored = self.table.get(race_key(e, race.race_id))
+            try:
+                if stored:
+                    view = cast(RaceView, loads(untag(stored)[1]))
+                    nation.rollup.put_spanning(view)
+                    nation.spanning[race.race_id] = view["version"]
+                    nation.lines[SPANNING][race.race_id] = (view["version"],
+                                                            dumps(race_line(view)))  # fmt: skip
+            except (ValueError, KeyError, TypeError):
+                log.error("spanning race state %s/%s unreadable; ignored", e, race.race_id)
+                self.metrics.count("state_unreadable")
         for region in definition.regions:
             g = region.region_id
             kept = nation.lines[g] = {

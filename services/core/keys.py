@@ -7,7 +7,9 @@ producer), so these keys decide which worker owns what:
   Every report of a race lands on one partition of the reports topic, so one
   stage-1 worker folds it, in publication order;
 - `region_key`: what stage 2 folds per region, "<election_id>/<region_id>";
-- `election_key`: what stage 3 folds per election, "<election_id>".
+- `election_key`: what stage 3 folds per election, "<election_id>";
+- `part_key`: stage 2's state key of a race spanning regions' part in one
+  region, "<election_id>/<race_id>@<region_id>" (no id holds "/" or "@").
 
 Keys are built here and compared, never parsed back: a stage that needs the
 ids reads them from the value it keeps.
@@ -30,3 +32,7 @@ def election_key(election_id: str) -> bytes:
     """The key of what stage 3 folds for one election."""
     return election_id.encode()
 
+
+def part_key(election_id: str, race_id: str, region_id: str) -> bytes:
+    """Stage 2's state key of the part of a race spanning regions in one region."""
+    return f"{election_id}/{race_id}@{region_id}".encode()

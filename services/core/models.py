@@ -146,6 +146,10 @@ class ElectionDefinition:
         init=False, repr=False, compare=False
     )
     _race_regions: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _spanning_in: dict[str, tuple[Race, ...]] = field(init=False, repr=False, compare=False)
+    _part_sizes: dict[tuple[str, str], tuple[int, int]] = field(
+        init=False, repr=False, compare=False
+    )
     _parties_by_id: dict[str, Party] = field(init=False, repr=False, compare=False)
     _districts_by_id: dict[str, District] = field(init=False, repr=False, compare=False)
 
@@ -159,6 +163,20 @@ class ElectionDefinition:
             found = {g for p in race.precincts if (g := p.region_id or race.region_id)}
             spans[race.race_id] = tuple(sorted(found, key=lambda g: (order.get(g, len(order)), g)))
         object.__setattr__(self, "_race_regions", spans)
+        spanning: dict[str, list[Race]] = {}
+        sizes: dict[tuple[str, str], tuple[int, int]] = {}
+        for race in self.races:
+            if race.region_id is not None:
+                continue
+            for p in race.precincts:
+                if p.region_id is None:
+                    continue  # never in a decoded definition
+                n, registered = sizes.get((race.race_id, p.region_id), (0, 0))
+                sizes[(race.race_id, p.region_id)] = (n + 1, registered + p.registered)
+            for g in spans[race.race_id]:
+                spanning.setdefault(g, []).append(race)
+        object.__setattr__(self, "_spanning_in", {g: tuple(v) for g, v in spanning.items()})
+        object.__setattr__(self, "_part_sizes", sizes)
         object.__setattr__(self, "_parties_by_id", {p.party_id: p for p in self.parties})
         object.__setattr__(self, "_districts_by_id", {d.district_id: d for d in self.districts})
         object.__setattr__(self, "_regions_by_id", {r.region_id: r for r in self.regions})
@@ -183,6 +201,20 @@ class ElectionDefinition:
         """The races whose `region_id` is `region_id` (a race spanning regions is in none;
         `race_regions` tells where its precincts are)."""
         return self._races_by_region.get(region_id, ())
+
+    def spanning_in(self, region_id: str) -> tuple[Race, ...]:
+        """The races spanning regions (`region_id` null) with precincts in `region_id`, in
+        definition order: their part there counts in the region's view (`rollup`)."""
+        return self._spanning_in.get(region_id, ())
+
+    def spanning(self) -> tuple[Race, ...]:
+        """Every race spanning regions, in definition order."""
+        return self._races_by_region.get(None, ())
+
+    def part_size(self, race_id: str, region_id: str) -> tuple[int, int]:
+        """(precincts, registered voters per the definition) of a spanning race's part in
+        `region_id`; (0, 0) where it has none."""
+        return self._part_sizes.get((race_id, region_id), (0, 0))
 
     def race_regions(self, race_id: str) -> tuple[str, ...]:
         """The regions the race's precincts are in (each precinct's `region_of`), in the

@@ -12,8 +12,13 @@ the same versions:
 - `turnout:E:G`   the region's turnout series (`turnout_doc`), the region's version;
 - `summary:E`     the national view, version = sum of all races' versions;
 - `turnout:E`     the national turnout series, the national version;
-- `races:E`       one line per race (`race_line`), region by region in
-                  definition order, the national version.
+- `races:E`       one line per race (`race_line`): the races spanning regions
+                  first, then region by region, each in definition order; the
+                  national version.
+
+A race spanning regions (`region_id` null) counts in the views of the
+regions its precincts are in and once in the national view (`core.rollup`):
+a region is heard from once a part of such a race there is.
 
 What is published, and when: a channel exists once something was heard of
 it. A race is heard from once a report changed it (its view's version is 1
@@ -48,7 +53,7 @@ from votewire.core.models import ElectionDefinition, Race
 from votewire.core.race_units import units_of
 from votewire.core.rollup import NationalRollup, RegionRollup
 from votewire.core.tally import ElectionTally
-from votewire.core.views import NationalView, RaceView, RegionView
+from votewire.core.views import NationalView, PartView, RaceView, RegionView
 
 
 class Publication(NamedTuple):
@@ -79,14 +84,26 @@ def empty_line(race: Race) -> RaceLine:
     }
 
 
+SPANNING = "*"
+"""The group of `races:E` that holds the races spanning regions (no region id is "*")."""
+
+
 def region_lines(
     definition: ElectionDefinition, region_id: str, views: Mapping[str, RaceView]
 ) -> list[RaceLine]:
-    """Lines of the region's races in definition order; races not in `views` as empty."""
+    """Lines of the region's races in definition order (`SPANNING`: of the races spanning
+    regions); races not in `views` as empty."""
+    races = definition.spanning() if region_id == SPANNING else definition.races_in(region_id)
     return [
         race_line(views[race.race_id]) if race.race_id in views else empty_line(race)
-        for race in definition.races_in(region_id)
+        for race in races
     ]
+
+
+def _groups(definition: ElectionDefinition) -> list[str]:
+    """The groups of `races:E` in order: `SPANNING` (if any race spans regions), regions."""
+    spanning = [SPANNING] if definition.spanning() else []
+    return spanning + [r.region_id for r in definition.regions]
 
 
 def encode_lines(lines: Sequence[RaceLine]) -> bytes:
@@ -97,11 +114,12 @@ def encode_lines(lines: Sequence[RaceLine]) -> bytes:
 def races_doc(
     definition: ElectionDefinition, version: int, lines: Mapping[str, Sequence[RaceLine]]
 ) -> dict[str, Any]:
-    """`races:E`: region by region in definition order (regions not in `lines`: empty)."""
+    """`races:E`: the spanning races, then region by region in definition order (groups
+    not in `lines`: empty lines; `lines` is keyed by region id and `SPANNING`)."""
     out: list[RaceLine] = []
-    for region in definition.regions:
-        found = lines.get(region.region_id)
-        out.extend(found if found is not None else region_lines(definition, region.region_id, {}))
+    for g in _groups(definition):
+        found = lines.get(g)
+        out.extend(found if found is not None else region_lines(definition, g, {}))
     return {
         "election_id": definition.election_id,
         "test": definition.test,
@@ -117,10 +135,10 @@ def races_doc_bytes(
     lines (`encode_lines`): the national stage keeps those per region and does
     not encode every race line again on each publication."""
     parts: list[bytes] = []
-    for region in definition.regions:
-        raw = encoded.get(region.region_id)
+    for g in _groups(definition):
+        raw = encoded.get(g)
         if raw is None:
-            raw = encode_lines(region_lines(definition, region.region_id, {}))
+            raw = encode_lines(region_lines(definition, g, {}))
         if len(raw) > 2:  # "[]" adds nothing
             parts.append(raw[1:-1])
     return b'{"election_id":%b,"races":[%b],"test":%b,"version":%d}' % (
@@ -152,7 +170,8 @@ def national_publications(
     encoded_lines: Mapping[str, bytes],
 ) -> list[Publication]:
     """What the national view publishes: `summary:E`, `turnout:E` and `races:E`
-    (`encoded_lines`: per region heard from, `encode_lines` of its race lines)."""
+    (`encoded_lines`: per region heard from and `SPANNING`, `encode_lines` of its race
+    lines)."""
     e, v = definition.election_id, view["version"]
     return [
         Publication(summary_channel(e), v, dumps(view)),
@@ -165,11 +184,13 @@ def election_publications(
     definition: ElectionDefinition,
     race_views: Mapping[str, RaceView],
     unit_views: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    part_views: Mapping[str, Sequence[PartView]] | None = None,
 ) -> list[Publication]:
     """Every document of an election, from the newest view of each race (see the module
     doc for what is published): races in definition order (each followed by its
     reporting units' documents from `unit_views`, race_id -> `RaceUnits.view`s), then
-    each region heard from, then the national three. Views of races not in
+    each region heard from, then the national three. `part_views`: race_id -> the
+    parts (`RaceUnits.part`) of a race spanning regions. Views of races not in
     `definition`, and views at version 0, are left out."""
     heard = {
         race.race_id: race_views[race.race_id]
@@ -183,34 +204,48 @@ def election_publications(
         for unit in (unit_views or {}).get(race_id, ()):
             channel = unit_channel(e, race_id, unit["level"], unit["unit_id"])
             out.append(Publication(channel, unit["version"], dumps(unit)))
+    parts: dict[str, list[PartView]] = {}
     national = NationalRollup(definition)
+    for race in definition.spanning():
+        if race.race_id in heard:
+            national.put_spanning(heard[race.race_id])
+            for part in (part_views or {}).get(race.race_id, ()):
+                if part["version"] > 0:
+                    parts.setdefault(part["region_id"], []).append(part)
     lines: dict[str, bytes] = {}
     for region in definition.regions:
         g = region.region_id
         members = {
             r.race_id: heard[r.race_id] for r in definition.races_in(g) if r.race_id in heard
         }
-        if not members:
+        if not members and g not in parts:
             continue
         rollup = RegionRollup(definition, g)
         for view in members.values():
             rollup.put(view)
+        for part in parts.get(g, ()):
+            rollup.put_part(part)
         national.put(rollup.view())
         lines[g] = encode_lines(region_lines(definition, g, members))
         out += region_publications(rollup.view())
+    spanning = {r.race_id: heard[r.race_id] for r in definition.spanning() if r.race_id in heard}
+    if spanning:
+        lines[SPANNING] = encode_lines(region_lines(definition, SPANNING, spanning))
     if lines:
         out += national_publications(definition, national.view(), lines)
     return out
 
 
 def tally_publications(tally: ElectionTally) -> list[Publication]:
-    """`election_publications` of a whole-election fold: its races heard from, and the
-    units of each that have a result (what the live stages publish for the same reports)."""
+    """`election_publications` of a whole-election fold: its races heard from, the
+    units of each that have a result and the parts of spanning races (what the live
+    stages publish for the same reports)."""
     heard = {rid: s for rid, s in tally.races.items() if s.version > 0}
     return election_publications(
         tally.definition,
         {rid: s.view() for rid, s in heard.items()},
         {rid: s.unit_views(every=True) for rid, s in heard.items()},
+        {rid: s.region_parts(every=True) for rid, s in heard.items()},
     )
 
 

@@ -48,7 +48,7 @@ from votewire.core.race_call import CallBook, RaceCall, decode_call_trusted, dis
 from votewire.core.race_totals import RaceTotals
 from votewire.core.race_view import render_race_view
 from votewire.core.slots import SlotBook, Status, key_of, same_figures
-from votewire.core.views import RaceView
+from votewire.core.views import PartView, RaceView
 
 STATUSES: tuple[Status, ...] = ("applied", "duplicate", "stale", "conflict")
 
@@ -170,6 +170,11 @@ class RaceState:
         units = self._totals.units
         touched = units.changed()
         return [units.view(u) for u in (units.reporting() if every else touched)]
+
+    def region_parts(self, every: bool = False) -> list[PartView]:
+        """A race spanning regions: its parts (`race_units`, what it adds to each region's
+        view) changed since the last call (`every`: all of them). [] for other races."""
+        return self._totals.units.parts(every)
 
     def precinct_rows(self, every: bool = False) -> list[tuple[str, dict[str, Any]]]:
         """(precinct_id, `precinct_rows.precinct_row`) of the precincts whose winning result

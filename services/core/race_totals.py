@@ -87,3 +87,4 @@ class RaceTotals:
         if row is None:
             row = self.turnout[pid] = [None] * len(self.mark_index)
         row[i] = report if sign > 0 else None
+        self.units.account_turnout(pid, i, report.ballots_cast, sign)

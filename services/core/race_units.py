@@ -27,6 +27,15 @@ Unit document (`UnitView`): `{"level", "unit_id", "name", "precincts_total",
 leader is the candidate with most votes (ties: definition order), None
 before any result. `registered` is the definition's figure over the unit's
 precincts, replaced by a result's own figure where one reported.
+
+Parts of a race spanning regions (`region_id` null): what the race adds to
+the view of each region its precincts are in (`core.rollup`). `part(g)` is a
+`PartView`: the region unit's sums plus its turnout by mark (turnout
+reports are counted per region for such races only, `account_turnout`),
+candidates with their parties, versioned by the race version at the part's
+own last change (a result or a turnout figure there); `parts(every)` returns
+and clears the parts changed since the last call. O(candidates + marks) per
+report, like the units.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import Any, Literal
 
 from votewire.core.models import ElectionDefinition, Race, ResultReport
 from votewire.core.percent import pct
+from votewire.core.views import PartView, mark_lines
 
 Level = Literal["region", "district"]
 LEVELS: tuple[Level, ...] = ("region", "district")
@@ -70,9 +80,13 @@ def units_of(definition: ElectionDefinition, race: Race) -> dict[str, tuple[Unit
 class RaceUnits:
     """See the module doc."""
 
-    __slots__ = ("_changed", "_of", "_sums", "_unstamped", "_versions", "defined", "race")
+    __slots__ = (
+        "_changed", "_marks", "_marks_of", "_of", "_part_versions", "_parts_changed",
+        "_parts_unstamped", "_sums", "_unstamped", "_versions", "defined", "definition", "race",
+    )  # fmt: skip
 
     def __init__(self, definition: ElectionDefinition, race: Race) -> None:
+        self.definition = definition
         self.race = race
         self._of = units_of(definition, race)
         self.defined = {p.precinct_id: p.registered for p in race.precincts}
@@ -91,6 +105,20 @@ class RaceUnits:
         self._unstamped: set[Unit] = set()
         self._versions: dict[Unit, int] = {}
         """The race version at which each unit's totals last changed (its view's version)."""
+        marks = len(definition.turnout_marks)
+        self._marks: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        """Spanning races only: per region, (ballots, registered, precincts) per mark."""
+        self._marks_of: dict[str, str] = {}
+        """Spanning races only: precinct_id -> its region."""
+        if race.region_id is None:
+            for p in race.precincts:
+                g = self._of[p.precinct_id][0][1]
+                self._marks_of[p.precinct_id] = g
+                if g not in self._marks:
+                    self._marks[g] = ([0] * marks, [0] * marks, [0] * marks)
+        self._parts_changed: set[str] = set()
+        self._parts_unstamped: set[str] = set()
+        self._part_versions: dict[str, int] = {}
 
     def stamp(self, version: int, every: bool = False) -> None:
         """Give the units changed since the last stamp (`every`: all units) `version`: the
@@ -99,11 +127,15 @@ class RaceUnits:
         for unit in self._sums if every else self._unstamped:
             self._versions[unit] = version
         self._unstamped.clear()
+        for g in list(self._part_versions) if every else self._parts_unstamped:
+            self._part_versions[g] = version
+        self._parts_unstamped.clear()
 
     def unchanged(self) -> None:
         """The touches since the last stamp left the figures as they were (a winner
         replaced by one with the same figures): the units keep their versions."""
         self._unstamped.clear()
+        self._parts_unstamped.clear()
 
     def units(self, level: Level) -> list[Unit]:
         """Every unit of `level` the race's precincts are in, in first-precinct order."""
@@ -129,6 +161,58 @@ class RaceUnits:
                 votes[cid] += sign * n
             self._changed.add(unit)
             self._unstamped.add(unit)
+        g = self._marks_of.get(report.precinct_id)
+        if g is not None:
+            self._parts_changed.add(g)
+            self._parts_unstamped.add(g)
+
+    def account_turnout(self, precinct_id: str, mark: int, ballots: int, sign: int) -> None:
+        """Add (`sign` 1) or subtract (-1) one winning turnout figure of mark index `mark`
+        to its region's part (races spanning regions; other races ignore it)."""
+        g = self._marks_of.get(precinct_id)
+        if g is None:
+            return
+        ballots_by_mark, registered, precincts = self._marks[g]
+        ballots_by_mark[mark] += sign * ballots
+        registered[mark] += sign * self.defined[precinct_id]
+        precincts[mark] += sign
+        self._parts_changed.add(g)
+        self._parts_unstamped.add(g)
+
+    def parts(self, every: bool = False) -> list[PartView]:
+        """The `part` documents changed since the last call (then forgotten; `every`: of
+        every region where the race was ever heard from, a result or a turnout figure).
+        Empty for a race of one region."""
+        found = list(self._part_versions) if every else list(self._parts_changed)
+        self._parts_changed.clear()
+        return [self.part(g) for g in found if g in self._part_versions]
+
+    def part(self, region_id: str) -> PartView:
+        """A spanning race's part in `region_id` (see the module doc): the fields a region
+        view sums (`core.rollup`), with `"part": true`."""
+        s = self._sums[("region", region_id)]
+        ballots, registered, precincts = self._marks[region_id]
+        return {
+            "part": True,
+            "election_id": self.definition.election_id,
+            "race_id": self.race.race_id,
+            "region_id": region_id,
+            "version": self._part_versions.get(region_id, 0),
+            "precincts_total": s.precincts_total,
+            "precincts_reporting": s.precincts_reporting,
+            "registered": s.registered_defined + s.registered_delta,
+            "registered_reporting": s.registered_reporting,
+            "ballots_cast": s.ballots_cast,
+            "candidates": [
+                {"candidate_id": c.candidate_id, "party": c.party, "votes": s.votes[c.candidate_id]}
+                for c in self.race.candidates
+            ],
+            "against_all": {"votes": s.against_all} if self.race.against_all else None,
+            "invalid": {"votes": s.invalid},
+            "turnout_by_mark": mark_lines(
+                self.definition.turnout_marks, ballots, registered, precincts
+            ),
+        }
 
     def changed(self) -> list[Unit]:
         """The units touched since the last call (then forgotten), in no set order."""
@@ -165,6 +249,31 @@ class RaceUnits:
             "invalid": {"votes": s.invalid, "pct": pct(s.invalid, s.ballots_cast)},
             "leader": leader,
         }
+
+
+def empty_part(definition: ElectionDefinition, race: Race, region_id: str) -> PartView:
+    """`RaceUnits.part(region_id)` of a race nothing was heard from (built from the
+    definition alone, O(candidates + marks))."""
+    precincts, registered = definition.part_size(race.race_id, region_id)
+    zeros = [0] * len(definition.turnout_marks)
+    return {
+        "part": True,
+        "election_id": definition.election_id,
+        "race_id": race.race_id,
+        "region_id": region_id,
+        "version": 0,
+        "precincts_total": precincts,
+        "precincts_reporting": 0,
+        "registered": registered,
+        "registered_reporting": 0,
+        "ballots_cast": 0,
+        "candidates": [
+            {"candidate_id": c.candidate_id, "party": c.party, "votes": 0} for c in race.candidates
+        ],
+        "against_all": {"votes": 0} if race.against_all else None,
+        "invalid": {"votes": 0},
+        "turnout_by_mark": mark_lines(definition.turnout_marks, zeros, zeros, zeros),
+    }
 
 
 def _unit_name(definition: ElectionDefinition, unit: Unit) -> str:

@@ -36,26 +36,10 @@ from votewire.core.views import (
     CallView,
     CandidateLine,
     Margin,
-    MarkTurnout,
     RaceStatus,
     RaceView,
+    mark_lines,
 )
-
-
-def mark_lines(
-    marks: tuple[str, ...], ballots: list[int], registered: list[int], precincts: list[int]
-) -> list[MarkTurnout]:
-    """`turnout_by_mark` from per-mark sums, in definition order."""
-    return [
-        {
-            "mark": mark,
-            "ballots_cast": ballots[i],
-            "registered": registered[i],
-            "pct": pct(ballots[i], registered[i]),
-            "precincts_reported": precincts[i],
-        }
-        for i, mark in enumerate(marks)
-    ]
 
 
 def _status(reporting: int, total: int) -> RaceStatus:

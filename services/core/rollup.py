@@ -20,6 +20,17 @@ Rollup definitions (contract v2):
 - `seats_by_party`: seats of races decided with a `winner` outcome, by the
   winner's party, sorted by seats desc then party;
 - `version` = sum of the parts' versions: it grows whenever a part changes.
+
+Races spanning regions (`region_id` null) are counted where their precincts
+are: each region view sums, beside its own races, the *part* of every
+spanning race with precincts there (`race_units.RaceUnits.part`: registered,
+ballots, precincts, turnout by mark, against-all, invalid, votes by party);
+its race counts (`races_*`, `outcomes`, `seats_by_party`,
+`against_all_races`) are the region's own races only. The national view sums
+the regions and counts each spanning race once in its race counts (the
+race's view, `put_spanning`); its version adds the spanning races' versions.
+So national figures equal the sum over all races, each precinct counted in
+one region, and no race is counted twice.
 """
 
 from __future__ import annotations
@@ -31,8 +42,16 @@ from votewire.core.models import ElectionDefinition
 from votewire.core.parties import party_lines
 from votewire.core.percent import pct, reporting_pct
 from votewire.core.race_state import RaceState
-from votewire.core.race_view import mark_lines
-from votewire.core.views import NationalView, PartyLine, RaceView, RegionView, RollupView
+from votewire.core.race_units import empty_part
+from votewire.core.views import (
+    NationalView,
+    PartView,
+    PartyLine,
+    RaceView,
+    RegionView,
+    RollupView,
+    mark_lines,
+)
 
 
 class _Sums:
@@ -48,7 +67,7 @@ class _Sums:
         self.seats: Counter[str] = Counter()
         self.party_votes: Counter[str] = Counter()
 
-    def _common(self, v: RaceView | RollupView, sign: int = 1) -> None:
+    def _common(self, v: RaceView | RollupView | PartView, sign: int = 1) -> None:
         self.version += sign * v["version"]
         self.registered += sign * v["registered"]
         self.registered_reporting += sign * v["registered_reporting"]
@@ -67,12 +86,27 @@ class _Sums:
     def add_race(self, v: RaceView, sign: int = 1) -> None:
         """Count race view `v` in (sign 1) or, if it was counted, out again (sign -1)."""
         self._common(v, sign)
+        self._race_counts(v, sign)
+        for c in v["candidates"]:
+            self.party_votes[c["party"]] += sign * c["votes"]
+
+    def add_part(self, v: PartView, sign: int = 1) -> None:
+        """Count a spanning race's part in a region (figures, no race counts) in or out."""
+        self._common(v, sign)
+        for c in v["candidates"]:
+            self.party_votes[c["party"]] += sign * c["votes"]
+
+    def add_spanning(self, v: RaceView, sign: int = 1) -> None:
+        """Count a spanning race's race counts and version (its figures come with the
+        regions' parts) in or out."""
+        self.version += sign * v["version"]
+        self._race_counts(v, sign)
+
+    def _race_counts(self, v: RaceView, sign: int) -> None:
         self.races_total += sign
         self.races_reporting += sign * (v["status"] != "not_reporting")
         self.races_complete += sign * (v["status"] == "complete")
         self.against_all_races += sign * (v["against_all"] is not None)
-        for c in v["candidates"]:
-            self.party_votes[c["party"]] += sign * c["votes"]
         outcome = v["outcome"]
         if outcome is not None:
             _bump(self.outcomes, outcome["type"], sign)
@@ -146,27 +180,38 @@ def _bump(counter: Counter[str], key: str, by: int) -> None:
 
 
 def region_view(
-    definition: ElectionDefinition, region_id: str, race_views: Iterable[RaceView]
+    definition: ElectionDefinition,
+    region_id: str,
+    race_views: Iterable[RaceView],
+    parts: Iterable[PartView] = (),
 ) -> RegionView:
-    """Fold the given race views (one per race of the region) into its view."""
+    """Fold the given race views (one per race of the region) and parts (one per race
+    spanning regions with precincts there) into its view."""
     region = definition.region(region_id)
     if region is None:
         raise ValueError(f"unknown region {region_id!r}")
     sums = _Sums(len(definition.turnout_marks))
     for v in race_views:
         sums.add_race(v)
+    for p in parts:
+        sums.add_part(p)
     return {**sums.rollup(definition), "region_id": region_id, "name": region.name}
 
 
 def national_view(
-    definition: ElectionDefinition, region_views: Iterable[RegionView]
+    definition: ElectionDefinition,
+    region_views: Iterable[RegionView],
+    spanning: Iterable[RaceView] = (),
 ) -> NationalView:
-    """Fold the given region views (one per region) into the national view."""
+    """Fold the given region views (one per region) and the views of the races spanning
+    regions (one per such race) into the national view."""
     sums = _Sums(len(definition.turnout_marks))
     regions = 0
     for v in region_views:
         sums.add_rollup(v)
         regions += 1
+    for race in spanning:
+        sums.add_spanning(race)
     return {
         **sums.rollup(definition),
         "name": definition.name,
@@ -194,10 +239,28 @@ class RegionRollup:
             r.race_id: RaceState(definition, r.race_id).view()
             for r in definition.races_in(region_id)
         }
+        self._parts: dict[str, PartView] = {
+            r.race_id: empty_part(definition, r, region_id)
+            for r in definition.spanning_in(region_id)
+        }
         self._sums = _Sums(len(definition.turnout_marks))
         for v in self._views.values():
             self._sums.add_race(v)
+        for p in self._parts.values():
+            self._sums.add_part(p)
         self._view: RegionView | None = None
+
+    def put_part(self, part: PartView) -> None:
+        """Replace the part of `part["race_id"]` (a race spanning regions with precincts
+        in this region)."""
+        race_id = part["race_id"]
+        old = self._parts.get(race_id)
+        if old is None or part["region_id"] != self.region_id:
+            raise ValueError(f"race {race_id!r} has no part in {self.region_id!r}")
+        self._sums.add_part(old, -1)
+        self._sums.add_part(part)
+        self._parts[race_id] = part
+        self._view = None
 
     def put(self, race_view: RaceView) -> None:
         """Replace the view of `race_view["race_id"]` (a race of this region)."""
@@ -226,7 +289,17 @@ class NationalRollup:
         self._views: dict[str, RegionView | None] = dict.fromkeys(
             r.region_id for r in definition.regions
         )
+        self._spanning: dict[str, RaceView] = {
+            r.race_id: RaceState(definition, r.race_id).view() for r in definition.spanning()
+        }
         self._view: NationalView | None = None
+
+    def put_spanning(self, view: RaceView) -> None:
+        """Replace the view of a race spanning regions (its race counts, `module doc`)."""
+        if view["race_id"] not in self._spanning:
+            raise ValueError(f"race {view['race_id']!r} does not span regions")
+        self._spanning[view["race_id"]] = view
+        self._view = None
 
     def put(self, view: RegionView) -> None:
         """Replace the view of `view["region_id"]`."""
@@ -242,5 +315,5 @@ class NationalRollup:
                 v if v is not None else RegionRollup(self.definition, region_id).view()
                 for region_id, v in self._views.items()
             ]
-            self._view = national_view(self.definition, views)
+            self._view = national_view(self.definition, views, self._spanning.values())
         return self._view

@@ -86,8 +86,14 @@ class ElectionTally:
             state = self.races[race_id]
             region_id = state.race.region_id
             if region_id is None:
-                # A race spanning regions belongs to no RegionRollup yet: its own view is
-                # right, the region and national views do not count it (issue 15, item 1).
+                # A race spanning regions: its parts count where its precincts are, its
+                # race counts once nationally (`core.rollup`). Every part heard of (a
+                # few dozen at most), not the changed ones: the state's record of those
+                # belongs to whoever publishes it.
+                for part in state.region_parts(every=True):
+                    self._regions[part["region_id"]].put_part(part)
+                    regions.add(part["region_id"])
+                self._national.put_spanning(state.view())
                 continue
             self._regions[region_id].put(state.view())
             regions.add(region_id)

@@ -12,6 +12,7 @@ from typing import Literal, TypedDict
 
 from votewire.core.models import MajorityBase, ShareBase
 from votewire.core.outcome import OutcomeView
+from votewire.core.percent import pct
 
 RaceStatus = Literal["not_reporting", "counting", "complete"]
 
@@ -141,7 +142,53 @@ class NationalView(RollupView):
     """Every party of the election, named and coloured: what `party` ids mean."""
 
 
+class PartCandidate(TypedDict):
+    candidate_id: str
+    party: str
+    votes: int
+
+
+class Votes(TypedDict):
+    votes: int
+
+
+class PartView(TypedDict):
+    """What a race spanning regions adds to one region's view (`race_units.RaceUnits.part`):
+    the region's share of the race's figures, never its race counts or outcome."""
+
+    part: bool
+    election_id: str
+    race_id: str
+    region_id: str
+    version: int
+    precincts_total: int
+    precincts_reporting: int
+    registered: int
+    registered_reporting: int
+    ballots_cast: int
+    candidates: list[PartCandidate]
+    against_all: Votes | None
+    invalid: Votes
+    turnout_by_mark: list[MarkTurnout]
+
+
 class Views(TypedDict):
     national: NationalView
     regions: dict[str, RegionView]
     races: dict[str, RaceView]
+
+
+def mark_lines(
+    marks: tuple[str, ...], ballots: list[int], registered: list[int], precincts: list[int]
+) -> list[MarkTurnout]:
+    """`turnout_by_mark` from per-mark sums, in definition order."""
+    return [
+        {
+            "mark": mark,
+            "ballots_cast": ballots[i],
+            "registered": registered[i],
+            "pct": pct(ballots[i], registered[i]),
+            "precincts_reported": precincts[i],
+        }
+        for i, mark in enumerate(marks)
+    ]

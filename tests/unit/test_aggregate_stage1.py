@@ -10,7 +10,7 @@ from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.metrics import Metrics
 from votewire.aggregate.ports import Definitions, Record
 from votewire.core.codec import decode_definition, dumps, report_to_bytes
-from votewire.core.keys import race_key
+from votewire.core.keys import election_key, race_key, region_key
 from votewire.core.models import ElectionDefinition, Report, ResultReport, TurnoutReport
 
 from tests.unit.builders import definition_dict, race_dict
@@ -54,10 +54,12 @@ class Stage1:
     def __init__(self, definition: ElectionDefinition, log: ReportsLog | None = None) -> None:
         self.metrics = Metrics()
         self.sink, self.by_region, self.letters = Sink(), Topic(), Topic()
+        self.nation = Topic()
         self.log = log or ReportsLog()
         self.folder = RaceFolder(
             Definitions(Catalog(definition)), self.log, self.sink, self.by_region,
             DeadLetters(self.letters, self.metrics), self.sink, self.metrics,
+            to_nation=self.nation,
         )  # fmt: skip
 
     async def fold(self, records: list[Record]) -> None:
@@ -175,17 +177,20 @@ def test_dead_letter_times_are_utc() -> None:
     assert letters.clock().tzinfo is UTC
 
 
-async def test_a_race_spanning_regions_is_published_but_not_rolled_up() -> None:
-    """A race with region_id null (contract v2): its race, unit and row views are offered,
-    nothing goes to the region stage, and each such view is counted (a known limit)."""
+async def test_a_race_spanning_regions_sends_its_parts_to_regions_and_its_view_to_the_nation(
+) -> None:
+    """A race with region_id null (contract v2): its race, unit and row views are offered;
+    each region it has precincts in gets the race's part there (the sums over those
+    precincts only), and the national stage gets the race's view, once per batch."""
     obj = definition_dict(races=[race_dict("PRES", "N", [("c0", "a"), ("c1", "b")],
                                            [(f"p{i:06d}", 1000) for i in range(4)])])  # fmt: skip
     obj["races"][0]["region_id"] = None
     for i, precinct in enumerate(obj["races"][0]["precincts"]):
-        precinct["region_id"] = "N" if i < 2 else "S"
+        precinct["region_id"] = "N" if i < 3 else "S"
     definition = decode_definition(obj)
     stage = Stage1(definition)
-    await stage.fold([record(result(definition, i)) for i in range(4)])
+    reports = [result(definition, i) for i in range(4)]
+    await stage.fold([record(r) for r in reports])
     e = definition.election_id
     assert f"race:{e}:PRES" in stage.sink.docs
     assert {c for c in stage.sink.docs if c.startswith(f"unit:{e}:PRES:region.")} == {
@@ -193,5 +198,15 @@ async def test_a_race_spanning_regions_is_published_but_not_rolled_up() -> None:
         f"unit:{e}:PRES:region.S",
     }
     assert len(stage.sink.rows) == 4
-    assert stage.by_region.sent == []
-    assert stage.metrics.counters["spanning_race_views_not_rolled_up"] == 1
+    parts = {key: json.loads(value) for key, value in stage.by_region.sent}
+    assert set(parts) == {region_key(e, "N"), region_key(e, "S")}
+    north = parts[region_key(e, "N")][0]
+    assert north["part"] is True and north["region_id"] == "N"
+    assert north["precincts_total"] == 3 and north["precincts_reporting"] == 3
+    assert north["ballots_cast"] == sum(r.ballots_cast for r in reports[:3])
+    assert [(key, json.loads(value)) for key, value in stage.nation.sent] == [
+        (election_key(e), [[json.loads(stage.sink.docs[f"race:{e}:PRES"][1])]])
+    ]
+    stage.by_region.sent.clear()
+    await stage.fold([record(turnout(definition, 3, "10:00", 50))])
+    assert [key for key, _ in stage.by_region.sent] == [region_key(e, "S")]  # only its part

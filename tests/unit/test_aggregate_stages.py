@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import cache
@@ -13,7 +14,8 @@ from votewire.aggregate.ports import Definitions, Record
 from votewire.aggregate.rollups import NationalStage, RegionStage
 from votewire.core.codec import report_to_bytes
 from votewire.core.models import ElectionDefinition, Report
-from votewire.core.scenario import FaultRates
+from votewire.core.scenario import FaultRates, simulate_night
+from votewire.core.scenario.national import PRESIDENT, national_definition
 
 from tests.support.aggregate_night import expected_outputs, kz_night, report_key, tally_of
 
@@ -92,6 +94,7 @@ class Pipeline:
         self.folder = RaceFolder(
             definitions, self.log, self.sink, self.by_region,
             DeadLetters(self.letters, self.metrics), self.sink, self.metrics,
+            to_nation=self.by_election,
         )  # fmt: skip
         self.regions = RegionStage(
             definitions, self.tables[0], self.by_election, self.sink, self.metrics
@@ -128,6 +131,63 @@ async def test_three_stages_publish_exactly_the_pure_folds_documents() -> None:
     pipeline = Pipeline(definition)
     await pipeline.run(reports)
     assert pipeline.sink.docs == expected_outputs(tally_of(definition, reports))
+
+
+@cache
+def national_night() -> tuple[ElectionDefinition, list[Report]]:
+    """A national night of 400 stations: `president` spans the 14 regions."""
+    definition = national_definition(400, 14, seed=7)
+    faults = FaultRates(duplicates=0.05, corrections=0.05, reorder=0.05)
+    night = simulate_night(definition, seed=7, faults=faults)
+    return definition, [e.payload for e in night if not isinstance(e.payload, dict)]
+
+
+async def test_a_race_spanning_regions_counts_where_its_precincts_are() -> None:
+    """The national night through the three stages: every document, the region views
+    counting the presidential race's parts included, equals the pure fold's, at every
+    step; and each region's figures add up to the races in it and its part of the
+    president's."""
+    definition, reports = national_night()
+    assert definition.race(PRESIDENT).region_id is None  # type: ignore[union-attr]
+    pipeline = Pipeline(definition)
+    half = len(reports) // 2
+    await pipeline.run(reports[:half], batch=40)
+    assert pipeline.sink.docs == expected_outputs(tally_of(definition, reports[:half]))
+    await pipeline.run(reports[half:], batch=40)
+    tally = tally_of(definition, reports)
+    assert pipeline.sink.docs == expected_outputs(tally)
+    e = definition.election_id
+    president = tally.races[PRESIDENT]
+    for region in definition.regions:
+        g = region.region_id
+        view = json.loads(pipeline.sink.docs[f"region:{e}:{g}"][1])
+        own = [tally.race_view(r.race_id) for r in definition.races_in(g)]
+        unit = president.unit_views(every=True)
+        part = next(u for u in unit if u["level"] == "region" and u["unit_id"] == g)
+        assert view["ballots_cast"] == sum(v["ballots_cast"] for v in own) + part["ballots_cast"]
+        assert view["races_total"] == len(own)
+    national = json.loads(pipeline.sink.docs[f"summary:{e}"][1])
+    assert national["races_total"] == len(definition.races)
+    assert national["ballots_cast"] == sum(v.view()["ballots_cast"] for v in tally.races.values())
+    assert national["outcomes"] == tally.national_view()["outcomes"]
+    races = json.loads(pipeline.sink.docs[f"races:{e}"][1])["races"]
+    assert races[0]["race_id"] == PRESIDENT and races[0]["region_id"] is None
+
+
+async def test_a_spanning_race_survives_a_takeover_of_every_stage() -> None:
+    """Stages 2 and 3 restarted from their tables, stage 1 re-folded: the same documents."""
+    definition, reports = national_night()
+    pipeline = Pipeline(definition)
+    await pipeline.run(reports, batch=60)
+    expected = dict(pipeline.sink.docs)
+    fresh = Pipeline(definition, pipeline.log)
+    fresh.tables = pipeline.tables
+    fresh.regions.table, fresh.nation.table = pipeline.tables
+    await fresh.folder.recover({0})
+    await fresh.regions.recover({0})
+    await fresh.nation.recover({0})
+    await fresh.drain()
+    assert fresh.sink.docs == expected
 
 
 async def test_redelivered_batches_and_resent_snapshots_change_nothing() -> None:

@@ -37,16 +37,22 @@ def faulty(scenario: Scenario) -> list[Emitted]:
 def test_one_majority_race_over_every_precinct_tagged_with_its_region(
     scenario: Scenario,
 ) -> None:
-    """president: majority, against-all, every precinct once; each precinct id names a
-    region of the definition; each region has a local plurality race on its own precincts."""
+    """president: majority, against-all, every precinct once, spanning every region; each
+    precinct names its region (in its id too) and a district of that region; each region
+    has a local plurality race on its own precincts."""
     definition = scenario.definition
     president = definition.race(PRESIDENT)
     assert president is not None and len(president.precincts) == PRECINCTS
     assert (president.winner_rule, president.against_all) == ("majority", True)
+    assert president.region_id is None
     regions = {r.region_id for r in definition.regions}
-    assert len(regions) == REGIONS + 1 and "region-16" in regions
+    assert len(regions) == REGIONS and "region-16" in regions
     tagged = Counter(region_of_precinct(p.precinct_id) for p in president.precincts)
-    assert set(tagged) == regions - {"national"} and min(tagged.values()) >= 1
+    assert set(tagged) == regions and min(tagged.values()) >= 1
+    assert all(region_of_precinct(p.precinct_id) == p.region_id for p in president.precincts)
+    districts = {d.district_id: d.region_id for d in definition.districts}
+    assert all(districts[p.district_id] == p.region_id for p in president.precincts)  # type: ignore[index]
+    assert set(definition.race_regions(PRESIDENT)) == regions
     locals_ = [r for r in definition.races if r.race_id != PRESIDENT]
     assert len(locals_) == REGIONS
     for race in locals_:

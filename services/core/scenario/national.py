@@ -5,12 +5,15 @@
 - the definition (`national_definition`): election `national-<N>` on
   2024-06-09 in `Asia/Almaty`, the kz-2021 turnout marks, shares of all
   ballots cast. Regions are the reference's 14 regions (`load_reference`),
-  then `region-15`, `region-16`, ... when R > 14; plus one region
-  `national` that holds the presidential race (the contract gives every
-  race one region; a race spanning regions gets `region_id: null` once
-  issue 15 lands). N precincts are spread over the R regions (at least one
-  each, the rest in proportion to random region sizes).
-- the race `president`: every precinct, six candidates, against-all on,
+  then `region-15`, `region-16`, ... when R > 14. N precincts are spread
+  over the R regions (at least one each, the rest in proportion to random
+  region sizes); each precinct names its region (`region_id`) and its
+  district (`district_id`, `<region_id>-d<NN>`: a region of k precincts has
+  max(1, min(20, k // 40)) districts of consecutive precincts, listed in the
+  definition's `districts`).
+- the race `president`: every precinct, spanning every region (`region_id`
+  null: it counts in each region's view where its precincts are), six
+  candidates, against-all on,
   `majority` rule (more than half of ballots cast, else a runoff) and
   `repeat_election` if against-all beats them all. The planned winner takes
   55-75 % of valid ballots nationally, so the race is decided outright.
@@ -19,9 +22,9 @@
   one) of that region's precincts, the same precinct ids as in `president`.
 - the final protocol of every precinct of every race (`Scenario.protocols`).
 
-Each precinct is tagged with its region in its id, as in kz-2021:
+Each precinct is also tagged with its region in its id, as in kz-2021:
 `<region_id>-p<number within the region, 6 digits>`; the region is what
-stands before the last `-p`. (Issue 15 may add `region_id` to precincts.)
+stands before the last `-p`.
 
 The national view adds the ballots of every race, so with local races it
 counts those precincts' voters twice: read turnout off the `president` race.
@@ -35,7 +38,14 @@ import random
 from functools import lru_cache
 from types import MappingProxyType
 
-from votewire.core.models import Candidate, ElectionDefinition, Precinct, Race, Region
+from votewire.core.models import (
+    Candidate,
+    District,
+    ElectionDefinition,
+    Precinct,
+    Race,
+    Region,
+)
 from votewire.core.scenario.apportion import apportion
 from votewire.core.scenario.kz2021 import TURNOUT_MARKS, Scenario
 from votewire.core.scenario.names import NameBook
@@ -53,7 +63,9 @@ __all__ = [
 
 NATIONAL_PREFIX = "national-"
 PRESIDENT = "president"
-NATIONAL_REGION = "national"
+DISTRICT_SIZE = 40
+"""About how many precincts a district holds; a region has 1 to `MAX_DISTRICTS`."""
+MAX_DISTRICTS = 20
 ELECTION_DATE = "2024-06-09"
 ELECTION_TIMEZONE = "Asia/Almaty"
 PRESIDENT_PARTIES = ("nur_otan", "auyl", "ak_zhol", "peoples_party", "nsdp", "independent")
@@ -108,21 +120,29 @@ class _Layout:
 
     def definition(self) -> ElectionDefinition:
         by_region: list[list[Precinct]] = []
-        for (region_id, _), count in zip(self.regions, self.counts, strict=True):
+        districts: list[District] = []
+        for (region_id, region_name), count in zip(self.regions, self.counts, strict=True):
             names = NameBook(region_id, random.Random(f"names:{self.seed}:{region_id}"))
             village = names.place()
+            n_districts = max(1, min(MAX_DISTRICTS, count // DISTRICT_SIZE))
+            districts += [
+                District(f"{region_id}-d{d + 1:02d}", region_id, f"{region_name}, district {d + 1}")
+                for d in range(n_districts)
+            ]
             rows = []
             for k in range(count):
                 if self.rng.random() < 0.3:
                     village = names.place()
                 registered = max(50, min(3000, round(self.rng.lognormvariate(7.0, 0.5))))
                 precinct_id = f"{region_id}-p{k + 1:06d}"
+                district_id = f"{region_id}-d{k * n_districts // count + 1:02d}"
                 self.registered[precinct_id] = registered
-                rows.append(Precinct(precinct_id, f"{village}, №{k + 1}", registered))
+                name = f"{village}, №{k + 1}"
+                rows.append(Precinct(precinct_id, name, registered, region_id, district_id))
             by_region.append(rows)
         national = NameBook("", random.Random(f"names:{self.seed}:president"))
         president = _race(
-            PRESIDENT, "President of the Republic", NATIONAL_REGION, "president",
+            PRESIDENT, "President of the Republic", None, "president",
             PRESIDENT_PARTIES, national.people(len(PRESIDENT_PARTIES)),
             tuple(p for rows in by_region for p in rows), "majority", "repeat_election",
         )  # fmt: skip
@@ -152,18 +172,16 @@ class _Layout:
             timezone=ELECTION_TIMEZONE,
             turnout_marks=TURNOUT_MARKS,
             share_base="ballots_cast",
-            regions=(
-                Region(NATIONAL_REGION, "Nationwide"),
-                *(Region(region_id, name) for region_id, name in self.regions),
-            ),
+            regions=tuple(Region(region_id, name) for region_id, name in self.regions),
             races=tuple(races),
+            districts=tuple(districts),
         )
 
 
 def _race(
     race_id: str,
     name: str,
-    region_id: str,
+    region_id: str | None,
     office: str,
     parties: tuple[str, ...],
     people: list[str],

@@ -62,7 +62,7 @@ def scenario_for(definition: ElectionDefinition, *, seed: int) -> Scenario:
     if is_national(definition):
         president = definition.race(PRESIDENT)
         precincts = len(president.precincts) if president else 0
-        national = national_scenario(precincts, len(definition.regions) - 1, seed)
+        national = national_scenario(precincts, len(definition.regions), seed)
         if national.definition != definition:
             raise ValueError(f"not the national definition of seed {seed}")
         return national
