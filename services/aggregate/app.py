@@ -138,7 +138,7 @@ class ReportsLog:
         async with KafkaLog(self.bootstrap) as log_:
             bounds = {p: b for p, b in (await log_.bounds(self.topic)).items() if p in partitions}
             async for records in log_.batches(self.topic, bounds):
-                yield [Record(r.key, r.value, r.partition) for r in records]
+                yield [Record(r.key, r.value, r.partition, r.headers) for r in records]
 
 
 class RedisVersionFloor:

@@ -19,7 +19,7 @@ would otherwise restart the agent and could commit past the failed batch.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from votewire.aggregate.metrics import Metrics
@@ -31,6 +31,8 @@ class Message(Protocol):
     def partition(self) -> int: ...
     @property
     def timestamp(self) -> float: ...
+    @property
+    def headers(self) -> Any: ...
 
 
 class Event(Protocol):
@@ -71,7 +73,7 @@ class BatchLoop:
         """One batch (see the module doc); False if its fold failed (nothing acknowledged)."""
         started = time.perf_counter()
         try:
-            await self.fold([Record(e.key, e.value, e.message.partition) for e in events])
+            await self.fold([record_of(e) for e in events])
         except Exception:
             self.on_failure(self.stage)
             return False
@@ -82,3 +84,13 @@ class BatchLoop:
         now = self.clock()
         self.metrics.ages(self.stage, [now - e.message.timestamp for e in events])
         return True
+
+
+def record_of(event: Event) -> Record:
+    """The stage's `Record` of a faust event (its headers as (key, bytes) pairs: faust
+    passes aiokafka's tuple through, or a mapping for some producers)."""
+    message = event.message
+    headers = message.headers or ()
+    if isinstance(headers, Mapping):
+        headers = headers.items()
+    return Record(event.key, event.value, message.partition, tuple(headers))

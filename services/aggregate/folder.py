@@ -66,6 +66,7 @@ from votewire.core.events import decode_event_trusted
 from votewire.core.keys import election_key, race_key, region_key
 from votewire.core.precinct_rows import precincts_table
 from votewire.core.race_state import RaceState
+from votewire.core.report_headers import credential_of
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ class RaceFolder:
         state = await self._state(key, report.election_id, report.race_id)
         result = state.apply(report)
         for flag in result.flags:  # a re-fold offers them again; the feed keeps each once
-            self.anomalies.offer(flag_anomaly(state.definition, flag, report))
+            sender = credential_of(record.headers)
+            self.anomalies.offer(flag_anomaly(state.definition, flag, report, sender))
         if count:
             self.metrics.count("reports_folded")
             self.metrics.count(f"reports_{result.status}")

@@ -36,11 +36,13 @@ DEFINITION_WAIT_S = 10.0
 
 
 class Record(NamedTuple):
-    """One consumed message: raw key and value, and the partition it came from."""
+    """One consumed message: raw key and value, the partition it came from, and its
+    Kafka headers (a report's name its sender, `core.report_headers`)."""
 
     key: bytes | None
     value: bytes | None
     partition: int
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 class Output(NamedTuple):

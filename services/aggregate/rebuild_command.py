@@ -16,7 +16,9 @@ from votewire.command import command as votewire_command
 from votewire.config import Settings
 
 
-@votewire_command("rebuild", help="Rewrite every Redis view from the race-snapshots topic.")
+@votewire_command(
+    "rebuild", help="Rewrite every Redis view and anomaly feed from the reports and dead letters."
+)
 @click.option(
     "--election", "elections", multiple=True, metavar="ID",
     help="Only this election (repeatable); default all.",
@@ -26,6 +28,7 @@ def command(elections: tuple[str, ...]) -> int:
     click.echo(
         f"rebuild: {result.elections} election(s), {result.races} race(s): "
         f"{result.written} document(s) written, {result.skipped} already current"
-        + (f", {result.unknown} snapshot(s) of unknown elections" if result.unknown else "")
+        + (f", {result.anomalies} anomaly(ies) restored" if result.anomalies else "")
+        + (f", {result.unknown} report(s) of unknown elections" if result.unknown else "")
     )
     return EXIT_OK

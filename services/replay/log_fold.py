@@ -22,14 +22,16 @@ the Kafka reader both do), so every race sees its reports in the order the
 live pipeline saw them, and the views, `version` fields included, are those
 the live pipeline published after the same records. An `observer` sees every
 folded report with its record and the result (audit's anomaly collector);
-race calls are folded into their race's view but not shown to it.
+race calls are folded into their race's view but not shown to it. `on_flags`
+sees every folded event (report or call) that raised flags, with its record
+(`rebuild` turns them into the anomaly feed, as the live fold does).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from votewire.core.codec import DefinitionError, decode_definition, loads
@@ -92,12 +94,14 @@ class LogFold:
         window: Window | None = None,
         observer: FoldObserver | None = None,
         elections: Iterable[str] | None = None,
+        on_flags: Callable[[LogRecord, Report | RaceCall, ApplyResult], None] | None = None,
     ) -> None:
         wanted = set(definitions if elections is None else elections)
         self.tallies = {e: ElectionTally(d) for e, d in definitions.items() if e in wanted}
         self._left_out = set(definitions) - wanted
         self.window = window or Window()
         self.observer = observer
+        self.on_flags = on_flags
         self.folded = 0
         self.skipped: Counter[str] = Counter()
         self.skipped_records: list[dict[str, Any]] = []
@@ -129,6 +133,8 @@ class LogFold:
         except Exception as exc:  # the per-record path stays total, as in the aggregate
             return self._skip(record, "fold_failed", repr(exc)[:200])
         self.folded += 1
+        if result.flags and self.on_flags is not None:
+            self.on_flags(record, report, result)
         if self.observer is not None and not isinstance(report, RaceCall):
             self.observer.on_report(record, report, result)
         return True

@@ -10,6 +10,7 @@ report or a double-counted one would show in the totals or the versions.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from votewire.aggregate import rebuild
 from votewire.aggregate.channels import summary_channel
 from votewire.cli import main
 from votewire.config import Settings
-from votewire.core.models import ElectionDefinition, Report
+from votewire.core.models import ElectionDefinition, Report, ResultReport
 from votewire.core.scenario import FaultRates
 from votewire.launcher import ServiceProcess
 
@@ -175,10 +176,13 @@ async def test_redis_wiped_mid_night_rebuild_restores_identical_views(
     await publish_definition(settings, definition)
     start_worker(env, logs, workers, "worker")
     half = len(reports) // 2
-    await produce_reports(settings, reports[:half])
+    first = next(r for r in reports if isinstance(r, ResultReport))  # sent again later
+    await produce_reports(settings, [*reports[:half], first, rival_of(first)])
     expected = await expected_now(settings, definition)
     before = await wait_for_outputs(settings, expected, CONVERGE_S, "views before the wipe")
     epoch_before = await epoch_of(settings, definition)
+    flagged = await eventually(lambda: anomaly_ids(settings, definition), CONVERGE_S,
+                               "the rival protocol's anomaly")  # fmt: skip
 
     assert await delete_redis_prefix(settings) > len(expected)
     assert await redis_outputs(settings, expected) == {}
@@ -188,11 +192,38 @@ async def test_redis_wiped_mid_night_rebuild_restores_identical_views(
     assert await asyncio.to_thread(main, ["rebuild"]) == 0  # the command runs its own loop
     assert await redis_outputs(settings, expected) == before
     assert await epoch_of(settings, definition) != epoch_before
-    assert (await rebuild.rebuild_views(settings)).written == 0  # idempotent
+    again = await rebuild.rebuild_views(settings)
+    assert (again.written, again.anomalies) == (0, 0)  # idempotent
+    assert flagged and flagged <= await anomaly_ids(settings, definition)  # the feed is back
 
     await produce_reports(settings, reports[half:])
     expected = await expected_now(settings, definition)
     await wait_for_outputs(settings, expected, CONVERGE_S, "views after the rebuild")
+
+
+def rival_of(first: ResultReport) -> ResultReport:
+    """Another protocol under the revision of `first`: a `revision_conflict`."""
+    a = next(iter(first.votes))
+    return dataclasses.replace(first, report_id=first.report_id + "-rival",
+                               votes={**first.votes, a: first.votes[a] + 1},
+                               ballots_cast=first.ballots_cast + 1)  # fmt: skip
+
+
+async def anomaly_ids(settings: Settings, definition: ElectionDefinition) -> set[str]:
+    """The ids of the anomalies the election's feed holds (the newest 500)."""
+    import json
+
+    import redis.asyncio as aioredis
+    from votewire.infra.anomaly_feed import RedisAnomalyFeed
+    from votewire.infra.redis_views import RedisViews
+
+    client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        feed = RedisAnomalyFeed(RedisViews(client, settings.redis_prefix))
+        page = await feed.page(definition.election_id, limit=500)
+    finally:
+        await client.aclose()
+    return {json.loads(doc)["anomaly_id"] for doc in page.items}
 
 
 async def epoch_of(settings: Settings, definition: ElectionDefinition) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from votewire.aggregate.batch_loop import BatchLoop
 from votewire.aggregate.metrics import Metrics
@@ -14,6 +15,7 @@ from votewire.aggregate.ports import Record
 class Message:
     partition: int
     timestamp: float
+    headers: Any = ()
 
 
 @dataclass
@@ -64,3 +66,14 @@ async def test_a_failed_fold_acknowledges_nothing_of_its_batch() -> None:
     loop = BatchLoop("fold-reports", fold, ack, Metrics(), on_failure=failures.append)
     assert await loop.step(events(3)) is False
     assert acked == [] and failures == ["fold-reports"]
+
+
+def test_a_record_keeps_the_events_headers() -> None:
+    """The sender's header reaches the fold, from aiokafka's tuples or a mapping."""
+    from votewire.aggregate.batch_loop import record_of
+
+    pairs = (("votewire-credential", b"desk"),)
+    assert record_of(Event(b"k", b"v", Message(2, 1.0, pairs))).headers == pairs
+    as_map = Event(b"k", b"v", Message(2, 1.0, {"votewire-credential": b"desk"}))
+    assert record_of(as_map) == Record(b"k", b"v", 2, pairs)
+    assert record_of(Event(b"k", b"v", Message(2, 1.0, None))).headers == ()

@@ -20,6 +20,7 @@ from votewire.core.dead_letter import dead_letter_record
 from votewire.core.keys import race_key
 from votewire.core.race_call import RaceCall, call_to_bytes
 from votewire.core.race_state import RaceState
+from votewire.core.report_headers import credential_headers
 from votewire.infra.anomaly_feed import Appended, MemoryAnomalyFeed
 from votewire.infra.anomaly_writer import AnomalyWriter
 
@@ -167,6 +168,31 @@ async def test_stage1_offers_every_flag_and_a_refold_adds_nothing() -> None:
     ]  # fmt: skip
     view = json.loads(sink.docs[f"race:{ELECTION}:N1"][1])
     assert view["call"]["candidate_ids"] == ["B"] and view["outcome"]["candidate_ids"] == ["A"]
+
+
+async def test_a_flag_names_the_credential_that_sent_the_report() -> None:
+    """The live fold reads the sender from the record's `votewire-credential` header (what
+    ingest writes), so the panel says who sent the conflicting protocol; without the
+    header the sender is unknown (None), never invented."""
+    definition = reference()
+    feed = MemoryAnomalyFeed()
+    writer = AnomalyWriter(feed)
+    metrics, sink = Metrics(), Sink()
+    folder = RaceFolder(
+        Definitions(Catalog(definition)), ReportsLog(), sink, Topic(),
+        DeadLetters(Topic(), metrics), sink, metrics, writer,
+    )  # fmt: skip
+    first = result("N1", "P1", {"A": 10}, report_id="x")
+    rival = result("N1", "P1", {"A": 11}, report_id="y")
+    await folder.fold_batch([
+        Record(race_key(ELECTION, "N1"), report_to_bytes(first), 0),
+        Record(race_key(ELECTION, "N1"), report_to_bytes(rival), 0,
+               tuple(credential_headers("commission-17"))),
+    ])  # fmt: skip
+    await writer.stop()
+    page = await feed.page(ELECTION)
+    (found,) = [json.loads(d) for d in page.items]
+    assert found["code"] == "revision_conflict" and found["sender"] == "commission-17"
 
 
 async def test_the_follower_feeds_dead_letters_of_known_elections_only() -> None:

@@ -74,7 +74,10 @@ function scheduleRender() {
 
 function regionIds() {
   const ids = [];
-  for (const line of state.races?.races || []) if (!ids.includes(line.region_id)) ids.push(line.region_id);
+  for (const line of state.races?.races || []) {
+    // A race spanning regions (region_id null) belongs to none: it is listed as nationwide.
+    if (line.region_id != null && !ids.includes(line.region_id)) ids.push(line.region_id);
+  }
   return ids;
 }
 
@@ -224,13 +227,17 @@ function renderRegions() {
 
 function renderRegionPanel() {
   const region = state.regions.get(state.region);
-  setText("region-title", region ? region.name : state.region ? state.region : "Races");
+  const nationwide = (state.races?.races || []).filter((line) => line.region_id == null);
+  const title = region ? region.name : state.region ? state.region : nationwide.length ? "Nationwide races" : "Races";
+  setText("region-title", title);
   const csv = document.getElementById("region-csv");
   csv.hidden = !state.region;
   if (state.region) csv.href = withToken(`/v1/elections/${state.election}/regions/${state.region}/results.csv`);
-  const lines = (state.races?.races || []).filter((line) => line.region_id === state.region);
+  const lines = state.region
+    ? (state.races?.races || []).filter((line) => line.region_id === state.region)
+    : nationwide; // races spanning regions, until a region is picked
   const target = document.getElementById("race-list");
-  if (!state.region) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
+  if (!state.region && !nationwide.length) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
   else renderRaceList(target, lines, state.race, selectRace);
   renderRace(document.getElementById("race"), state.raceView, state.parties);
 }
