@@ -21,14 +21,15 @@ Contract:
   document (O(candidates)).
 
 Unit document (`UnitView`): `{"level", "unit_id", "name", "region_id",
-"precincts_total",
-"precincts_reporting", "registered", "ballots_cast", "turnout_pct",
-"candidates": [{"candidate_id", "votes", "pct"}], "against_all", "invalid",
-"leader", "version"}`; shares are of the unit's ballots cast (`pct`), the
-leader is the candidate with most votes (ties: definition order), None
-before any result. `region_id` is the region the unit lies in (a region's
-is its own id; a district's, the region of its precincts), so a reader can
-group districts under their region without the definition. `registered` is
+"precincts_total", "precincts_reporting", "precincts_reporting_pct",
+"registered", "ballots_cast", "turnout_pct", "candidates": [{"candidate_id",
+"votes", "pct"}], "against_all", "invalid", "leader", "version"}`; shares are
+of the unit's ballots cast (`pct`), the leader is the candidate with most
+votes (ties: definition order), None before any result. `region_id` is the
+region the unit lies in (a region's is its own id; a district's, the region
+of its precincts), so a reader can group districts under their region
+without the definition. `precincts_reporting_pct` follows the race view's
+rule (`percent.reporting_pct`: never a false "0" or "100"). `registered` is
 the definition's figure over the unit's precincts, replaced by a result's
 own figure where one reported.
 """
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from votewire.core.models import ElectionDefinition, Race, ResultReport
-from votewire.core.percent import pct
+from votewire.core.percent import pct, reporting_pct
 
 Level = Literal["region", "district"]
 LEVELS: tuple[Level, ...] = ("region", "district")
@@ -160,6 +161,7 @@ class RaceUnits:
             "version": version,
             "precincts_total": s.precincts_total,
             "precincts_reporting": s.precincts_reporting,
+            "precincts_reporting_pct": reporting_pct(s.precincts_reporting, s.precincts_total),
             "registered": s.registered_defined + s.registered_delta,
             "ballots_cast": s.ballots_cast,
             "turnout_pct": pct(s.ballots_cast, s.registered_reporting),
