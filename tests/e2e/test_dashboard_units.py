@@ -81,8 +81,7 @@ def definition() -> dict[str, Any]:
                 "winner_rule": "majority",
                 "against_all_rule": "ignore",
                 "candidates": [
-                    {"candidate_id": c, "name": NAMES[c], "party": p}
-                    for c, p in CANDIDATES.items()
+                    {"candidate_id": c, "name": NAMES[c], "party": p} for c, p in CANDIDATES.items()
                 ],
                 "precincts": [
                     {
@@ -212,6 +211,16 @@ async def shows(page: Any, night: Night, level: str, unit: str) -> None:
     assert await row(page, level, unit) == want
 
 
+async def order(page: Any, units: str) -> None:
+    """Waits until the region rows are those of `units` ("A,C,B"), in that order."""
+    await page.wait_for_function(
+        """want => [...document.querySelectorAll('#race tr[data-level=region]')]
+            .map(r => r.dataset.unit).join() === want""",
+        arg=units,
+        timeout=DEADLINE_MS,
+    )
+
+
 async def fits(page: Any, width: int) -> None:
     """Neither the page nor the unit table is wider than the screen / its box."""
     page_width = await page.evaluate("document.documentElement.scrollWidth")
@@ -238,8 +247,8 @@ async def test_the_region_table_paints_leaders_updates_live_and_drills_into_dist
 ) -> None:
     """Regions A and B show their leader's party colour, share, % reporting and turnout,
     and C's unreported precincts are counted; a result in C adds its row and one in A flips
-    A's leader, live; opening A lists its two districts (and only those), which follow a
-    new result live; the page never overflows the screen."""
+    A's leader, live; a heading sorts the rows; opening A lists its two districts (and
+    only those), which follow a new result live; the page never overflows the screen."""
     async_playwright = require_browser()
     base, state = night
     async with async_playwright() as pw:
@@ -270,6 +279,11 @@ async def test_the_region_table_paints_leaders_updates_live_and_drills_into_dist
         await shows(page, state, "region", "A")
         assert (await row(page, "region", "A"))["leader"] == "Y"
         assert await page.locator("#race tr.rest.region").count() == 0
+        await order(page, "A,C,B")  # by name: Akmola, Shymkent, West Kazakhstan
+        await page.locator("#race thead th.reporting button").click()  # most reported first
+        await order(page, "A,B,C")  # 50 %, 30 %, 10 %
+        await page.locator("#race thead th:first-child button").click()
+        await order(page, "A,C,B")
 
         await page.locator('#race tr[data-unit="A"] button.unit-open').click()
         await shows(page, state, "district", "A1")

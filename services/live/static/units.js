@@ -77,19 +77,19 @@ export class RaceUnits {
     if (view.region_id !== null) { target.hidden = true; return; }
     if (!this.started) { this.started = true; this._load("region"); }
     this._check("region");
+    this._check("district");
     target.hidden = false;
     renderUnitTable(target, this, parties);
   }
 
-  /** The live client's error frames: true when one was about our channels. */
+  /** The live client's error frames: true when it handled one (a unit channel refused
+   * for the connection's channel limit: that level is polled instead). */
   onError(frame) {
     const level = this.channels.get(frame.channel);
-    if (!level) return false;
-    if (frame.code === "too_many_channels") {
-      this.client.unsubscribe(frame.channel);
-      this.channels.delete(frame.channel);
-      this._startPolling(level);
-    }
+    if (!level || frame.code !== "too_many_channels") return false;
+    this.client.unsubscribe(frame.channel);
+    this.channels.delete(frame.channel);
+    this._startPolling(level);
     return true;
   }
 
@@ -112,6 +112,7 @@ export class RaceUnits {
     this.mode.district = "live";
     this.districts = new Map();
     this.failed.district = false;
+    this.loading.district = false;
     this.open = this.open === regionId ? null : regionId;
     if (this.open) this._load("district");
     this.onChange();
