@@ -20,13 +20,18 @@ Contract:
   conflict took a unit's only result away); `view(unit)` renders one unit's
   document (O(candidates)).
 
-Unit document (`UnitView`): `{"level", "unit_id", "name", "precincts_total",
-"precincts_reporting", "registered", "ballots_cast", "turnout_pct",
-"candidates": [{"candidate_id", "votes", "pct"}], "against_all", "invalid",
-"leader", "version"}`; shares are of the unit's ballots cast (`pct`), the
-leader is the candidate with most votes (ties: definition order), None
-before any result. `registered` is the definition's figure over the unit's
-precincts, replaced by a result's own figure where one reported.
+Unit document (`UnitView`): `{"level", "unit_id", "name", "region_id",
+"precincts_total", "precincts_reporting", "precincts_reporting_pct",
+"registered", "ballots_cast", "turnout_pct", "candidates": [{"candidate_id",
+"votes", "pct"}], "against_all", "invalid", "leader", "version"}`; shares are
+of the unit's ballots cast (`pct`), the leader is the candidate with most
+votes (ties: definition order), None before any result. `region_id` is the
+region the unit lies in (a region's is its own id; a district's, the region
+of its precincts), so a reader can group districts under their region
+without the definition. `precincts_reporting_pct` follows the race view's
+rule (`percent.reporting_pct`: never a false "0" or "100"). `registered` is
+the definition's figure over the unit's precincts, replaced by a result's
+own figure where one reported.
 
 Parts of a race spanning regions (`region_id` null): what the race adds to
 the view of each region its precincts are in (`core.rollup`). `part(g)` is a
@@ -44,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from votewire.core.models import ElectionDefinition, Race, ResultReport
-from votewire.core.percent import pct
+from votewire.core.percent import pct, reporting_pct
 from votewire.core.views import PartView, mark_lines
 
 Level = Literal["region", "district"]
@@ -55,6 +60,7 @@ Unit = tuple[Level, str]
 @dataclass(slots=True)
 class _Sums:
     name: str
+    region_id: str
     precincts_total: int = 0
     registered_defined: int = 0
     registered_delta: int = 0
@@ -93,11 +99,13 @@ class RaceUnits:
         self._sums: dict[Unit, _Sums] = {}
         candidates = [c.candidate_id for c in race.candidates]
         for p in race.precincts:
-            for unit in self._of[p.precinct_id]:
+            found = self._of[p.precinct_id]
+            region_id = found[0][1]  # units_of lists the precinct's region first
+            for unit in found:
                 sums = self._sums.get(unit)
                 if sums is None:
                     sums = self._sums[unit] = _Sums(
-                        _unit_name(definition, unit), votes=dict.fromkeys(candidates, 0)
+                        _unit_name(definition, unit), region_id, votes=dict.fromkeys(candidates, 0)
                     )
                 sums.precincts_total += 1
                 sums.registered_defined += p.registered
@@ -232,10 +240,12 @@ class RaceUnits:
             "level": unit[0],
             "unit_id": unit[1],
             "name": s.name,
+            "region_id": s.region_id,
             "race_id": self.race.race_id,
             "version": version,
             "precincts_total": s.precincts_total,
             "precincts_reporting": s.precincts_reporting,
+            "precincts_reporting_pct": reporting_pct(s.precincts_reporting, s.precincts_total),
             "registered": s.registered_defined + s.registered_delta,
             "ballots_cast": s.ballots_cast,
             "turnout_pct": pct(s.ballots_cast, s.registered_reporting),

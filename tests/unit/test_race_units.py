@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from builders import AT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_definition_decoder import v2_dict
 from test_tally_properties import DEFN, reports, strip_versions
+from votewire.core.codec import decode_definition
 from votewire.core.models import Report, ResultReport
 from votewire.core.race_state import RaceState
 from votewire.core.race_units import units_of
@@ -81,3 +84,41 @@ def test_a_unit_view_names_its_leader_and_shares() -> None:
     assert view["leader"] == "B" and view["ballots_cast"] == 100
     assert [c["pct"] for c in view["candidates"]] == ["30.00", "50.00", "0.00"]
     assert view["precincts_total"] == 2 and view["precincts_reporting"] == 1
+    assert view["precincts_reporting_pct"] == "50"
+
+
+def test_every_unit_view_names_the_region_it_lies_in() -> None:
+    """A race spanning regions: a district's view carries its precincts' region, a region's
+    its own id, so districts can be grouped under their region without the definition;
+    each says what share of its precincts reported."""
+    defn = decode_definition(v2_dict())
+    state = RaceState(defn, "PRES")
+    for pid, votes in (("P1", {"X": 300, "Y": 200}), ("P2", {"X": 10, "Y": 90}), ("P3", {"Y": 5})):
+        full = {"X": 0, "Y": 0, **votes}
+        precinct = defn.precinct("PRES", pid)
+        assert precinct is not None
+        state.apply(
+            ResultReport(
+                f"r-{pid}",
+                defn.election_id,
+                "PRES",
+                pid,
+                precinct.registered,
+                sum(full.values()),
+                full,
+                0,
+                0,
+                1,
+                AT,
+            )
+        )
+    found = {
+        (u["level"], u["unit_id"]): (u["region_id"], u["precincts_reporting_pct"])
+        for u in state.unit_views(every=True)
+    }
+    assert found == {
+        ("region", "N"): ("N", "100"),
+        ("region", "S"): ("S", "100"),
+        ("district", "N-d1"): ("N", "100"),
+        ("district", "S-d1"): ("S", "100"),
+    }

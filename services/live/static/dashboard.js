@@ -2,7 +2,9 @@
 //
 // Channels: summary:E (national), races:E (every race with its status; also
 // tells which regions exist), region:E:G for each region, race:E:R for
-// the race on display, and anomalies:E for the anomalies panel (anomalies.js).
+// the race on display, anomalies:E for the anomalies panel (anomalies.js), and a
+// spanning race's unit:E:R:region.G channels and one region's districts
+// (units.js).
 // The URL holds the state (?election=&region=&race=), so any view can be
 // linked. Renders are coalesced to one per frame. Party names and colours
 // come from the summary's `parties` registry (parties.js).
@@ -16,6 +18,7 @@ import { bar, h, n, partyLabel, pct, setText, time } from "./dom.js";
 import { LiveClient } from "./live.js";
 import { Parties, baseWords } from "./parties.js";
 import { renderRace, renderRaceList } from "./race.js";
+import { RaceUnits } from "./units.js";
 
 const PARTY_ROWS = 10;  // parties listed by votes; the rest are summed as one line
 
@@ -31,6 +34,7 @@ const state = {
   raceView: null,
   parties: new Parties(),
   anomalies: null,              // the AnomalyPanel
+  units: null,                  // RaceUnits: the race on display by region and district
 };
 let client = null;
 let renderQueued = false;
@@ -112,6 +116,7 @@ function selectRace(id, { user = true } = {}) {
   if (state.race) client.unsubscribe(`race:${state.election}:${state.race}`);
   state.race = id;
   state.raceView = null;
+  state.units.follow(id);
   remember();
   if (id) {
     client.subscribe(`race:${state.election}:${id}`, (view) => { state.raceView = view; scheduleRender(); });
@@ -239,7 +244,7 @@ function renderRegionPanel() {
   const target = document.getElementById("race-list");
   if (!state.region && !nationwide.length) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
   else renderRaceList(target, lines, state.race, selectRace);
-  renderRace(document.getElementById("race"), state.raceView, state.parties);
+  renderRace(document.getElementById("race"), state.raceView, state.parties, state.units);
 }
 
 function openRace(regionId, raceId) {
@@ -321,10 +326,13 @@ async function main() {
   client = new LiveClient(withToken(`${scheme}://${location.host}/v1/live`), {
     onStatus: showStatus,
     onError: (frame) => {
+      if (state.units.onError(frame)) return;
       if (frame.channel === `anomalies:${state.election}` && frame.code === "forbidden") state.anomalies.refused();
       console.warn("live error", frame);
     },
   });
+  state.units = new RaceUnits({ client, election: state.election, get: (path) => fetch(withToken(path)),
+                                onChange: scheduleRender });
   state.anomalies = new AnomalyPanel({ election: state.election, fetchJson, onOpenRace: openRace,
                                        onChange: scheduleRender });
   window.votewire = { client, state };  // for the curious, and for the browser test

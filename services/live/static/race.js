@@ -6,7 +6,6 @@
 
 import { bar, h, n, partyLabel, pct } from "./dom.js";
 import { baseWords } from "./parties.js";
-import { renderUnits } from "./units.js";
 
 const STATUS = { not_reporting: "not reporting", counting: "counting", complete: "complete" };
 
@@ -70,7 +69,8 @@ function callLine(view) {
     wrong ? h("strong", { class: "small", text: " · differs from the count" }) : null);
 }
 
-export function renderRace(target, view, parties) {
+// `units` (units.js) draws a race spanning regions by region and district.
+export function renderRace(target, view, parties, units) {
   if (!view) {
     target.replaceChildren(h("p", { class: "muted", text: "Pick a race to see its candidates." }));
     return;
@@ -98,8 +98,8 @@ export function renderRace(target, view, parties) {
       h("span", { class: "cand-name", text: "Invalid ballots" }),
       h("span", { class: "num", text: `${n(view.invalid.votes)} · ${pct(view.invalid.pct)}` })),
     bar(view.invalid.pct, "invalid")));
-  const units = h("div", { class: "race-units", "data-testid": "race-units", hidden: true });
-  target.replaceChildren(
+  const unitsBox = h("div", { class: "race-units", "data-testid": "race-units", hidden: true });
+  target.replaceChildren(...[  // replaceChildren writes a null as the text "null"
     h("h3", { text: view.name }),
     h("p", { class: "race-meta" },
       h("span", { class: `status ${view.status}`, text: STATUS[view.status] || view.status }),
@@ -108,6 +108,6 @@ export function renderRace(target, view, parties) {
     h("p", { class: "muted small", "data-testid": "race-basis", text: basisText(view) }),
     callLine(view),
     h("div", { class: "cands" }, rows, extra),
-    units);
-  renderUnits(units, view, parties);
+    unitsBox].filter(Boolean));
+  units.render(unitsBox, view, parties);
 }
