@@ -4,7 +4,8 @@
 
 - the definition (`national_definition`): election `national-<N>` on
   2024-06-09 in `Asia/Almaty`, the kz-2021 turnout marks, shares of all
-  ballots cast. Regions are the reference's 14 regions (`load_reference`),
+  ballots cast, kz-2021's party registry (names, short names, colours).
+  Regions are the reference's 14 regions (`load_reference`),
   then `region-15`, `region-16`, ... when R > 14. N precincts are spread
   over the R regions (at least one each, the rest in proportion to random
   region sizes); each precinct names its region (`region_id`) and its
@@ -47,7 +48,7 @@ from votewire.core.models import (
     Region,
 )
 from votewire.core.scenario.apportion import apportion
-from votewire.core.scenario.kz2021 import TURNOUT_MARKS, Scenario
+from votewire.core.scenario.kz2021 import PARTIES, TURNOUT_MARKS, Scenario
 from votewire.core.scenario.names import NameBook
 from votewire.core.scenario.protocols import Protocol, split_ballots, split_spoilt, split_votes
 from votewire.core.scenario.reference import load_reference
@@ -175,6 +176,7 @@ class _Layout:
             regions=tuple(Region(region_id, name) for region_id, name in self.regions),
             races=tuple(races),
             districts=tuple(districts),
+            parties=PARTIES,
         )
 
 
