@@ -12,7 +12,7 @@
 import { bar, h, n, pct } from "./dom.js";
 
 const SORTS = {
-  name: { label: "Region", short: "Region", cmp: (a, b) => a.name.localeCompare(b.name) || a.unit_id.localeCompare(b.unit_id) },
+  name: { label: "Region", short: "Region", cmp: (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }) || a.unit_id.localeCompare(b.unit_id) },
   share: { label: "Share", short: "Share", cmp: (a, b) => leadShare(b) - leadShare(a) },
   reporting: { label: "Reporting", short: "Rep.", cmp: (a, b) => fraction(b) - fraction(a) },
   turnout: { label: "Turnout", short: "Turnout", cmp: (a, b) => Number(b.turnout_pct) - Number(a.turnout_pct) },
