@@ -121,6 +121,13 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "10",
         "Kafka session timeout of an aggregate worker: how soon a dead worker's partitions move.",
     ),
+    "VOTEWIRE_AGGREGATE_INSTANCE_ID": (
+        "",
+        "Kafka static group membership (group.instance.id) of this aggregate worker: a "
+        "restarted worker with the same id gets its partitions back at once, not after the "
+        "session timeout. One per worker (two running workers with one id fence each other); "
+        "empty: dynamic membership. `votewire up` sets '<app id>-up'; Kubernetes: the pod name.",
+    ),
     "VOTEWIRE_AGGREGATE_STALL_S": (
         "60",
         "An aggregate worker with input waiting on a partition whose folded offset has not "
@@ -286,6 +293,7 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aggregate_compression": _compression(_get(env, "VOTEWIRE_AGGREGATE_COMPRESSION")),
         "aggregate_linger_ms": _int(env, "VOTEWIRE_AGGREGATE_LINGER_MS"),
         "aggregate_stall_s": max(1, _int(env, "VOTEWIRE_AGGREGATE_STALL_S")),
+        "aggregate_instance_id": _get(env, "VOTEWIRE_AGGREGATE_INSTANCE_ID") or None,
         "heartbeat_interval_ms": max(50, _int(env, "VOTEWIRE_HEARTBEAT_INTERVAL_MS")),
         "stale_after_ms": max(100, _int(env, "VOTEWIRE_STALE_AFTER_MS")),
     }
@@ -366,6 +374,8 @@ class Settings:
     aggregate_compression: str | None = None
     aggregate_linger_ms: int = 0
     aggregate_stall_s: int = 60
+    aggregate_instance_id: str | None = None
+    """Static group membership id (VOTEWIRE_AGGREGATE_INSTANCE_ID); None: dynamic."""
     heartbeat_interval_ms: int = 1000
     stale_after_ms: int = 3000
 

@@ -105,6 +105,9 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
         broker_commit_interval=0.5,
         broker_session_timeout=settings.aggregate_session_timeout_s,
         broker_heartbeat_interval=max(1.0, settings.aggregate_session_timeout_s / 5),
+        # A restarted worker under its old instance id takes its partitions back at
+        # once (KIP-345) rather than after the dead member's session times out.
+        consumer_group_instance_id=settings.aggregate_instance_id,
         consumer_auto_offset_reset="earliest",
         datadir=str(datadir),
     )

@@ -104,6 +104,9 @@ class Supervisor:
         """`env`: the whole environment of the services (settings were read from it)."""
         self.settings = settings
         self.env = dict(env)
+        # One aggregate runs under `up`: a static group member, so a restart after a
+        # crash gets its partitions back at once (config: VOTEWIRE_AGGREGATE_INSTANCE_ID).
+        self.env.setdefault("VOTEWIRE_AGGREGATE_INSTANCE_ID", f"{settings.aggregate_app_id}-up")
         self.layout = Layout(settings.state_dir)
         self.programs: list[Program] = programs(settings, env)
         self.process: subprocess.Popen[bytes] | None = None
