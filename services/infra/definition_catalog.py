@@ -170,9 +170,9 @@ class DefinitionCatalog:
                                 newest[event.election_id] = event
                             elif isinstance(event, Removed):
                                 newest[event.election_id] = None
-            for event in newest.values():
-                if event is not None:
-                    await self._apply(event)
+            for complete in newest.values():
+                if complete is not None:
+                    await self._apply(complete)
             self._retired.update(self.assembler.retired())
         except BaseException:
             await consumer.stop()

@@ -77,7 +77,7 @@ class RedisElectionRegistry:
         return {e for e, there in zip(election_ids, found, strict=True) if there}
 
     async def retire(self, election_id: str, retirement: bytes) -> None:
-        await self.client.hset(self.retired_key, election_id, retirement)  # type: ignore[misc]
+        await self.client.hset(self.retired_key, election_id, retirement.decode())  # type: ignore[misc]
 
     async def unretire(self, election_id: str) -> None:
         await self.client.hdel(self.retired_key, election_id)  # type: ignore[misc]
