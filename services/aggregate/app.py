@@ -48,6 +48,7 @@ from votewire.aggregate.flusher import ViewFlusher
 from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.heartbeat import HeartbeatWriter
 from votewire.aggregate.metrics import Metrics
+from votewire.aggregate.openings import ElectionOpener
 from votewire.aggregate.ports import Definitions, Record
 from votewire.aggregate.rollups import NationalStage, RegionStage
 from votewire.aggregate.state_table import RoutedTable, routed_table
@@ -57,6 +58,7 @@ from votewire.infra.anomaly_feed import RedisAnomalyFeed
 from votewire.infra.anomaly_writer import AnomalyWriter
 from votewire.infra.definition_catalog import DefinitionCatalog
 from votewire.infra.heartbeat import RedisHeartbeats
+from votewire.infra.redis_election_registry import RedisElectionRegistry
 from votewire.infra.redis_views import RedisViews
 from votewire.infra.topic_log import KafkaLog
 
@@ -222,6 +224,11 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     definitions = Definitions(catalog)
     dead_letters = DeadLetters(TopicSender(app, dead_letter_topic), metrics)
     anomalies = AnomalyWriter(RedisAnomalyFeed(views))  # flags and dead letters -> anomalies:E
+    # Each election learnt: its race index, retirement mark, and zero-count views.
+    opener = ElectionOpener(
+        catalog, RedisElectionRegistry(redis_client, settings.redis_prefix), flusher, metrics
+    )
+    catalog.listen(opener.changed)
 
     def guarded(topic: faust.TopicT) -> SizeGuard:
         return SizeGuard(TopicSender(app, topic), topic.get_topic_name(), dead_letters)
@@ -282,6 +289,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     @app.task  # type: ignore[untyped-decorator]
     async def start() -> None:
         await startup.ready()
+        opener.start()
 
     heartbeat = HeartbeatWriter(
         RedisHeartbeats(redis_client, settings.redis_prefix),
@@ -294,6 +302,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     @app.on_before_shutdown.connect
     async def on_shutdown(*args: Any, **kwargs: Any) -> None:
         await health.stop()
+        await opener.stop()
         await flusher.stop()
         await anomalies.stop()
         await catalog.stop()

@@ -21,6 +21,8 @@ keep their publish order):
   a header key removes the election.
 - legacy: a header key whose value is a whole definition object (what votewire
   wrote before this layout) is a complete revision by itself.
+- retirement: key `"<election_id>#retired"` (`core.retirement`): the election
+  is retired; its tombstone un-retires it. Independent of the revisions.
 
 Publish order: every part, acknowledged; then the header; then tombstones for
 the parts of revisions it supersedes. A reader (`Assembler`) makes a revision
@@ -45,6 +47,7 @@ from typing import Any, NamedTuple
 
 from votewire.core.codec import dumps
 from votewire.core.models import ElectionDefinition
+from votewire.core.retirement import Retired, Unretired, decode_retirement, is_retirement_key
 
 __all__ = [
     "PART_TEXT_BYTES",
@@ -53,7 +56,9 @@ __all__ = [
     "Header",
     "Record",
     "Removed",
+    "Retired",
     "Skipped",
+    "Unretired",
     "header_of",
     "part_key",
     "revision_name",
@@ -119,7 +124,7 @@ class Skipped:
     reason: str
 
 
-Event = Complete | Removed | Skipped
+Event = Complete | Removed | Skipped | Retired | Unretired
 
 
 def part_key(election_id: str, revision: str, index: int) -> bytes:
@@ -232,10 +237,11 @@ class Assembler:
     `Complete` when an election's newest header now has all of its parts
     (the visible revision changes; re-offering the same revision emits
     nothing), `Removed` when a header key is tombstoned, `Skipped` for a
-    record that fits no revision. Memory: the parts of revisions not yet
-    complete (a publish in flight, or garbage not yet tombstoned), and per
-    revision a set of part indices; a complete revision's text is handed
-    out and forgotten.
+    record that fits no revision, `Retired`/`Unretired` when an election's
+    retirement record changes (`retired()` holds the current ones). Memory:
+    the parts of revisions not yet complete (a publish in flight, or garbage
+    not yet tombstoned), and per revision a set of part indices; a complete
+    revision's text is handed out and forgotten.
     """
 
     def __init__(self) -> None:
@@ -244,6 +250,11 @@ class Assembler:
         self._headed: dict[str, set[str]] = {}
         """election -> revisions that ever had a header (superseded ones included)."""
         self._seen: dict[tuple[str, str], _Seen] = {}
+        self._retired: dict[str, Retired] = {}
+
+    def retired(self) -> dict[str, Retired]:
+        """The retirement of every retired election."""
+        return dict(self._retired)
 
     def headers(self) -> dict[str, Header]:
         """The newest header per election (complete or not)."""
@@ -256,6 +267,8 @@ class Assembler:
     def offer(self, key: bytes | None, value: bytes | None, timestamp_ms: int = 0) -> list[Event]:
         if key is None:
             return [Skipped(None, "record without a key")]
+        if is_retirement_key(key):
+            return self._retirement(key, value)
         if value is None:
             return self._tombstone(key)
         line, newline, _ = value.partition(b"\n")
@@ -280,6 +293,19 @@ class Assembler:
         if isinstance(obj, dict) and "races" in obj and "election_id" in obj:
             return self._legacy(key, value)
         return [Skipped(key, "neither a header, a part nor a definition")]
+
+    def _retirement(self, key: bytes, value: bytes | None) -> list[Event]:
+        found = decode_retirement(key, value)
+        if isinstance(found, str):
+            return [Skipped(key, found)]
+        if isinstance(found, Unretired):
+            if self._retired.pop(found.election_id, None) is None:
+                return []
+            return [found]
+        if self._retired.get(found.election_id) == found:
+            return []
+        self._retired[found.election_id] = found
+        return [found]
 
     def _legacy(self, key: bytes, value: bytes) -> list[Event]:
         election_id = key.decode(errors="replace")

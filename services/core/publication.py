@@ -249,6 +249,23 @@ def tally_publications(tally: ElectionTally) -> list[Publication]:
     )
 
 
+def opening_publications(definition: ElectionDefinition) -> list[Publication]:
+    """What a loaded election shows before any report: every region's two documents and
+    the national three (`summary:E`, `turnout:E`, `races:E` with every race as an
+    `empty_line`), all of zero counts, at version 0, so that any view heard from
+    (version >= 1) replaces them and a store that skips writes at or below its version
+    never lets them replace a real one. No race or unit documents: 2 x regions + 3
+    documents whatever the number of races and precincts (`races:E` holds a line per
+    race, as on the night). Equal definitions give equal bytes."""
+    national = NationalRollup(definition)
+    out: list[Publication] = []
+    for region in definition.regions:
+        view = RegionRollup(definition, region.region_id).view()
+        national.put(view)
+        out += region_publications(view)
+    return out + national_publications(definition, national.view(), {})
+
+
 def published_channels(definition: ElectionDefinition) -> Iterator[str]:
     """Every channel an election can publish (once all of it was heard from)."""
     e = definition.election_id

@@ -6,7 +6,8 @@ Reads the definitions topic to its current end (no consumer group; nothing
 changes on the cluster) and shows per election its newest header: id, date,
 name, regions, races, precincts, test flag, revision, and whether that
 revision is complete (all of its parts are there; only then do services see
-it). Only the small headers are decoded; a definition written in the layout
+it), and when it was retired (`votewire election retire`; "-": it is not).
+Only the small headers are decoded; a definition written in the layout
 before parts (one record) is decoded to be summarised. Needs
 VOTEWIRE_KAFKA_BOOTSTRAP (or the local stack).
 
@@ -29,7 +30,9 @@ from votewire.core.definition_records import Assembler, Complete
 from votewire.infra.topic_log import KafkaLog
 
 EXIT_OK, EXIT_UNREADABLE = 0, 3
-COLUMNS = ("election_id", "date", "regions", "races", "precincts", "test", "complete", "name")
+COLUMNS = (
+    "election_id", "date", "regions", "races", "precincts", "test", "complete", "retired", "name",
+)  # fmt: skip
 
 
 async def elections(settings: Settings) -> list[dict[str, Any]]:
@@ -43,6 +46,7 @@ async def elections(settings: Settings) -> list[dict[str, Any]]:
                 if isinstance(event, Complete) and event.revision.startswith("legacy-"):
                     legacy[event.election_id] = _summary(event.text)
     found = []
+    retired = assembler.retired()
     for election_id, header in assembler.headers().items():
         summary = header.summary or legacy.get(election_id, {})
         found.append(
@@ -53,6 +57,7 @@ async def elections(settings: Settings) -> list[dict[str, Any]]:
                 "revision": header.revision,
                 "complete": assembler.visible(election_id) == header.revision,
                 "bytes": header.size,
+                "retired": retired[election_id].retired_at if election_id in retired else None,
             }
         )
     return sorted(found, key=lambda e: (str(e["date"] or ""), e["election_id"]), reverse=True)

@@ -11,7 +11,15 @@ catalog offers each record to an `Assembler` and sees an election's
 definition only once a revision is complete (all parts there, digest right),
 never a partial or mixed one; a tombstoned header removes the election. A
 record that fits no revision, or a complete revision that does not decode,
-is skipped and counted (`skipped`): the previous revision stays.
+is skipped and counted (`skipped`): the previous revision stays. An
+election's retirement record (`core.retirement`) is followed the same way:
+`retirement(election_id)` is the current one, or None.
+
+Listeners (`listen`): called with an election id, synchronously and without
+awaiting anything, whenever that election's definition or retirement may
+have changed: once per known election when the initial read is done, then
+as records arrive. A listener reads the new state from the catalog, and
+must not raise (an exception is logged and the catalog carries on).
 
 Cost: during the initial read only each election's newest complete revision
 is decoded, once, at the end; later revisions are decoded as they complete.
@@ -28,11 +36,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from votewire.core.codec import DefinitionError, decode_definition
 from votewire.core.definition_decoder import paused_gc
-from votewire.core.definition_records import Assembler, Complete, Header, Removed, Skipped
+from votewire.core.definition_records import (
+    Assembler,
+    Complete,
+    Header,
+    Removed,
+    Retired,
+    Skipped,
+    Unretired,
+)
 from votewire.core.json_steps import loads_in_steps
 from votewire.core.models import ElectionDefinition
 from votewire.infra.kafka_topics import topic_partitions
@@ -59,6 +76,8 @@ class DefinitionCatalog:
         self._documents: dict[str, bytes] = {}
         self._revisions: dict[str, str] = {}
         self._local: dict[str, tuple[str, ElectionDefinition, bytes]] = {}
+        self._retired: dict[str, Retired] = {}
+        self._listeners: list[Callable[[str], None]] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._follow: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
@@ -82,6 +101,30 @@ class DefinitionCatalog:
         """The newest header per election seen on the topic (complete or not)."""
         return self.assembler.headers()
 
+    def retirement(self, election_id: str) -> Retired | None:
+        """The election's retirement, if it is retired."""
+        return self._retired.get(election_id)
+
+    def listen(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(election_id)` on every change of an election (module doc)."""
+        self._listeners.append(listener)
+
+    def put_retirement_local(self, election_id: str, retired: Retired | None) -> None:
+        """Read-your-writes for the process that just published (None: withdrew) the
+        retirement of `election_id`; the record coming back from the topic agrees."""
+        if retired is None:
+            self._retired.pop(election_id, None)
+        else:
+            self._retired[election_id] = retired
+        self._notify(election_id)
+
+    def _notify(self, election_id: str) -> None:
+        for listener in self._listeners:
+            try:
+                listener(election_id)
+            except Exception:  # a listener's bug must not stop the catalog
+                log.exception("definition catalog listener failed on %r", election_id)
+
     def put_local(self, definition: ElectionDefinition, revision: str, document: bytes) -> None:
         """Read-your-writes for the process that just published `revision` of `definition`
         (whose canonical text is `document`). When the revision comes back from the
@@ -89,6 +132,7 @@ class DefinitionCatalog:
         topic may show for a moment until this one arrives (concurrent loads only)."""
         self._local[definition.election_id] = (revision, definition, document)
         self._store(definition.election_id, revision, definition, document)
+        self._notify(definition.election_id)
 
     async def wait_for(self, election_id: str, timeout_s: float) -> ElectionDefinition | None:
         """The definition, waiting up to `timeout_s` for it to arrive on the topic."""
@@ -126,15 +170,18 @@ class DefinitionCatalog:
                                 newest[event.election_id] = event
                             elif isinstance(event, Removed):
                                 newest[event.election_id] = None
-            for event in newest.values():
-                if event is not None:
-                    await self._apply(event)
+            for complete in newest.values():
+                if complete is not None:
+                    await self._apply(complete)
+            self._retired.update(self.assembler.retired())
         except BaseException:
             await consumer.stop()
             raise
         self._consumer = consumer
         self._follow = asyncio.create_task(self._follow_topic(consumer))
         self.ready.set()
+        for election_id in sorted(set(self._definitions) | set(self._retired)):
+            self._notify(election_id)
 
     @staticmethod
     async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
@@ -150,11 +197,18 @@ class DefinitionCatalog:
                     await self._apply(event)
                 elif isinstance(event, Removed):
                     self._forget(event.election_id)
+                elif isinstance(event, Retired):
+                    self._retired[event.election_id] = event
+                else:
+                    self._retired.pop(event.election_id, None)
+                self._notify(event.election_id)
             async with self._changed:
                 self._changed.notify_all()
 
-    def _offer(self, key: bytes | None, value: bytes | None, timestamp_ms: int) -> list[object]:
-        events: list[object] = []
+    def _offer(
+        self, key: bytes | None, value: bytes | None, timestamp_ms: int
+    ) -> list[Complete | Removed | Retired | Unretired]:
+        events: list[Complete | Removed | Retired | Unretired] = []
         for event in self.assembler.offer(key, value, timestamp_ms):
             if isinstance(event, Skipped):
                 self.skipped += 1

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from votewire.config import Settings
 from votewire.infra.definition_catalog import DefinitionCatalog
 from votewire.infra.heartbeat import Freshness, HeartbeatReader, RedisHeartbeats
-from votewire.ingest import calls, routes
+from votewire.ingest import calls, retirements, routes
 from votewire.ingest.auth import Credentials, load_credentials
 from votewire.ingest.idempotency import RedisSeenStore
 from votewire.ingest.intake import Intake
@@ -55,6 +55,11 @@ ROUTES = [
     # One route a path, so that a method it does not take gets 405 with all it does in Allow.
     Route("/v1/elections/{election_id}", routes.election, methods=["GET", "PUT"]),
     Route("/v1/reports", routes.post_reports, methods=["POST"]),
+    Route(
+        "/v1/elections/{election_id}/retirement",
+        retirements.retirement,
+        methods=["POST", "DELETE"],
+    ),
     Route(
         "/v1/elections/{election_id}/races/{race_id}/call",
         calls.race_call,

@@ -12,12 +12,12 @@ Kafka acknowledged it, is 200 `{"status": "published", "call": <the record>}`.
 
 Order of checks: authenticate (401), editor of the election (403),
 definitions loaded (503), known election and race (404 `unknown_election`,
-`unknown_race`), one rate-limit token (429), the body (POST: 413, 415, 400
-`malformed_json`, 422 `bad_call` with every problem under `problems`), then
-publish (503 when Kafka did not acknowledge: nothing may be taken as called;
-a retry is a new call with the same content, harmless under the rule of the
-newest). Refused calls are answered, not dead-lettered: the desk is there
-to read the answer.
+`unknown_race`), not retired (409 `election_retired`), one rate-limit token
+(429), the body (POST: 413, 415, 400 `malformed_json`, 422 `bad_call` with
+every problem under `problems`), then publish (503 when Kafka did not
+acknowledge: nothing may be taken as called; a retry is a new call with the
+same content, harmless under the rule of the newest). Refused calls are
+answered, not dead-lettered: the desk is there to read the answer.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ async def race_call(request: Request) -> Response:
     race = definition.race(race_id)
     if race is None:
         return error(404, "unknown_race", "no such race in this election")
+    if st["catalog"].retirement(election_id) is not None:
+        return error(409, "election_retired", "the election was retired; it takes no calls")
     wait = st["limiter"].check(credential, 1)
     if wait:
         return rate_limited(wait)

@@ -3,7 +3,8 @@
 Shared by the HTTP API and the importer's --direct mode, so a report meets
 the same checks whichever way it comes. For each batch, `Intake.submit`:
 
-1. checks each item: parsed? a known election? valid (`validate_report`)?
+1. checks each item: parsed? a known election, not retired? valid
+   (`validate_report`)?
    within the sender's scope? (a valid report outside it is `out_of_scope`;
    an invalid one is answered with its problems whatever its scope);
 2. sorts the valid ones by idempotency: a repeat of an earlier report
@@ -32,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.retirement import Retired
 from votewire.core.validation import Problem, Rejected, validate_report
 from votewire.ingest.auth import Credential
 from votewire.ingest.bodies import Item
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 INGEST_CODES: Mapping[str, str] = {
     "out_of_scope": "a valid report for a precinct outside the sender's credential scope",
     "report_id_conflict": "the report_id was already accepted with different content",
+    "election_retired": "the election was retired (`votewire election retire`): no new reports",
 }
 """Rejection codes ingest adds to `validation.CODES` (which it also uses:
 `malformed_json` for an unparsable NDJSON line or body, `unknown_election`
@@ -59,6 +62,7 @@ class DefinitionSource(Protocol):
     ready: asyncio.Event
 
     def get(self, election_id: str) -> ElectionDefinition | None: ...
+    def retirement(self, election_id: str) -> Retired | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +215,10 @@ class Intake:
         if definition is None:
             shown = repr(election_id[:40])
             return refused(rid, "unknown_election", "election_id", f"no election {shown}")
+        retired = self.definitions.retirement(election_id)
+        if retired is not None:
+            message = f"election {election_id!r} was retired at {retired.retired_at}"
+            return refused(rid, "election_retired", "election_id", message)
         return definition
 
     async def _deduplicate(

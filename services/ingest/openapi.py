@@ -38,6 +38,7 @@ REQUEST_CODES = {
     "unavailable": "503: Kafka, the definitions or Redis are not there; see Retry-After",
     "unknown_election": "404: no definition for this election",
     "unknown_race": "404: no such race in the election",
+    "election_retired": "409: the election was retired; it takes no race calls",
     "bad_call": "422: the call does not fit the race; every problem is under `problems`",
     "bad_definition": "422: the definition does not decode",
     "election_id_mismatch": "422: the definition's election_id differs from the URL",
@@ -320,6 +321,7 @@ def _call_paths() -> dict[str, Any]:
         "401": _error("unauthenticated"),
         "403": _error("forbidden: not an editor credential of this election"),
         "404": _error("unknown_election or unknown_race"),
+        "409": _error("election_retired"),
         "429": _error("rate_limited", **RETRY),
         "503": _error("unavailable: not published, retry", **RETRY),
     }
@@ -523,6 +525,44 @@ def _election_paths() -> dict[str, Any]:
     }
 
 
+def _retirement_paths() -> dict[str, Any]:
+    param = {"name": "election_id", "in": "path", "required": True, "schema": CHANNEL_ID_SCHEMA}
+    retired = _object(
+        {
+            "election_id": {"type": "string"},
+            "status": {"const": "retired"},
+            "retired_at": {"type": "string", "format": "date-time"},
+            "retired_by": {"type": "string", "description": "the credential id"},
+        }
+    )
+    active = _object({"election_id": {"type": "string"}, "status": {"const": "active"}})
+    refusals = {
+        "401": _error("unauthenticated"),
+        "403": _error("forbidden: not an admin credential"),
+        "404": _error("unknown_election"),
+        "503": _error("unavailable: not published, retry", **RETRY),
+    }
+    return {
+        "parameters": [param],
+        "post": {
+            "summary": "Retire an election (admin): hidden from listings, no new reports",
+            "description": (
+                "Publishes the election's retirement on the definitions topic. Its views "
+                "stay readable by channel; reports for it are then refused with "
+                "`election_retired` (dead-lettered). Retiring again answers the first "
+                "retirement. See docs/ingest.md."
+            ),
+            "security": [{"bearerAuth": []}],
+            "responses": {"200": _json(retired, "retired (now or before)"), **refusals},
+        },
+        "delete": {
+            "summary": "Withdraw an election's retirement (admin)",
+            "security": [{"bearerAuth": []}],
+            "responses": {"200": _json(active, "not retired (now or before)"), **refusals},
+        },
+    }
+
+
 def _plain(description: str, media: str = "application/json") -> dict[str, Any]:
     return {"description": description, "content": {media: {"schema": {"type": "object"}}}}
 
@@ -556,6 +596,7 @@ def openapi_document() -> dict[str, Any]:
             "/v1/elections/{election_id}": _election_paths(),
             "/v1/reports": {"post": _reports_post()},
             "/v1/elections/{election_id}/races/{race_id}/call": _call_paths(),
+            "/v1/elections/{election_id}/retirement": _retirement_paths(),
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},

@@ -183,6 +183,14 @@ class KafkaPublisher:
         if not all(acked):
             raise PublishFailed(f"{acked.count(False)} tombstone(s) not acknowledged")
 
+    async def publish_retirement(self, key: bytes, value: bytes | None) -> None:
+        """Put an election's retirement record (None: its tombstone, un-retiring it) on
+        the definitions topic's partition 0 (`core.retirement`); `PublishFailed` unless
+        Kafka acknowledged it in time."""
+        topic = self.settings.definitions_topic
+        if not all(await self._publish([(topic, key, value, None)], 0)):
+            raise PublishFailed("the retirement record was not acknowledged")
+
     async def publish_call(self, call: RaceCall) -> None:
         """Put a race call on the reports topic, keyed by its race; `PublishFailed` unless
         Kafka acknowledged it in time."""

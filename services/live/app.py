@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket
 from votewire.config import Settings
 from votewire.infra.anomaly_feed import RedisAnomalyFeed
 from votewire.infra.heartbeat import Freshness, RedisHeartbeats
+from votewire.infra.redis_election_registry import RedisElectionRegistry
 from votewire.infra.redis_views import RedisViews
 from votewire.live import probes
 from votewire.live.access import Access
@@ -35,6 +36,7 @@ from votewire.live.context import LiveContext
 from votewire.live.direct import capture
 from votewire.live.feed import run_feed
 from votewire.live.hub import Hub
+from votewire.live.known_races import KnownRaces
 from votewire.live.limits import ConnectionCounter, LiveLimits
 from votewire.live.metrics import LiveMetrics
 from votewire.live.pacer import Pacer
@@ -90,6 +92,8 @@ def create_app(settings: Settings, limits: LiveLimits | None = None) -> Starlett
             ),
             anomalies=RedisAnomalyFeed(views),
         )
+        registry = RedisElectionRegistry(client, settings.redis_prefix)
+        ctx.known, ctx.retired = KnownRaces(registry, views), registry
         ctx.metrics = LiveMetrics(ctx)
         gc_before = gc.get_threshold()
         gc.freeze()  # objects from start-up live forever: keep them out of every collection

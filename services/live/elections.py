@@ -2,6 +2,8 @@
 
 Everything here reads through the views port (`ViewStore`) and writes
 nothing; listing is the store's `channels` (a SCAN in Redis, never KEYS).
+Retired elections (`votewire election retire`) are left out of the listing;
+their views stay readable by channel.
 """
 
 from __future__ import annotations
@@ -10,10 +12,16 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from votewire.core.channels import race_channel, races_channel
 from votewire.live.view_store import ViewStore
+
+
+class RetiredSource(Protocol):
+    """The retired elections (`infra.election_registry.ElectionRegistry.retired`)."""
+
+    async def retired(self) -> set[str]: ...
 
 
 async def read_views(views: ViewStore, channels: list[str]) -> dict[str, dict[str, Any]]:
@@ -27,9 +35,14 @@ def _newest_first(entry: dict[str, Any]) -> tuple[str, bool, str]:
     return (str(entry.get("date") or ""), not entry["test"], entry["election_id"])
 
 
-async def list_elections(views: ViewStore) -> list[dict[str, Any]]:
-    """Every election with a national view, newest first (date, then real before test, id)."""
-    summaries = await read_views(views, await views.channels("summary:"))
+async def list_elections(
+    views: ViewStore, retired: RetiredSource | None = None
+) -> list[dict[str, Any]]:
+    """Every election with a national view that is not retired, newest first (date, then
+    real before test, id). A loaded election has its national view (zero counts) at once."""
+    hidden = await retired.retired() if retired is not None else set()
+    channels = [c for c in await views.channels("summary:") if c.split(":", 1)[1] not in hidden]
+    summaries = await read_views(views, channels)
     out = [
         {
             "election_id": channel.split(":", 1)[1],
@@ -56,10 +69,13 @@ class ElectionIndex:
         self._cached: tuple[float, list[dict[str, Any]]] | None = None
         self._lock = asyncio.Lock()
 
-    async def elections(self, views: ViewStore) -> list[dict[str, Any]]:
+    async def elections(
+        self, views: ViewStore, retired: RetiredSource | None = None
+    ) -> list[dict[str, Any]]:
         async with self._lock:
             if self._cached is None or self.clock() >= self._cached[0]:
-                self._cached = (self.clock() + self.ttl_s, await list_elections(views))
+                found = await list_elections(views, retired)
+                self._cached = (self.clock() + self.ttl_s, found)
             return self._cached[1]
 
 

@@ -10,7 +10,8 @@ proxy never serves a number older than Redis holds.
 Errors are JSON `{"error": {"code", "message"}}`: 400 bad_channel (an id
 outside the channel grammar) or bad_request (a query that is not one), 401
 unknown_token, 403 forbidden (a private channel without a grant), 404 no_view
-(nothing published yet), 503 unavailable (the views store did not answer;
+(nothing published yet) or unknown_race (a race or unit channel of a race
+no loaded election has: `known_races`), 503 unavailable (the views store did not answer;
 `unavailable` is installed as the app's handler of `ViewsUnavailable`).
 """
 
@@ -93,10 +94,19 @@ async def serve_channel(request: Request, channel: str) -> Response:
     refused = _refuse(request, channel)
     if refused is not None:
         return refused
-    stored = await _context(request).views_for(channel).get_view(channel)
+    ctx = _context(request)
+    stored = await ctx.views_for(channel).get_view(channel)
     if stored is None:
-        return error(404, "no_view", f"nothing published on {channel} yet")
+        return await _nothing(ctx, channel, f"nothing published on {channel} yet")
     return view_response(request, stored)
+
+
+async def _nothing(ctx: LiveContext, channel: str, message: str) -> JSONResponse:
+    """404 for a channel without a view: `unknown_race` if no loaded election has its
+    race, else `no_view` (`message`)."""
+    if not await ctx.race_exists(channel):
+        return error(404, "unknown_race", "no loaded election has this race")
+    return error(404, "no_view", message)
 
 
 def _channel_of(kind: str, p: dict[str, str]) -> str:
@@ -123,7 +133,7 @@ async def any_view(request: Request) -> Response:
 
 async def elections(request: Request) -> Response:
     ctx = _context(request)
-    found = await ctx.elections.elections(ctx.views)
+    found = await ctx.elections.elections(ctx.views, ctx.retired)
     body: dict[str, Any] = {
         "elections": found,
         "default": found[0]["election_id"] if found else None,
@@ -149,7 +159,9 @@ async def race_units(request: Request) -> Response:
     channels = [c for c in await views.channels(prefix) if _refuse(request, c) is None]
     found = await read_views(views, channels)
     if not found:
-        return error(404, "no_view", f"no {level} of race {r} has reported yet")
+        return await _nothing(
+            _context(request), f"race:{e}:{r}", f"no {level} of race {r} has reported yet"
+        )
     units = sorted(found.values(), key=lambda u: (str(u.get("name", "")), str(u["unit_id"])))
     return JSONResponse({"level": level, "units": units}, headers=NO_CACHE)
 
@@ -177,7 +189,8 @@ async def _race_view(request: Request) -> tuple[dict[str, Any] | None, Response 
         return None, refused
     race = (await read_views(_context(request).views, [f"race:{e}:{r}"])).get(f"race:{e}:{r}")
     if race is None:
-        return None, error(404, "no_view", f"nothing published for race {r} yet")
+        message = f"nothing published for race {r} yet"
+        return None, await _nothing(_context(request), f"race:{e}:{r}", message)
     return race, None
 
 

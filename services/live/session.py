@@ -5,9 +5,11 @@ named `Disconnect`, server shutting down) cancels the other, the session
 closes with the named code, and the connection leaves the hub.
 
 - receive: parses each client frame; a bad one is answered with an error
-  frame and the connection carries on. Subscribing holds the channel in the
-  mailbox and registers with the hub *before* reading the snapshot, so no
-  update can fall between them or overtake it (see subscription.py).
+  frame and the connection carries on. A subscription to a race that no
+  loaded election has is one (`unknown_channel`, known_races.py).
+  Subscribing holds the channel in the mailbox and registers with the hub
+  *before* reading the snapshot, so no update can fall between them or
+  overtake it (see subscription.py).
 - send: drains the mailbox. Only this connection's writer ever waits on its
   socket; the hub never does (its direct writes, direct.py, happen only
   while this writer is idle and the socket's buffer has room).
@@ -234,6 +236,13 @@ class Session:
         if channel not in self.channels and len(self.channels) >= self.limits.max_channels:
             limit = self.limits.max_channels
             raise ProtocolError("too_many_channels", f"at most {limit} channels", channel)
+        try:
+            exists = await self.ctx.race_exists(channel)
+        except ViewsUnavailable as exc:
+            log.warning("cannot check channel %s: %s", channel, exc)
+            raise ProtocolError("unavailable", "views are unreachable; retry", channel) from None
+        if not exists:
+            raise ProtocolError("unknown_channel", "no loaded election has this race", channel)
         self.channels.add(channel)
         self.mailbox.hold(channel)
         self.ctx.hub.subscribe(channel, self.mailbox)

@@ -94,7 +94,7 @@ async def test_a_national_night_through_ingest_equals_the_pure_fold(
     reports = await read_reports(settings)
     assert len(reports) > 6 * PRECINCTS
     tally = tally_of(definition, reports)
-    expected = expected_outputs(tally)
+    expected = expected_outputs(tally, opening=True)
     found = await wait_for_outputs(settings, expected, CONVERGE_S, "the national night's views")
     president = loads(found[f"race:{definition.election_id}:{PRESIDENT}"][1])
     assert president["precincts_reporting"] == PRECINCTS
@@ -145,7 +145,8 @@ async def test_the_worker_folding_the_national_race_is_killed_the_other_takes_ov
         doomed.kill()
         await produce_reports(settings, reports[half:], chunk=5000)
 
-        expected = expected_outputs(tally_of(definition, await read_reports(settings)))
+        tally = tally_of(definition, await read_reports(settings))
+        expected = expected_outputs(tally, opening=True)
         await wait_for_outputs(settings, expected, CONVERGE_S, "views after the takeover")
         stats = await read_json(stats_url(survivor))
         assert stats["counters"]["refolded_reports"] > 0

@@ -11,6 +11,7 @@ import websockets
 from votewire.launcher import ServiceProcess
 
 from tests.support.definitions import result_report, tiny_definition
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +28,15 @@ async def test_posted_report_reaches_a_subscribed_websocket_client(
     async with httpx.AsyncClient(base_url=ingest, timeout=10) as http:
         put = await http.put("/v1/elections/tiny-2026", json=tiny_definition())
         assert put.status_code == 200, put.text
+        # Live knows the election's races once the aggregate learnt the definition (it
+        # is then listed, at zero counts); before that a race of it is `unknown_channel`.
+        listing = f"http://127.0.0.1:{env['VOTEWIRE_LIVE_PORT']}/v1/elections"
+
+        async def listed() -> bool | None:
+            found = (await http.get(listing)).json()["elections"]
+            return any(e["election_id"] == "tiny-2026" for e in found) or None
+
+        await eventually(listed, HOP_DEADLINE_S, "the election listed by live")
 
         async with websockets.connect(live) as ws:
             await ws.send(json.dumps({"type": "subscribe", "channel": "race:tiny-2026:r1"}))

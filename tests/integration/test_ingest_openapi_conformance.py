@@ -37,11 +37,12 @@ BEYOND_THE_SCHEMA = frozenset(
         "unknown_election", "unknown_race", "unknown_precinct", "unknown_candidate",
         "unknown_mark", "against_all_not_allowed", "registered_mismatch",
         "ballots_exceed_registered", "sum_mismatch", "bad_report_id", "bad_timestamp",
-        "out_of_scope", "report_id_conflict", "wrong_type",
+        "out_of_scope", "report_id_conflict", "wrong_type", "election_retired",
     }
 )  # fmt: skip
 """Report problems JSON Schema cannot rule out (the definition's contents, arithmetic
-across fields, printable text, the calendar, and `wrong_type` for a count like 3.0, which
+across fields, printable text, the calendar, an election retired by an earlier
+generated request, and `wrong_type` for a count like 3.0, which
 JSON Schema's "integer" admits and the contract does not); every other code means a
 schema gap."""
 DEFINITION_RULES_BEYOND_THE_SCHEMA = (

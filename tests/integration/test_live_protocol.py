@@ -22,6 +22,7 @@ from tests.support.live import (
     health,
     recv_json,
     recv_until,
+    register_races,
     send_json,
     serve_live,
     subscribe,
@@ -138,11 +139,35 @@ async def test_an_epoch_change_yields_a_resync(
     assert (snap["type"], snap["resync"], snap["epoch"]) == ("snapshot", True, fresh["epoch"])
 
 
-async def test_a_resume_with_nothing_stored_says_so(settings: Settings) -> None:
+async def test_a_resume_with_nothing_stored_says_so(views: RedisViews, settings: Settings) -> None:
     """Resuming a channel whose view is gone answers empty + resync, never silence."""
+    await register_races(views, "kz-test", "r1")
     async with serve_live(settings) as live, connect(live.ws) as ws:
         ack = await subscribe(ws, CH, seq=9, epoch="gone")
     assert ack == {"type": "subscribed", "channel": CH, "seq": 0, "empty": True, "resync": True}
+
+
+async def test_a_race_no_loaded_election_has_is_unknown_until_it_is_loaded(
+    views: RedisViews, settings: Settings
+) -> None:
+    """A race in no election's registry: `unknown_channel` (no subscription); once the
+    registry lists it (a definition learnt later), the same subscribe is the empty
+    snapshot, after at most the short negative cache; a known race stays empty."""
+    async with serve_live(settings) as live, connect(live.ws) as ws:
+        refused = await subscribe(ws, CH)
+        assert (refused["type"], refused["code"], refused["channel"]) == (
+            "error",
+            "unknown_channel",
+            CH,
+        )
+        await register_races(views, "kz-test", "r1")
+
+        async def known() -> dict[str, object] | None:
+            ack = await subscribe(ws, CH)
+            return ack if ack["type"] == "subscribed" else None
+
+        ack = await eventually(known, 10, "the race known once registered")
+        assert ack == {"type": "subscribed", "channel": CH, "seq": 0, "empty": True}
 
 
 async def test_limits_and_bad_frames_are_answered_with_error_frames(settings: Settings) -> None:

@@ -98,10 +98,15 @@ async def test_rest_position_headers_let_a_client_resume_the_websocket(
 
 
 async def test_errors_are_named(stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient]) -> None:
-    """Unknown views are 404 no_view, ids outside the grammar 400 bad_channel."""
-    _, _, http = stack
-    missing = await http.get("/races/r9")
+    """A known race without a view is 404 no_view, a race no loaded election has 404
+    unknown_race, ids outside the grammar 400 bad_channel."""
+    election, _, http = stack
+    await election.register()
+    missing = await http.get("/races/r2")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "no_view")
+    for path in ("/races/r9", "/races/r9/precincts", "/races/r9/units"):
+        unknown = await http.get(path)
+        assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_race")
     bad = await http.get("/races/r%20x")
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_channel")
 
@@ -198,7 +203,7 @@ async def test_precinct_results_and_the_national_export_sum_to_the_fold(
 
     paged, cursor = [], 0
     while True:
-        page = (await http.get("/races/r1/precincts", params={"cursor": cursor, "count": 1}))
+        page = await http.get("/races/r1/precincts", params={"cursor": cursor, "count": 1})
         body = page.json()
         paged += body["rows"]
         if body["next_cursor"] is None:

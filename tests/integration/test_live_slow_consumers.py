@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect
 from tests.support.live import (
     health,
     recv_until,
+    register_races,
     serve_live,
     subscribe,
     write_steadily,
@@ -49,6 +50,7 @@ async def test_a_slow_client_is_conflated_while_a_fast_one_gets_everything_promp
 ) -> None:
     """One client that stops reading gets the newest view later; the other sees every seq < 1s."""
     views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
+    await register_races(views, "kz-test", "r1")  # known, not heard from: empty snapshots
     limits = LiveLimits(send_deadline_s=60, channel_max_hz=0)  # per-client conflation only
     n, written_at = 150, {}
     async with (
@@ -81,6 +83,7 @@ async def test_a_fast_channel_is_paced_to_its_rate_and_its_newest_view_arrives(
     """200 updates/s on one channel, capped at 4 Hz: every client gets a few, in seq
     order, the last one among them, each within one interval (plus transit) of its write."""
     views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
+    await register_races(views, "kz-test", "r1")  # known, not heard from: empty snapshots
     n, written_at = 300, {}
     async with serve_live(settings, LiveLimits(channel_max_hz=4)) as live, connect(live.ws) as ws:
         assert (await subscribe(ws, CH))["empty"] is True
@@ -105,6 +108,7 @@ async def test_a_stuck_client_is_closed_with_the_slow_code(
 ) -> None:
     """A client whose socket accepts nothing past the send deadline is closed 4008 slow."""
     views = RedisViews(redis_client, settings.redis_prefix, feed_maxlen=10)
+    await register_races(views, "kz-test", "r1")  # known, not heard from: empty snapshots
     limits = LiveLimits(send_deadline_s=0.5)
     async with (
         serve_live(settings, limits) as live,

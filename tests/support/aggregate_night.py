@@ -33,6 +33,7 @@ from votewire.core.definition_records import revision_name, revision_records
 from votewire.core.definition_text import canonical_text
 from votewire.core.keys import race_key
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.publication import opening_publications
 from votewire.core.scenario import FaultRates, kz2021_definition, simulate_night
 from votewire.core.tally import ElectionTally
 from votewire.infra.kafka_topics import ensure_topics
@@ -109,9 +110,14 @@ def tally_of(definition: ElectionDefinition, reports: Iterable[Report]) -> Elect
     return tally
 
 
-def expected_outputs(tally: ElectionTally) -> Outputs:
-    """Every document the aggregate publishes for the tally's reports, by channel."""
-    return {o.channel: (o.version, o.doc) for o in tally_outputs(tally)}
+def expected_outputs(tally: ElectionTally, *, opening: bool = False) -> Outputs:
+    """Every document the aggregate's stages publish for the tally's reports, by channel;
+    with `opening`, under them the election's opening (what the aggregate writes when it
+    learns the definition: zero-count views of the regions never heard from stay)."""
+    found: Outputs = {}
+    if opening:
+        found = {p.channel: (p.version, p.doc) for p in opening_publications(tally.definition)}
+    return found | {o.channel: (o.version, o.doc) for o in tally_outputs(tally)}
 
 
 async def redis_outputs(settings: Settings, channels: Iterable[str]) -> Outputs:

@@ -36,6 +36,7 @@ from votewire.core.models import ElectionDefinition, Report
 from votewire.core.precinct_rows import precincts_table
 from votewire.core.race_state import RaceState
 from votewire.core.rollup import NationalRollup, RegionRollup
+from votewire.infra.redis_election_registry import RedisElectionRegistry
 from votewire.infra.redis_views import RedisViews
 from votewire.live.app import create_app
 from votewire.live.limits import LiveLimits
@@ -142,9 +143,22 @@ class ElectionViews:
             g.region_id: RegionRollup(self.definition, g.region_id) for g in self.definition.regions
         }
         self.nation = NationalRollup(self.definition)
+        self.registered = False
+
+    async def register(self) -> None:
+        """Write the election's race ids to the election registry, as the aggregate does
+        when it learns the definition (live then knows its silent races)."""
+        registry = RedisElectionRegistry(self.views.client, self.views.prefix)
+        await registry.put_races(
+            self.definition.election_id, (r.race_id for r in self.definition.races)
+        )
+        self.registered = True
 
     async def apply(self, *reports: dict[str, Any] | Report) -> None:
-        """Fold `reports` and publish every channel they change (plus the rollups)."""
+        """Fold `reports` and publish every channel they change (plus the rollups); the
+        first call registers the election's races too (`register`)."""
+        if not self.registered:
+            await self.register()
         touched: set[str] = set()
         outputs: list[tuple[str, int, bytes]] = []
         for obj in reports:
@@ -191,6 +205,12 @@ async def redis_for(settings: Settings) -> AsyncIterator[aioredis.Redis]:
     finally:
         await drop_prefix(client, settings.redis_prefix)
         await client.aclose()
+
+
+async def register_races(views: RedisViews, election_id: str, *race_ids: str) -> None:
+    """Make the races known to live (the election registry), as if the aggregate had
+    learnt a definition with them."""
+    await RedisElectionRegistry(views.client, views.prefix).put_races(election_id, race_ids)
 
 
 def doc(n: int, pad: int = 0) -> bytes:

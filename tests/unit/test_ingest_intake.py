@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from votewire.core.codec import decode_definition
 from votewire.core.models import ElectionDefinition, Report
+from votewire.core.retirement import Retired
 from votewire.core.validation import Problem
 from votewire.ingest.auth import DEV_OPEN, Credential, Scope
 from votewire.ingest.bodies import Item, parse_ndjson_lines
@@ -31,9 +32,13 @@ class Definitions:
         self.ready = asyncio.Event()
         self.ready.set()
         self.by_id = {d.election_id: d for d in definitions}
+        self.retired: dict[str, Retired] = {}
 
     def get(self, election_id: str) -> ElectionDefinition | None:
         return self.by_id.get(election_id)
+
+    def retirement(self, election_id: str) -> Retired | None:
+        return self.retired.get(election_id)
 
 
 class FakePublisher:
@@ -164,6 +169,23 @@ async def test_items_without_a_known_election_are_rejected(payload: Any, code: s
     intake, publisher, _, _ = make_intake()
     [verdict] = await intake.submit(items(payload), DEV_OPEN, SENDER)
     assert verdict.reason == code and publisher.letters[0]["reason"] == code
+
+
+async def test_reports_for_a_retired_election_are_refused_and_dead_lettered() -> None:
+    """Once retired, even a valid report is `election_retired` (422), dead-lettered,
+    not published; withdrawing the retirement takes reports again."""
+    intake, publisher, _, metrics = make_intake()
+    definitions = intake.definitions
+    assert isinstance(definitions, Definitions)
+    definitions.retired["tiny-2026"] = Retired("tiny-2026", "2026-07-26T00:00:00.000Z", "desk")
+    [verdict] = await intake.submit(items(report()), DEV_OPEN, SENDER)
+    assert verdict.reason == "election_retired" and batch_status([verdict]) == 422
+    assert "retired at 2026-07-26" in verdict.problems[0].message
+    assert publisher.reports == [] and publisher.letters[0]["reason"] == "election_retired"
+    assert metrics.rejected["election_retired"] == 1
+    del definitions.retired["tiny-2026"]
+    [verdict] = await intake.submit(items(report()), DEV_OPEN, SENDER)
+    assert verdict.accepted
 
 
 async def test_a_valid_report_outside_the_scope_is_refused_and_recorded() -> None:

@@ -10,11 +10,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from votewire.infra.election_registry import MemoryElectionRegistry
 from votewire.infra.heartbeat import Freshness, MemoryHeartbeats
 from votewire.infra.memory_views import MemoryViews
 from votewire.live.access import Access, Reader
 from votewire.live.context import LiveContext
 from votewire.live.hub import Hub
+from votewire.live.known_races import KnownRaces
 from votewire.live.limits import ConnectionCounter, LiveLimits
 from votewire.live.pacer import Pacer
 from votewire.live.pipeline import PipelineWatch
@@ -299,3 +301,28 @@ async def test_a_client_that_leaves_is_forgotten(served: Served) -> None:
     await eventually(_true(lambda: ctx.sessions == 0), 5, "the session to end")
     assert sock.closed is None
     assert ctx.hub.subscriptions() == 0 and ctx.connections.total() == 0
+
+
+async def test_a_race_no_loaded_election_has_is_unknown_a_silent_one_is_empty(
+    views: MemoryViews, clock: Clock
+) -> None:
+    """With the election registry: a race of no loaded election gets `unknown_channel`
+    and no hub registration; a known race not heard from gets the empty snapshot; a race
+    with a view gets its snapshot even if the registry lost it (fail open)."""
+    registry = MemoryElectionRegistry()
+    await registry.put_races("e", ["r2", "r3"])
+    ctx = context(views, clock)
+    ctx.known = KnownRaces(registry, views, clock=clock)
+    sock = FakeSocket()
+    task = asyncio.create_task(Session(sock, ctx, clock).run())
+    for channel in ("race:e:bogus", "unit:nope:r2:region.x", "race:e:r2", C):
+        sock.say(type="subscribe", channel=channel)
+    frames = await sock.wait_frames(4)
+    sock.leave()
+    await asyncio.wait_for(task, 5)
+    assert [(f["type"], f.get("code"), f["channel"]) for f in frames[:2]] == [
+        ("error", "unknown_channel", "race:e:bogus"),
+        ("error", "unknown_channel", "unit:nope:r2:region.x"),
+    ]
+    assert frames[2] == {"type": "subscribed", "channel": "race:e:r2", "seq": 0, "empty": True}
+    assert (frames[3]["type"], frames[3]["channel"]) == ("snapshot", C)  # r1: not in registry

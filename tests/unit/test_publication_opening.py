@@ -1,0 +1,68 @@
+"""A loaded election's opening: zero-count region and national views at version 0."""
+
+from __future__ import annotations
+
+import json
+
+from builders import result, small_definition
+from votewire.core.publication import election_publications, opening_publications
+from votewire.core.rollup import national_view, region_view
+from votewire.core.tally import ElectionTally
+from votewire.infra.memory_views import MemoryViews
+
+E = "kz-test"
+
+
+def test_the_opening_is_every_region_and_the_nation_at_zero() -> None:
+    """Regions' two documents and the national three, all version 0, zero counts, every
+    precinct in `precincts_total`, every race a not_reporting line; no race documents."""
+    definition = small_definition()
+    out = {p.channel: p for p in opening_publications(definition)}
+    assert sorted(out) == sorted(
+        [f"summary:{E}", f"turnout:{E}", f"races:{E}"]
+        + [f"{kind}:{E}:{g}" for g in ("N", "S") for kind in ("region", "turnout")]
+    )
+    assert {p.version for p in out.values()} == {0}
+    summary = json.loads(out[f"summary:{E}"].doc)
+    total = sum(len(r.precincts) for r in definition.races)
+    assert (summary["precincts_reporting"], summary["precincts_total"]) == (0, total)
+    assert summary["ballots_cast"] == 0 and summary["name"] == definition.name
+    lines = json.loads(out[f"races:{E}"].doc)["races"]
+    assert [line["race_id"] for line in lines] == [r.race_id for r in definition.races]
+    assert {(line["status"], line["version"]) for line in lines} == {("not_reporting", 0)}
+
+
+def test_the_opening_equals_the_folds_of_empty_race_views() -> None:
+    """The documents are the rollups of the empty race views (one builder, no second copy),
+    and equal definitions give equal bytes."""
+    definition = small_definition()
+    empty = ElectionTally(definition).views()["races"]
+    regions = [
+        region_view(
+            definition, g.region_id, [empty[r.race_id] for r in definition.races_in(g.region_id)]
+        )
+        for g in definition.regions
+    ]
+    out = {p.channel: json.loads(p.doc) for p in opening_publications(definition)}
+    assert out[f"region:{E}:N"] == regions[0]
+    assert out[f"summary:{E}"] == national_view(definition, regions)
+    assert opening_publications(definition) == opening_publications(small_definition())
+
+
+async def test_a_real_view_replaces_the_opening_and_is_never_replaced_by_it() -> None:
+    """Stored with the views store's conditional write: the opening lands where nothing
+    is, the first real view (version >= 1) replaces it, a re-sent opening changes nothing."""
+    definition = small_definition()
+    store = MemoryViews()
+    for p in opening_publications(definition):
+        assert await store.put_view(*p) is not None
+    tally = ElectionTally(definition)
+    tally.apply(result("N1", "P1", {"A": 500, "B": 200}))
+    for p in election_publications(definition, tally.views()["races"]):
+        assert await store.put_view(*p) is not None
+    for p in opening_publications(definition):
+        assert await store.put_view(*p) is None  # skipped: a view (real or opening) is there
+    summary = await store.get_view(f"summary:{E}")
+    assert summary is not None and json.loads(summary.doc)["precincts_reporting"] == 1
+    south = await store.get_view(f"region:{E}:S")
+    assert south is not None and south.version == 0  # never heard from: still the opening
