@@ -296,6 +296,7 @@ class Prober:
 
 def start_probe(views: RedisViews, url: str, stop: str, out: Path) -> subprocess.Popen[str]:
     """The subscriber process (bench/race_view_probe.py), once Redis confirmed it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     pattern = views.pubsub_pattern
     probe = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("race_view_probe.py")),
@@ -355,17 +356,18 @@ async def latency_run(
     chosen = reports[: warmup + int(rate * seconds)]
     prober = Prober(race_versions(definition, chosen), warmup)
     worker_ages: dict[str, object] = {}
-    procs = start_workers(env, logs, workers)
     client = aioredis.Redis.from_url(settings.redis_url)
     stop = f"{settings.redis_prefix}:bench-probe-stop"
     out = logs / f"changes-{rate}.txt"
     views = RedisViews(client, settings.redis_prefix)
     probe = start_probe(views, settings.redis_url, stop, out)
+    procs: list[ServiceProcess] = []
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=2
     )
-    await producer.start()
     try:
+        procs = start_workers(env, logs, workers)
+        await producer.start()
 
         async def send(index: int, report: Report) -> asyncio.Future[Any]:
             """Enqueue in call order (the order `race_versions` folded), time the ack."""
