@@ -27,7 +27,6 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-
 from votewire.core.definition_decoder import DefinitionError, decode_definition
 from votewire.core.models import (
     ElectionDefinition,
