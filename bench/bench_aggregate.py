@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import contextlib
 import os
 import re
 import statistics
@@ -38,6 +40,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -51,7 +54,7 @@ from votewire.core.models import ElectionDefinition, Report
 from votewire.core.race_state import RaceState
 from votewire.core.scenario import FaultRates
 from votewire.infra.kafka_topics import topic_partitions
-from votewire.infra.redis_views import RedisViews, decode_change
+from votewire.infra.redis_views import RedisViews
 from votewire.launcher import ServiceProcess, start_services
 
 from tests.support.aggregate_night import (
@@ -216,18 +219,22 @@ async def takeover_run(precincts: int, logs: Path) -> tuple[int, float, float]:
     expected = expected_outputs(tally_of(definition, reports))
     channel = f"race:{definition.election_id}:PRES"
     started = time.perf_counter()
-    procs = start_services(env, logs, names=("aggregate",))
+    # Not `start_services`: it waits for /healthz, which a worker answers only once its
+    # re-fold is done (a takeover of 10^6 reports takes longer than its deadline).
+    worker = ServiceProcess("aggregate", env, logs / "aggregate.log")
     try:
+        worker.start()
 
         async def final() -> bool:
+            if not worker.alive():
+                raise SystemExit(f"the worker exited:\n{worker.log_tail(15)}")
             stored = await redis_outputs(settings, [channel])
             return stored.get(channel) == expected[channel]
 
         await eventually(final, 900, "the race's final view after the takeover")
         seconds = time.perf_counter() - started
     finally:
-        for proc in procs.values():
-            proc.stop()
+        worker.stop()
     return len(reports), seconds, len(reports) / seconds
 
 
@@ -245,42 +252,74 @@ def race_versions(definition: ElectionDefinition, reports: list[Report]) -> list
 
 
 class Prober:
-    """Matches race-view updates seen on Redis pub/sub to the reports they settle."""
+    """Matches the race-view changes the probe process saw to the reports they settle.
+
+    A report's latency is from its acknowledgement to the first change of its race
+    view at or past the version that report produced (0 if that change came
+    first); views are coalesced, so one change can settle several reports."""
 
     def __init__(self, versions: list[int | None], first_measured: int) -> None:
         self.versions = versions
         self.first_measured = first_measured
         self.acked: dict[int, float] = {}
-        self.pending: dict[str, list[tuple[int, int]]] = {}  # channel -> [(version, index)]
-        self.seen: dict[str, int] = {}
-        self.latencies: list[float] = []
+        self.expected: list[tuple[int, str, int]] = []  # (index, channel, version)
 
     def expect(self, index: int, channel: str) -> None:
         version = self.versions[index]
         if version is not None:
-            self.pending.setdefault(channel, []).append((version, index))
+            self.expected.append((index, channel, version))
 
-    def on_ack(self, index: int, channel: str, at: float) -> None:
+    def on_ack(self, index: int, at: float) -> None:
         self.acked[index] = at
-        version = self.versions[index]
-        if version is not None and self.seen.get(channel, 0) >= version:
-            self.pending[channel].remove((version, index))
-            self._record(index, 0.0)  # the view was out before the ack came back
 
-    def on_update(self, channel: str, version: int, at: float) -> None:
-        self.seen[channel] = max(self.seen.get(channel, 0), version)
-        waiting = self.pending.get(channel, [])
-        while waiting and waiting[0][0] <= version and waiting[0][1] in self.acked:
-            _, index = waiting.pop(0)
-            self._record(index, at - self.acked[index])
+    def newest(self) -> dict[str, int]:
+        """The version each channel must reach for every expected report to be settled."""
+        out: dict[str, int] = {}
+        for _, channel, version in self.expected:
+            out[channel] = max(out.get(channel, 0), version)
+        return out
 
-    def _record(self, index: int, seconds: float) -> None:
-        if index >= self.first_measured:
-            self.latencies.append(max(0.0, seconds))
+    def latencies(
+        self, changes: dict[str, list[tuple[float, int]]]
+    ) -> tuple[list[float], list[str]]:
+        """(latencies in seconds of the measured reports, those never settled, described);
+        `changes`: per channel, (time, version) in the order Redis published them (the
+        conditional writes make versions increase along it)."""
+        found: list[float] = []
+        missing: list[str] = []
+        for index, channel, version in self.expected:
+            seen = changes.get(channel, [])
+            at = bisect.bisect_left([v for _, v in seen], version)
+            if at == len(seen) or index not in self.acked:
+                newest = seen[-1][1] if seen else None
+                missing.append(f"{channel} v{version} (seen up to v{newest})")
+            elif index >= self.first_measured:
+                found.append(max(0.0, seen[at][0] - self.acked[index]))
+        return found, missing
 
-    @property
-    def settled(self) -> bool:
-        return not any(self.pending.values())
+
+def start_probe(views: RedisViews, url: str, stop: str, out: Path) -> subprocess.Popen[str]:
+    """The subscriber process (bench/race_view_probe.py), once Redis confirmed it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pattern = views.pubsub_pattern
+    probe = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("race_view_probe.py")),
+         url, pattern.replace("*", "race:*"), stop, str(out)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert probe.stdout is not None
+    if probe.stdout.readline().strip() != "ready":
+        probe.kill()
+        raise SystemExit("the race-view probe did not subscribe")
+    return probe
+
+
+def read_changes(path: Path) -> dict[str, list[tuple[float, int]]]:
+    changes: dict[str, list[tuple[float, int]]] = {}
+    for line in path.read_text().splitlines():
+        at, channel, version = line.split(" ")
+        changes.setdefault(channel, []).append((float(at), int(version)))
+    return changes
 
 
 def start_workers(env: dict[str, str], logs: Path, count: int) -> list[ServiceProcess]:
@@ -321,64 +360,66 @@ async def latency_run(
     chosen = reports[: warmup + int(rate * seconds)]
     prober = Prober(race_versions(definition, chosen), warmup)
     worker_ages: dict[str, object] = {}
-    procs = start_workers(env, logs, workers)
     client = aioredis.Redis.from_url(settings.redis_url)
+    stop = f"{settings.redis_prefix}:bench-probe-stop"
+    out = logs / f"changes-{rate}.txt"
+    views = RedisViews(client, settings.redis_prefix)
+    probe = start_probe(views, settings.redis_url, stop, out)
+    procs: list[ServiceProcess] = []
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=2
     )
-    await producer.start()
     try:
-        async with client.pubsub() as pubsub:
-            pattern = RedisViews(client, settings.redis_prefix).pubsub_pattern
-            await pubsub.psubscribe(pattern.replace("*", "race:*"))
+        procs = start_workers(env, logs, workers)
+        await producer.start()
 
-            async def listen() -> None:
-                async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
-                        change = decode_change(message["data"])
-                        prober.on_update(change.channel, change.version, time.perf_counter())
+        async def send(index: int, report: Report) -> asyncio.Future[Any]:
+            """Enqueue in call order (the order `race_versions` folded), time the ack."""
+            prober.expect(index, f"race:{report.election_id}:{report.race_id}")
+            sent = await producer.send(
+                settings.reports_topic, report_to_bytes(report), key=report_key(report)
+            )
+            sent.add_done_callback(lambda _: prober.on_ack(index, time.monotonic()))
+            return sent
 
-            async def send(index: int, report: Report) -> None:
-                channel = f"race:{report.election_id}:{report.race_id}"
-                prober.expect(index, channel)
-                await producer.send_and_wait(
-                    settings.reports_topic, report_to_bytes(report), key=report_key(report)
-                )
-                prober.on_ack(index, channel, time.perf_counter())
+        await asyncio.gather(*[await send(i, r) for i, r in enumerate(chosen[:warmup])])
+        summary = f"summary:{definition.election_id}"
+        await eventually(lambda: redis_outputs(settings, [summary]), 120, "warm-up views")
+        sends: list[asyncio.Future[Any]] = []
+        start = time.perf_counter()
+        for n, index in enumerate(range(warmup, len(chosen))):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)  # pacing
+            sends.append(await send(index, chosen[index]))
+        await asyncio.gather(*sends)
+        achieved = len(sends) / (time.perf_counter() - start)
+        newest = prober.newest()
 
-            listener = asyncio.create_task(listen())
-            await asyncio.gather(*(send(i, r) for i, r in enumerate(chosen[:warmup])))
-            summary = f"summary:{definition.election_id}"
-            await eventually(lambda: redis_outputs(settings, [summary]), 120, "warm-up views")
-            sends: list[asyncio.Task[None]] = []
-            start = time.perf_counter()
-            for n, index in enumerate(range(warmup, len(chosen))):
-                delay = start + n / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)  # pacing
-                sends.append(asyncio.create_task(send(index, chosen[index])))
-            await asyncio.gather(*sends)
-            achieved = len(sends) / (time.perf_counter() - start)
+        async def settled() -> bool:
+            stored = await views.versions(list(newest))
+            return all(stored.get(c, 0) >= v for c, v in newest.items())
 
-            async def settled() -> bool:
-                return prober.settled
-
-            try:
-                await eventually(settled, 60, "the last updates")
-            except AssertionError:
-                missing = sum(len(v) for v in prober.pending.values())
-                raise SystemExit(f"{missing} reports never reached their race view") from None
-            listener.cancel()
-            stats = await read_json(f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/stats")
-            if stats:
-                worker_ages.update(stats["record_age_at_fold"])
-                worker_ages["offer_to_redis"] = stats["offer_to_redis"]
+        with contextlib.suppress(AssertionError):  # counted as missing below
+            await eventually(settled, 60, "the last updates")
+        await client.publish(stop, b"stop")  # after every change the probe must see
+        if await asyncio.to_thread(probe.wait, 60) != 0:
+            raise SystemExit("the race-view probe lost its subscription (see its stderr)")
+        latencies, missing = prober.latencies(read_changes(out))
+        if missing:
+            raise SystemExit(f"{len(missing)} reports never reached their race view: {missing[:5]}")
+        stats = await read_json(f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/stats")
+        if stats:
+            worker_ages.update(stats["record_age_at_fold"])
+            worker_ages["offer_to_redis"] = stats["offer_to_redis"]
     finally:
+        if probe.poll() is None:
+            probe.kill()
         await producer.stop()
         await client.aclose()
         for proc in procs:
             proc.stop()
-    data = sorted(prober.latencies)
+    data = sorted(latencies)
     return LatencyRun(
         rate,
         len(chosen) - warmup,

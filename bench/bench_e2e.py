@@ -1,6 +1,7 @@
 """End-to-end latency: ingest acknowledgement -> websocket receipt, at steady rates.
 
     python bench/bench_e2e.py [--rates 200,2000] [--clients 1000] [--seconds S] [--runs R]
+    python bench/bench_e2e.py --region-table PRECINCTS [--regions 17] --clients 10000 --rates 200
 
 Per rate and run, with fresh topics, consumer group and Redis prefix on the
 real stack (`votewire stack up`):
@@ -28,6 +29,18 @@ Fails (exit 1) unless the topic holds exactly the acknowledged report ids,
 every Redis document equals the pure fold of them, each client's seqs per
 channel strictly increase, no client is dropped, and every measured report
 reaches a client. Figures are not asserted.
+
+`--region-table PRECINCTS` (issue 15's fan-out): instead of kz-2021, one
+national race spanning `--regions` regions (`region_id` null, its PRECINCTS
+stations dealt round-robin to the regions; the night of
+`bench_stage1.night`: 6 turnout figures and one result per station), and
+every client watches the race's whole region table: all its
+`unit:E:PRES:region.G` channels. Latency is per result report (turnout does
+not move a unit): ingest's answer -> the first frame of its precinct's
+region at or past the race version it produced (a unit's version is the
+race's at the unit's last change). The line also gives the live process's
+memory per connection: its VmRSS once every client subscribed minus before
+the first connected, over the clients.
 
 Caveats: services, clients, feeder, Kafka and Redis share the machine's CPUs
 (2 cores here), so the clients are part of the load: they are lean RFC 6455
@@ -59,12 +72,15 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from votewire.core.codec import dumps, encode_report
-from votewire.core.models import ElectionDefinition, Report
+from votewire.core.codec import decode_definition, dumps, encode_definition, encode_report
+from votewire.core.models import ElectionDefinition, Report, ResultReport
 from votewire.launcher import ServiceProcess, start_services
 
 from bench.bench_aggregate import FAULTS, env_for, race_versions
+from bench.bench_fanout import rss_kib
 from bench.bench_ingest import NDJSON, Connection, cleanup
+from bench.bench_stage1 import national_definition
+from bench.bench_stage1 import night as national_night
 from bench.e2e_clients import client_worker
 from bench.fanout_clients import raise_fd_limit
 from tests.support.aggregate_night import (
@@ -98,6 +114,45 @@ def channel_lists(definition: ElectionDefinition, clients: int) -> list[list[str
         [f"summary:{e}"] + [f"race:{e}:{races[(i * k + j) % len(races)]}" for j in range(k)]
         for i in range(clients)
     ]
+
+
+def region_table_definition(precincts: int, regions: int) -> ElectionDefinition:
+    """One presidential race spanning `regions` regions, stations dealt round-robin."""
+    base = encode_definition(national_definition(precincts))
+    base["election_id"] = "bench-regions"
+    base["regions"] = [
+        {"region_id": f"R{g:02d}", "name": f"Region {g}", "timezone": None} for g in range(regions)
+    ]
+    race = base["races"][0]
+    race["region_id"] = None
+    for i, precinct in enumerate(race["precincts"]):
+        precinct["region_id"] = f"R{i % regions:02d}"
+    return decode_definition(base)
+
+
+def unit_channels(definition: ElectionDefinition) -> list[str]:
+    """The region table of the definition's one race: a channel per region."""
+    race = definition.races[0]
+    e = definition.election_id
+    return [f"unit:{e}:{race.race_id}:region.{r.region_id}" for r in definition.regions]
+
+
+def unit_channel_of(definition: ElectionDefinition) -> Callable[[Report], str | None]:
+    """A result report's region channel; None for turnout (it moves no unit)."""
+    race = definition.races[0]
+    region = {p.precinct_id: p.region_id for p in race.precincts}
+    e = definition.election_id
+
+    def channel(report: Report) -> str | None:
+        if not isinstance(report, ResultReport):
+            return None
+        return f"unit:{e}:{report.race_id}:region.{region[report.precinct_id]}"
+
+    return channel
+
+
+def race_channel_of(definition: ElectionDefinition) -> Callable[[Report], str | None]:
+    return lambda report: f"race:{definition.election_id}:{report.race_id}"
 
 
 # --- the feeder ------------------------------------------------------------------------
@@ -187,6 +242,8 @@ class Run:
     retries: int
     answer_ms: float
     """Median time from a request's due time to ingest's answer."""
+    kib_per_client: float = float("nan")
+    """The live process's VmRSS growth from before the clients to all subscribed, per client."""
 
     def q(self, p: float) -> float:
         data = self.latencies
@@ -195,7 +252,8 @@ class Run:
     def __str__(self) -> str:
         return (
             f"{self.rate}/s: sent {self.sent:,}, p50 {self.q(0.5):,.0f} ms; {self.early} views "
-            f"before the ack, {self.published_twice} published twice, {self.retries} retries"
+            f"before the ack, {self.published_twice} published twice, {self.retries} retries, "
+            f"live {self.kib_per_client:.1f} KiB per client"
         )
 
 
@@ -241,12 +299,14 @@ def delays(
     measured: set[str],
     acks: dict[str, float],
     results: list[dict[str, Any]],
+    channel_of: Callable[[Report], str | None],
 ) -> tuple[list[float], int, int]:
-    """(latencies in s, how many views arrived before the ack, how many never arrived)."""
+    """(latencies in s, how many views arrived before the ack, how many never arrived);
+    `channel_of`: the channel a report's change is seen on (None: not measured)."""
     produced: dict[str, tuple[str, int | None]] = {}  # the first occurrence on the topic
     for report, version in zip(topic, race_versions(definition, topic), strict=True):
-        channel = f"race:{definition.election_id}:{report.race_id}"
-        produced.setdefault(report.report_id, (channel, version))
+        channel = channel_of(report)
+        produced.setdefault(report.report_id, (channel or "", version if channel else None))
     merged: dict[str, list[tuple[float, int]]] = {}  # over every client process
     for result in results:
         for channel, firsts in result["firsts"].items():
@@ -293,12 +353,24 @@ async def run_once(
     try:
         procs = start_services(env, args.logs / f"{rate}", ("ingest", "aggregate", "live"))
         url = f"ws://127.0.0.1:{settings.live_port}/v1/live"
-        clients = start_clients(url, channel_lists(definition, args.clients), args.workers)
+        live = procs["live"].process
+        assert live is not None
+        rss_before = rss_kib(live.pid)
+        if args.region_table:
+            lists = [unit_channels(definition)] * args.clients
+        else:
+            lists = channel_lists(definition, args.clients)
+        clients = start_clients(url, lists, args.workers)
         pipes = [pipe for _, pipe in clients]
         await ask_clients(pipes)  # "ready": every subscription answered
+        kib_per_client = (rss_kib(live.pid) - rss_before) / args.clients
         watch = partial(guarded, procs)
         await watch(feeder.feed(night[:WARMUP], min(rate, 500)))
-        summary = [f"summary:{definition.election_id}"]
+        summary = (
+            unit_channels(definition)
+            if args.region_table
+            else [f"summary:{definition.election_id}"]
+        )
         await watch(eventually(lambda: redis_outputs(settings, summary), 120, "warm-up views"))
         feeder.answers.clear()  # the timed phase's
         achieved = await watch(feeder.feed(timed, rate))
@@ -312,7 +384,9 @@ async def run_once(
             await watch(wait_for_outputs(settings, expected, 300, "final views"))
         except AssertionError as exc:
             raise SystemExit(f"{fail} wrong totals: {exc}") from None
-        final = {c: v for c, (v, _) in expected.items() if c.startswith(("race:", "summary:"))}
+        final = {
+            c: v for c, (v, _) in expected.items() if c.startswith(("race:", "summary:", "unit:"))
+        }
         results = await ask_clients(pipes, final)
     finally:
         for proc in procs.values():
@@ -327,12 +401,14 @@ async def run_once(
         if count := sum(r[key] for r in results):
             raise SystemExit(f"{fail} clients: {key} {count}")
     measured = {r.report_id for r in timed} - {r.report_id for r in night[:WARMUP]}
-    latencies, early, missing = delays(definition, topic, measured, feeder.acks, results)
+    channel_of = (unit_channel_of if args.region_table else race_channel_of)(definition)
+    acks = feeder.acks
+    latencies, early, missing = delays(definition, topic, measured, acks, results, channel_of)
     if missing:
         raise SystemExit(f"{fail} {missing} reports never reached a client")
     frames, twice = sum(r["frames"] for r in results), len(topic) - len(ids)
     answer_ms = statistics.median(feeder.answers) * 1000
-    counts = (frames, early, twice, feeder.retries, answer_ms)
+    counts = (frames, early, twice, feeder.retries, answer_ms, kib_per_client)
     return Run(rate, batch, len(timed), achieved, latencies, *counts)
 
 
@@ -346,6 +422,7 @@ COLUMNS: list[tuple[str, Callable[[Run], float]]] = [
     ("p95 ms", lambda r: r.q(0.95)),
     ("p99 ms", lambda r: r.q(0.99)),
     ("frames", lambda r: r.frames),
+    ("KiB/client", lambda r: r.kib_per_client),
 ]
 
 
@@ -363,15 +440,26 @@ async def main_async(args: argparse.Namespace) -> None:
     hard = raise_fd_limit()
     if args.clients + 200 > hard:
         raise SystemExit(f"fd limit {hard} is too low for {args.clients} clients")
-    definition, night = kz_night(FAULTS)
     rates = [int(r) for r in args.rates.split(",")]
-    k = len(channel_lists(definition, args.clients)[0]) - 1
-    print(
-        f"kz-2021 night: {len(night):,} reports, {len(definition.races)} races; "
-        f"{args.clients} clients in {args.workers} processes, each on the summary and {k} "
-        f"races; {args.seconds:g} s per rate; logs in {args.logs}",
-        flush=True,
-    )
+    if args.region_table:
+        definition = region_table_definition(args.region_table, args.regions)
+        night = national_night(definition)
+        print(
+            f"region table: one race of {args.region_table:,} stations over {args.regions} "
+            f"regions, {len(night):,} reports; {args.clients} clients in {args.workers} "
+            f"processes, each on all {args.regions} region channels; {args.seconds:g} s per "
+            f"rate; logs in {args.logs}",
+            flush=True,
+        )
+    else:
+        definition, night = kz_night(FAULTS)
+        k = len(channel_lists(definition, args.clients)[0]) - 1
+        print(
+            f"kz-2021 night: {len(night):,} reports, {len(definition.races)} races; "
+            f"{args.clients} clients in {args.workers} processes, each on the summary and {k} "
+            f"races; {args.seconds:g} s per rate; logs in {args.logs}",
+            flush=True,
+        )
     rows = []
     for rate in rates:
         if WARMUP + rate * args.seconds > len(night):
@@ -402,6 +490,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs per rate (medians)")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--logs", type=Path, default=None, help="service logs (default: tmp)")
+    parser.add_argument(
+        "--region-table", type=int, default=0, metavar="PRECINCTS",
+        help="one national race of PRECINCTS stations; every client on its region table",
+    )  # fmt: skip
+    parser.add_argument("--regions", type=int, default=17, help="regions of --region-table")
     args = parser.parse_args()
     args.logs = args.logs or Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     asyncio.run(main_async(args))

@@ -62,7 +62,7 @@ from votewire.aggregate.ports import Definitions, Downstream, Record, ViewSink, 
 from votewire.core.anomaly import AnomalySink, NoAnomalies, flag_anomaly
 from votewire.core.channels import unit_channel
 from votewire.core.codec import dumps, loads
-from votewire.core.events import decode_event_trusted
+from votewire.core.events import Event, decode_event_trusted
 from votewire.core.keys import election_key, race_key, region_key
 from votewire.core.precinct_rows import precincts_table
 from votewire.core.race_state import RaceState
@@ -153,9 +153,16 @@ class RaceFolder:
         folded = rejected = 0
         last_note = started
         async for records in self.log_reader.batches(partitions):
+            # One turn of the loop before folding: the reader's next fetch goes out now
+            # and arrives while this batch is folded, instead of after it.
+            await asyncio.sleep(0)
             for record in records:
                 try:
-                    await self._fold(record, count=False)
+                    report, key = self._decode(record)
+                    state = self._known(key, report.election_id)
+                    if state is None:
+                        state = await self._state(key, report.election_id, report.race_id)
+                    self._apply(state, report, record, count=False)
                     folded += 1
                 except Exception:  # dead-lettered when first folded; counted here only
                     rejected += 1
@@ -194,6 +201,15 @@ class RaceFolder:
 
     async def _fold(self, record: Record, count: bool = True) -> tuple[bytes, RaceState | None]:
         """Fold one record; `count`: in the per-status metrics (not for a re-fold)."""
+        report, key = self._decode(record)
+        state = self._known(key, report.election_id)
+        if state is None:
+            state = await self._state(key, report.election_id, report.race_id)
+        return key, state if self._apply(state, report, record, count) else None
+
+    def _decode(self, record: Record) -> tuple[Event, bytes]:
+        """The report (or race call) of `record` and its race's key; `Rejected` if it has
+        none or was sent under another key."""
         try:
             report = decode_event_trusted(loads(record.value or b""))  # a report or a race call
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -201,7 +217,18 @@ class RaceFolder:
         key = race_key(report.election_id, report.race_id)
         if record.key != key:
             raise Rejected("misrouted", f"key {record.key!r} is not {key!r}")
-        state = await self._state(key, report.election_id, report.race_id)
+        return report, key
+
+    def _known(self, key: bytes, election_id: str) -> RaceState | None:
+        """The state of `key` if it is folded under the current definition (no wait)."""
+        state = self._states.get(key)
+        if state is not None and state.definition is self.definitions.catalog.get(election_id):
+            return state
+        return None
+
+    def _apply(self, state: RaceState, report: Event, record: Record, count: bool) -> bool:
+        """Fold `report` (of `record`) into `state`, offer its flags naming the record's
+        sender; whether the race changed."""
         result = state.apply(report)
         for flag in result.flags:  # a re-fold offers them again; the feed keeps each once
             sender = credential_of(record.headers)
@@ -209,7 +236,7 @@ class RaceFolder:
         if count:
             self.metrics.count("reports_folded")
             self.metrics.count(f"reports_{result.status}")
-        return key, state if result.changed else None
+        return result.changed
 
     async def _state(self, key: bytes, election_id: str, race_id: str) -> RaceState:
         state = self._states.get(key)

@@ -22,9 +22,11 @@ later. `loads` is for this system's own bytes and checks nothing.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
+import orjson
 from votewire.core.definition_decoder import DefinitionError, decode_definition
 from votewire.core.models import (
     ElectionDefinition,
@@ -51,14 +53,51 @@ __all__ = [
 ]
 
 
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+_FLOAT_NOTATION = re.compile(rb"[0-9]e-|0\.0000")
+"""Where orjson's floats may differ from the standard library's (`1e-05` vs `0.00001`)."""
+
+
 def dumps(obj: Any) -> bytes:
-    """Canonical bytes of a JSON-ready value: compact, sorted keys, UTF-8."""
+    """Canonical bytes of a JSON-ready value: compact, sorted keys, UTF-8.
+
+    The bytes are those of `json.dumps(obj, ensure_ascii=False, sort_keys=True,
+    separators=(",", ":"))`, encoded as UTF-8; orjson writes them (several times
+    faster: a view is encoded once per change). It agrees byte for byte on strings,
+    integers, booleans, None, lists and dicts with string keys (keys sorted by
+    code point, the same escapes); what it does not take (integers beyond 64 bits,
+    other keys, datetimes, ...) and floats it writes in another notation (`1e-05`,
+    tiny values) go through the standard library. One exception is knowingly left:
+    NaN and infinities, which the standard library writes as non-JSON (`NaN`) and
+    orjson as `null`; no document of this system carries a float (shares are strings,
+    `core.percent`)."""
+    try:
+        out = orjson.dumps(obj, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return _stdlib_dumps(obj)
+    if _FLOAT_NOTATION.search(out):  # perhaps a tiny float (the text may be in a string)
+        return _stdlib_dumps(obj)
+    return out
+
+
+def _stdlib_dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
 def loads(raw: bytes | str) -> Any:
-    """Parse JSON text this system wrote; raises `ValueError` (incl. `UnicodeDecodeError`)."""
-    return json.loads(raw)
+    """Parse JSON text this system wrote; raises `ValueError` (incl. `UnicodeDecodeError`).
+
+    orjson parses (faster), into the same values as `json.loads`; what it refuses
+    and the standard library takes (integers beyond 64 bits, `NaN`) is parsed by the
+    standard library."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 MAX_DEPTH = 64
