@@ -48,9 +48,10 @@ from votewire.aggregate.flusher import ViewFlusher
 from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.heartbeat import HeartbeatWriter
 from votewire.aggregate.metrics import Metrics
+from votewire.aggregate.national_stage import NationalStage
 from votewire.aggregate.openings import ElectionOpener
 from votewire.aggregate.ports import Definitions, Record
-from votewire.aggregate.rollups import NationalStage, RegionStage
+from votewire.aggregate.rollups import RegionStage
 from votewire.aggregate.state_table import RoutedTable, routed_table
 from votewire.aggregate.transport import install as install_transport
 from votewire.config import Settings

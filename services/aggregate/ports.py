@@ -1,6 +1,6 @@
 """The aggregate stages' vocabulary: records in, outputs out, and the ports between.
 
-The stages (`folder.RaceFolder`, `rollups.RegionStage`, `rollups.NationalStage`)
+The stages (`folder.RaceFolder`, `rollups.RegionStage`, `national_stage.NationalStage`)
 import no faust, aiokafka or redis: they see
 
 - `Record`: one consumed message (key, value, source partition);

@@ -10,8 +10,9 @@ from functools import cache
 from votewire.aggregate.dead_letters import DeadLetters
 from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.metrics import Metrics
+from votewire.aggregate.national_stage import NationalStage
 from votewire.aggregate.ports import Definitions, Record
-from votewire.aggregate.rollups import NationalStage, RegionStage
+from votewire.aggregate.rollups import RegionStage
 from votewire.core.codec import report_to_bytes
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.scenario import FaultRates, simulate_night
