@@ -87,8 +87,8 @@ class RaceUnits:
     """See the module doc."""
 
     __slots__ = (
-        "_changed", "_marks", "_marks_of", "_of", "_part_versions", "_parts_changed",
-        "_parts_unstamped", "_sums", "_unstamped", "_versions", "defined", "definition", "race",
+        "_changed", "_marks", "_of", "_part_versions", "_parts_changed", "_parts_unstamped",
+        "_spanning", "_sums", "_unstamped", "_versions", "defined", "definition", "race",
     )  # fmt: skip
 
     def __init__(self, definition: ElectionDefinition, race: Race) -> None:
@@ -114,16 +114,12 @@ class RaceUnits:
         self._versions: dict[Unit, int] = {}
         """The race version at which each unit's totals last changed (its view's version)."""
         marks = len(definition.turnout_marks)
-        self._marks: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        self._spanning = race.region_id is None
+        self._marks: dict[str, tuple[list[int], list[int], list[int]]] = {
+            g: ([0] * marks, [0] * marks, [0] * marks)
+            for g in (definition.race_regions(race.race_id) if self._spanning else ())
+        }
         """Spanning races only: per region, (ballots, registered, precincts) per mark."""
-        self._marks_of: dict[str, str] = {}
-        """Spanning races only: precinct_id -> its region."""
-        if race.region_id is None:
-            for p in race.precincts:
-                g = self._of[p.precinct_id][0][1]
-                self._marks_of[p.precinct_id] = g
-                if g not in self._marks:
-                    self._marks[g] = ([0] * marks, [0] * marks, [0] * marks)
         self._parts_changed: set[str] = set()
         self._parts_unstamped: set[str] = set()
         self._part_versions: dict[str, int] = {}
@@ -169,17 +165,17 @@ class RaceUnits:
                 votes[cid] += sign * n
             self._changed.add(unit)
             self._unstamped.add(unit)
-        g = self._marks_of.get(report.precinct_id)
-        if g is not None:
+        if self._spanning:
+            g = self._of[report.precinct_id][0][1]  # its region (units_of lists it first)
             self._parts_changed.add(g)
             self._parts_unstamped.add(g)
 
     def account_turnout(self, precinct_id: str, mark: int, ballots: int, sign: int) -> None:
         """Add (`sign` 1) or subtract (-1) one winning turnout figure of mark index `mark`
         to its region's part (races spanning regions; other races ignore it)."""
-        g = self._marks_of.get(precinct_id)
-        if g is None:
+        if not self._spanning:
             return
+        g = self._of[precinct_id][0][1]
         ballots_by_mark, registered, precincts = self._marks[g]
         ballots_by_mark[mark] += sign * ballots
         registered[mark] += sign * self.defined[precinct_id]

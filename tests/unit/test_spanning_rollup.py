@@ -127,3 +127,13 @@ def test_a_region_heard_of_only_through_the_spanning_race_is_published() -> None
     assert tally.region_view("S")["ballots_cast"] == 60
     assert tally.national_view()["ballots_cast"] == 60
     assert tally.national_view()["races_reporting"] == 1
+
+
+def test_an_empty_part_is_the_part_of_a_race_nothing_was_heard_from() -> None:
+    """`empty_part` (built from the definition alone) equals a fresh race's own part."""
+    from votewire.core.race_units import RaceUnits
+
+    race = DEFN.race("PRES")
+    units = RaceUnits(DEFN, race)
+    for g in ("N", "S"):
+        assert units.part(g) == empty_part(DEFN, race, g)
