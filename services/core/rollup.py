@@ -292,6 +292,8 @@ class NationalRollup:
         self._spanning: dict[str, RaceView] = {
             r.race_id: RaceState(definition, r.race_id).view() for r in definition.spanning()
         }
+        self._empty: dict[str, RegionView] = {}
+        """The view of each region not heard from, built once (not on every `view`)."""
         self._view: NationalView | None = None
 
     def put_spanning(self, view: RaceView) -> None:
@@ -312,8 +314,14 @@ class NationalRollup:
         """The national view (cached until the next `put`; do not mutate)."""
         if self._view is None:
             views = [
-                v if v is not None else RegionRollup(self.definition, region_id).view()
+                v if v is not None else self._empty_view(region_id)
                 for region_id, v in self._views.items()
             ]
             self._view = national_view(self.definition, views, self._spanning.values())
         return self._view
+
+    def _empty_view(self, region_id: str) -> RegionView:
+        found = self._empty.get(region_id)
+        if found is None:
+            found = self._empty[region_id] = RegionRollup(self.definition, region_id).view()
+        return found
