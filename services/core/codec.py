@@ -58,8 +58,18 @@ _ORJSON_OPTIONS = (
 )
 
 
-_FLOAT_NOTATION = re.compile(rb"[0-9]e-|0\.0000")
-"""Where orjson's floats may differ from the standard library's (`1e-05` vs `0.00001`)."""
+_EXPONENT = re.compile(rb"e-")
+_TINY = re.compile(rb"0\.0000")
+
+
+def _float_notation(out: bytes) -> bool:
+    """Whether `out` may hold a float orjson writes otherwise than the standard library
+    (`1e-05` vs `0.00001`): a digit before "e-", or "0.0000" (the text may be in a
+    string). Literal searches, then a look at the byte before each "e-": a character
+    class alternation (one pattern for both) costs ~25 times more on a 4 KB view."""
+    if _TINY.search(out) is not None:
+        return True
+    return any(m.start() > 0 and 48 <= out[m.start() - 1] <= 57 for m in _EXPONENT.finditer(out))
 
 
 def dumps(obj: Any) -> bytes:
@@ -79,7 +89,7 @@ def dumps(obj: Any) -> bytes:
         out = orjson.dumps(obj, option=_ORJSON_OPTIONS)
     except TypeError:
         return _stdlib_dumps(obj)
-    if _FLOAT_NOTATION.search(out):  # perhaps a tiny float (the text may be in a string)
+    if _float_notation(out):  # perhaps a tiny float
         return _stdlib_dumps(obj)
     return out
 

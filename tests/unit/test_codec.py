@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from builders import definition_dict, race_dict, result, turnout
+from hypothesis import given
+from hypothesis import strategies as st
 from votewire.core.codec import (
     MAX_DEPTH,
     DefinitionError,
@@ -131,6 +133,32 @@ def test_canonical_bytes_are_compact_sorted_utf8() -> None:
     assert b" " not in raw
     assert "Ақсу-1".encode() in raw
     assert dumps({"b": 1, "a": [1, 2]}) == b'{"a":[1,2],"b":1}'
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.sampled_from('e-0.1x9Ақ"\\\n')),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_JSON)
+def test_canonical_bytes_are_the_standard_librarys(value: Any) -> None:
+    """dumps writes what json.dumps(sort_keys, compact, ensure_ascii=False) writes, floats
+    of every notation and strings full of "e-" and "0.0000" included."""
+    expected = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert dumps(value) == expected.encode()
+
+
+@pytest.mark.parametrize("value", [1e-05, 0.00001234, [1, "a1e-5", 2.5e-07], {"k": "x0.0000"}])
+def test_tiny_floats_keep_the_standard_notation(value: Any) -> None:
+    assert dumps(value) == json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 @pytest.mark.parametrize(
