@@ -97,6 +97,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "Coalescing window of the aggregate's Redis writes (newest view per channel).",
     ),
     "VOTEWIRE_AGGREGATE_BATCH_MS": ("10", "Longest an aggregate stage waits to fill a batch."),
+    "VOTEWIRE_AGGREGATE_DEFER_MS": (
+        "250",
+        "Longest stage 1 defers publishing race views while it is behind (0: never defers).",
+    ),
     "VOTEWIRE_AGGREGATE_BATCH_MAX": ("500", "Most records an aggregate stage folds per batch."),
     "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS": (
         "10",
@@ -284,6 +288,7 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "aggregate_flush_ms": _int(env, "VOTEWIRE_AGGREGATE_FLUSH_MS"),
         "aggregate_batch_ms": _int(env, "VOTEWIRE_AGGREGATE_BATCH_MS"),
+        "aggregate_defer_ms": max(0, _int(env, "VOTEWIRE_AGGREGATE_DEFER_MS")),
         "aggregate_batch_max": max(1, _int(env, "VOTEWIRE_AGGREGATE_BATCH_MAX")),
         "aggregate_fetch_wait_ms": max(1, _int(env, "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS")),
         "aggregate_session_timeout_s": max(6, _int(env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S")),
@@ -367,6 +372,7 @@ class Settings:
     aggregate_flush_ms: int = 50
     """Coalescing window of the aggregate's Redis writes."""
     aggregate_batch_ms: int = 10
+    aggregate_defer_ms: int = 250
     aggregate_batch_max: int = 500
     aggregate_fetch_wait_ms: int = 10
     aggregate_session_timeout_s: int = 10

@@ -47,6 +47,7 @@ from votewire.aggregate.dead_letters import DeadLetters, SizeGuard
 from votewire.aggregate.flusher import ViewFlusher
 from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.heartbeat import HeartbeatWriter
+from votewire.aggregate.lag import ConsumerBacklog
 from votewire.aggregate.metrics import Metrics
 from votewire.aggregate.national_stage import NationalStage
 from votewire.aggregate.openings import ElectionOpener
@@ -252,25 +253,42 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
 
     batch_max = settings.aggregate_batch_max
 
+    loops: list[BatchLoop] = []
+
     def stage_agent(
         topic: faust.TopicT,
         name: str,
         fold: Callable[[list[Record]], Awaitable[None]],
         window_s: float,
+        **deferral: Any,
     ) -> None:
         async def run(stream: faust.StreamT[bytes]) -> None:
             assert isinstance(stream, faust.Stream)  # noack_take is not on StreamT
-            loop = BatchLoop(name, fold, stream.ack, metrics, crash)
+            loop = BatchLoop(name, fold, stream.ack, metrics, crash, **deferral)
+            loops.append(loop)
             batches = cast(Any, stream.noack_take(batch_max, window_s))
-            await loop.run(batches)
+            try:
+                await loop.run(batches)
+            finally:
+                loops.remove(loop)
 
         run.__qualname__ = run.__name__ = name.replace("-", "_")
         app.agent(topic, concurrency=1, name=name)(run)
 
-    # Stage 1 batches briefly (latency of race views); stages 2 and 3 batch
-    # as long as the Redis writer coalesces: a region or the nation is folded
-    # at most once per window, however many races changed in it.
-    stage_agent(reports, "fold-reports", folder.fold_batch, settings.aggregate_batch_ms / 1000)
+    # Stage 1 batches briefly (latency of race views) and, while behind, defers
+    # publishing (batch_loop.py: a late worker renders a race once per window,
+    # not once per batch); stages 2 and 3 batch as long as the Redis writer
+    # coalesces: a region or the nation is folded at most once per window,
+    # however many races changed in it.
+    stage_agent(
+        reports,
+        "fold-reports",
+        folder.fold,
+        settings.aggregate_batch_ms / 1000,
+        publish=folder.publish,
+        backlog=ConsumerBacklog(lambda tp: app.consumer.highwater(tp)),
+        defer_s=settings.aggregate_defer_ms / 1000,
+    )
     coalesce_s = max(settings.aggregate_batch_ms, settings.aggregate_flush_ms) / 1000
     stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
     stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
@@ -283,6 +301,8 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
 
     @app.on_partitions_revoked.connect
     async def on_revoked(*args: Any, **kwargs: Any) -> None:
+        for loop in loops:
+            loop.forget()
         folder.forget()
         regions.forget()
         nation.forget()

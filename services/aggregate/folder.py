@@ -6,7 +6,8 @@ idempotent and order-free (`RaceState.apply`), so the worker keeps its race
 states in memory only and writes no per-report state anywhere:
 
 - `fold_batch(records)` folds a batch of reports (any mix of partitions)
-  with the domain core, then, once per race that changed in the batch, sends
+  with the domain core (`fold`), then (`publish`), once per race that
+  changed since the last publication, sends
   its view to the region stage (the batch's views of each region packed in
   JSON arrays, `ports.pack`, key `keys.region_key`) and offers it to the
   Redis writer for `race:<election>:<race>`. A race spanning regions
@@ -15,7 +16,7 @@ states in memory only and writes no per-report state anywhere:
   national stage (`to_nation`, key `keys.election_key`, as a one-element
   entry `[RaceView]`): it counts where its precincts are and once
   nationally (`core.rollup`). Cost per report: one apply and,
-  per batch, one view per changed race: O(candidates + marks), whatever the
+  per publication, one view per changed race: O(candidates + marks), whatever the
   size of the race;
 - `recover(partitions)`, run once faust has assigned `partitions` and before
   it resumes them (a table recover callback), re-folds each of them from its
@@ -120,17 +121,27 @@ class RaceFolder:
         self.anomalies = anomalies or NoAnomalies()
         self.to_nation = to_nation
         self._states: dict[bytes, RaceState] = {}
+        self._changed: dict[bytes, RaceState] = {}
+        """Races changed by `fold` and not yet published, in order of first change."""
 
     def forget(self) -> None:
         """Drop every race state (on revocation): `recover` folds them again."""
         self._states.clear()
+        self._changed.clear()
 
     @property
     def races(self) -> int:
         return len(self._states)
 
     async def fold_batch(self, records: Sequence[Record]) -> None:
-        changed: dict[bytes, RaceState] = {}
+        """Fold `records`, then publish what they changed (`fold` then `publish`)."""
+        await self.fold(records)
+        await self.publish()
+
+    async def fold(self, records: Sequence[Record]) -> None:
+        """Fold `records` into the race states; the races they changed wait for
+        `publish` (the batch loop may fold several batches before it publishes)."""
+        changed = self._changed
         for record in records:
             try:
                 key, state = await self._fold(record)
@@ -143,7 +154,12 @@ class RaceFolder:
                 continue
             if state is not None:
                 changed[key] = state
-        await self._publish(list(changed.values()))
+
+    async def publish(self) -> None:
+        """Publish each race changed since the last publication, once."""
+        states = list(self._changed.values())
+        self._changed.clear()
+        await self._publish(states)
 
     async def recover(self, partitions: set[int]) -> int:
         """Re-fold `partitions` from their start and re-publish their races (module doc);

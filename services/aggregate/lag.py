@@ -18,7 +18,7 @@ tests/unit/test_aggregate_lag.py), as transport.py does for its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import faust
@@ -85,3 +85,28 @@ def partition_offsets(app: faust.App, topics: Iterable[str]) -> dict[str, Offset
         done = frontier(committed.get(tp), acked.get(tp) or ())
         found[f"{tp.topic}:{tp.partition}"] = Offsets(end, done)
     return found
+
+
+class ConsumerBacklog:
+    """`batch_loop.Backlog` from faust's consumer: a batch is behind if, in one of its
+    partitions, the consumer's last known end (`highwater`, learnt from each fetch
+    response) is past the batch's last offset + 1. An unknown end is not behind."""
+
+    def __init__(self, highwater: Callable[[Any], int | None]) -> None:
+        self.highwater = highwater
+
+    def behind(self, events: Sequence[Any]) -> bool:
+        last: dict[Any, int] = {}
+        for event in events:
+            message = event.message
+            tp, offset = message.tp, message.offset
+            if offset > last.get(tp, -1):
+                last[tp] = offset
+        for tp, offset in last.items():
+            try:
+                end = self.highwater(tp)
+            except Exception:  # not assigned any more, consumer stopping
+                continue
+            if end is not None and end > offset + 1:
+                return True
+        return False
