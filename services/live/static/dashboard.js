@@ -1,8 +1,10 @@
 // The public dashboard: one election, live over /v1/live.
 //
-// Channels: summary:E (national), races:E (every race with its status; also
-// tells which regions exist), region:E:G for each region, race:E:R for
-// the race on display, anomalies:E for the anomalies panel (anomalies.js), and a
+// Channels: summary:E (national), races:E (the race list's index: which
+// regions exist and how many pages of races each has), races:E:G:P for the
+// pages of the group on display (the picked region's races, else the races
+// spanning regions; never the whole election), region:E:G for each region,
+// race:E:R for the race on display, anomalies:E for the anomalies panel (anomalies.js), and a
 // spanning race's unit:E:R:region.G channels and one region's districts
 // (units.js).
 // The URL holds the state (?election=&region=&race=), so any view can be
@@ -27,7 +29,9 @@ const token = params.get("token");
 const state = {
   election: null,
   summary: null,
-  races: null,
+  index: null,                  // races:E: the race list's groups and their page counts
+  shown: null,                  // the group whose pages are subscribed: {group, pages}
+  pages: new Map(),             // races:E:G:P -> page view, of the shown group
   regions: new Map(),           // region_id -> region view (null until heard)
   region: params.get("region"),
   race: params.get("race"),
@@ -77,16 +81,54 @@ function scheduleRender() {
 }
 
 function regionIds() {
-  const ids = [];
-  for (const line of state.races?.races || []) {
-    // A race spanning regions (region_id null) belongs to none: it is listed as nationwide.
-    if (line.region_id != null && !ids.includes(line.region_id)) ids.push(line.region_id);
-  }
-  return ids;
+  // The spanning group (region_id null) belongs to no region: it is listed as nationwide.
+  return (state.index?.groups || []).filter((g) => g.region_id != null).map((g) => g.region_id);
 }
 
-function onRaces(view) {
-  state.races = view;
+function spanningGroup() {
+  return (state.index?.groups || []).find((g) => g.region_id == null && g.races > 0) || null;
+}
+
+// The group whose races are listed: the picked region's, else the races spanning regions.
+function wantedGroup() {
+  const groups = state.index?.groups || [];
+  return state.region ? groups.find((g) => g.region_id === state.region) || null : spanningGroup();
+}
+
+function pageChannel(group, page) {
+  return `races:${state.election}:${group}:${page}`;
+}
+
+// Subscribe the pages of the wanted group (and drop the previous group's).
+function followPages() {
+  const want = wantedGroup();
+  const shown = state.shown;
+  if (shown && want && shown.group === want.group && shown.pages === want.pages) return;
+  if (!shown && !want) return;
+  if (shown) for (let p = 0; p < shown.pages; p++) client.unsubscribe(pageChannel(shown.group, p));
+  state.pages.clear();
+  state.shown = want ? { group: want.group, pages: want.pages } : null;
+  if (!want) return;
+  for (let p = 0; p < want.pages; p++) {
+    const channel = pageChannel(want.group, p);
+    client.subscribe(channel, (view) => {
+      if (view) state.pages.set(channel, view); else state.pages.delete(channel);
+      scheduleRender();
+    });
+  }
+}
+
+function shownLines() {
+  const shown = state.shown;
+  if (!shown) return [];
+  const lines = [];
+  for (let p = 0; p < shown.pages; p++) lines.push(...(state.pages.get(pageChannel(shown.group, p))?.races || []));
+  return lines;
+}
+
+function onIndex(view) {
+  state.index = view;
+  followPages();
   for (const id of regionIds()) {
     if (state.regions.has(id)) continue;
     state.regions.set(id, null);
@@ -107,6 +149,7 @@ function reveal(id) {
 
 function selectRegion(id) {
   state.region = state.region === id ? null : id;
+  followPages();
   remember();
   scheduleRender();
   if (state.region) reveal("region-title");
@@ -232,23 +275,23 @@ function renderRegions() {
 
 function renderRegionPanel() {
   const region = state.regions.get(state.region);
-  const nationwide = (state.races?.races || []).filter((line) => line.region_id == null);
-  const title = region ? region.name : state.region ? state.region : nationwide.length ? "Nationwide races" : "Races";
+  const nationwide = spanningGroup() !== null;
+  const title = region ? region.name : state.region ? state.region : nationwide ? "Nationwide races" : "Races";
   setText("region-title", title);
   const csv = document.getElementById("region-csv");
   csv.hidden = !state.region;
   if (state.region) csv.href = withToken(`/v1/elections/${state.election}/regions/${state.region}/results.csv`);
-  const lines = state.region
-    ? (state.races?.races || []).filter((line) => line.region_id === state.region)
-    : nationwide; // races spanning regions, until a region is picked
+  // The shown group's pages: the region's races, else those spanning regions.
+  const lines = shownLines();
   const target = document.getElementById("race-list");
-  if (!state.region && !nationwide.length) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
+  if (!state.region && !nationwide) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
   else renderRaceList(target, lines, state.race, selectRace);
   renderRace(document.getElementById("race"), state.raceView, state.parties, state.units);
 }
 
 function openRace(regionId, raceId) {
   state.region = regionId;
+  followPages();
   selectRace(raceId);
 }
 
@@ -342,7 +385,7 @@ async function main() {
     state.parties.update(view);
     scheduleRender();
   });
-  client.subscribe(`races:${state.election}`, (view) => onRaces(view));
+  client.subscribe(`races:${state.election}`, (view) => { if (view) onIndex(view); });
   client.subscribe(`anomalies:${state.election}`, (view) => state.anomalies.onView(view));
   if (state.race) selectRace(state.race, { user: false });
   client.start();
