@@ -23,6 +23,7 @@ import { renderRace, renderRaceList } from "./race.js";
 import { RaceUnits } from "./units.js";
 
 const PARTY_ROWS = 10;  // parties listed by votes; the rest are summed as one line
+const PAGES_SHOWN = 3;  // race-list pages followed at once (a wide region is paged: "next")
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
@@ -30,7 +31,8 @@ const state = {
   election: null,
   summary: null,
   index: null,                  // races:E: the race list's groups and their page counts
-  shown: null,                  // the group whose pages are subscribed: {group, pages}
+  shown: null,                  // the pages subscribed: {group, pages, first, last}
+  firstPage: 0,                 // the first page shown of the wanted group
   pages: new Map(),             // races:E:G:P -> page view, of the shown group
   regions: new Map(),           // region_id -> region view (null until heard)
   region: params.get("region"),
@@ -99,17 +101,22 @@ function pageChannel(group, page) {
   return `races:${state.election}:${group}:${page}`;
 }
 
-// Subscribe the pages of the wanted group (and drop the previous group's).
+// Subscribe the shown pages of the wanted group (at most PAGES_SHOWN from firstPage),
+// and drop those no longer shown.
 function followPages() {
   const want = wantedGroup();
   const shown = state.shown;
-  if (shown && want && shown.group === want.group && shown.pages === want.pages) return;
+  if (want && (!shown || shown.group !== want.group)) state.firstPage = 0;
+  const first = want ? Math.max(0, Math.min(state.firstPage, want.pages - 1)) : 0;
+  const last = want ? Math.min(want.pages, first + PAGES_SHOWN) : 0;
+  if (shown && want && shown.group === want.group && shown.pages === want.pages &&
+      shown.first === first && shown.last === last) return;
   if (!shown && !want) return;
-  if (shown) for (let p = 0; p < shown.pages; p++) client.unsubscribe(pageChannel(shown.group, p));
+  if (shown) for (let p = shown.first; p < shown.last; p++) client.unsubscribe(pageChannel(shown.group, p));
   state.pages.clear();
-  state.shown = want ? { group: want.group, pages: want.pages } : null;
+  state.shown = want ? { group: want.group, pages: want.pages, first, last } : null;
   if (!want) return;
-  for (let p = 0; p < want.pages; p++) {
+  for (let p = first; p < last; p++) {
     const channel = pageChannel(want.group, p);
     client.subscribe(channel, (view) => {
       if (view) state.pages.set(channel, view); else state.pages.delete(channel);
@@ -122,8 +129,28 @@ function shownLines() {
   const shown = state.shown;
   if (!shown) return [];
   const lines = [];
-  for (let p = 0; p < shown.pages; p++) lines.push(...(state.pages.get(pageChannel(shown.group, p))?.races || []));
+  for (let p = shown.first; p < shown.last; p++) lines.push(...(state.pages.get(pageChannel(shown.group, p))?.races || []));
   return lines;
+}
+
+function turnPages(by) {
+  state.firstPage = Math.max(0, (state.shown?.first || 0) + by);
+  followPages();
+  scheduleRender();
+}
+
+// "Races 301-600 of 5,000 · previous · next" under a group of more pages than shown.
+function pager() {
+  const shown = state.shown;
+  const size = state.index?.page_size || 100;
+  const group = wantedGroup();
+  if (!shown || !group || shown.pages <= PAGES_SHOWN) return null;
+  const to = Math.min(group.races, shown.last * size);
+  return h("p", { class: "pager muted small", "data-testid": "race-pager" },
+    `Races ${n(shown.first * size + 1)}–${n(to)} of ${n(group.races)} `,
+    h("button", { type: "button", disabled: shown.first === 0, onclick: () => turnPages(-PAGES_SHOWN), text: "‹ previous" }),
+    " ",
+    h("button", { type: "button", disabled: shown.last >= shown.pages, onclick: () => turnPages(PAGES_SHOWN), text: "next ›" }));
 }
 
 function onIndex(view) {
@@ -285,7 +312,11 @@ function renderRegionPanel() {
   const lines = shownLines();
   const target = document.getElementById("race-list");
   if (!state.region && !nationwide) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
-  else renderRaceList(target, lines, state.race, selectRace);
+  else {
+    renderRaceList(target, lines, state.race, selectRace);
+    const more = pager();
+    if (more) target.append(more);
+  }
   renderRace(document.getElementById("race"), state.raceView, state.parties, state.units);
 }
 
