@@ -6,9 +6,10 @@ Stage 2 (`RegionStage`) and the pattern both follow live here; stage 3
 `RegionStage` consumes race views keyed by "<election>/<region>" (so one
 worker owns a region), and the parts of races spanning regions there
 (`RaceUnits.part`, `"part": true`), and folds them with the core's
-`RegionRollup`; `NationalStage` consumes region views keyed by "<election>",
-and the views of races spanning regions (one-element entries, from stage
-1), and folds them with `NationalRollup`. Both follow one pattern:
+`RegionRollup`; `NationalStage` consumes region views keyed by "<election>"
+and the views of races spanning regions (from stage 1), each a one-element
+entry `[view]`, and folds them with `NationalRollup`. Both follow one
+pattern:
 
 - input messages are JSON arrays of *snapshots* (whole views with their
   version), never deltas: a stage keeps the newest view per member (race or
