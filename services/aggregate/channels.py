@@ -9,7 +9,7 @@ at equal versions. This module only re-types them for the stages' sink.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from votewire.aggregate.ports import Output
@@ -17,6 +17,7 @@ from votewire.core.channels import (
     RaceLine,
     race_channel,
     race_line,
+    race_page_channel,
     races_channel,
     region_channel,
     summary_channel,
@@ -25,38 +26,33 @@ from votewire.core.channels import (
 )
 from votewire.core.models import ElectionDefinition
 from votewire.core.publication import (
-    SPANNING,
     election_publications,
     empty_line,
-    encode_lines,
     national_publications,
-    races_doc,
-    races_doc_bytes,
-    region_lines,
     region_publications,
     tally_publications,
 )
 from votewire.core.publication import (
     published_channels as all_channels,
 )
+from votewire.core.race_pages import SPANNING_GROUP, RacePages
 from votewire.core.tally import ElectionTally
 from votewire.core.views import NationalView, PartView, RaceView, RegionView
 
 __all__ = [
-    "SPANNING",
+    "SPANNING_GROUP",
     "RaceLine",
+    "RacePages",
     "all_channels",
     "election_outputs",
     "empty_line",
-    "encode_lines",
     "national_outputs",
+    "page_outputs",
     "race_channel",
     "race_line",
+    "race_page_channel",
     "races_channel",
-    "races_doc",
-    "races_doc_bytes",
     "region_channel",
-    "region_lines",
     "region_outputs",
     "summary_channel",
     "turnout_channel",
@@ -69,14 +65,15 @@ def region_outputs(view: RegionView) -> list[Output]:
     return [Output._make(p) for p in region_publications(view)]
 
 
-def national_outputs(
-    definition: ElectionDefinition,
-    view: NationalView,
-    encoded_lines: Mapping[str, bytes],
-) -> list[Output]:
-    """What the national view publishes: `summary:E`, `turnout:E` and `races:E`
-    (`encoded_lines`: per region heard from, `encode_lines` of its race lines)."""
-    return [Output._make(p) for p in national_publications(definition, view, encoded_lines)]
+def national_outputs(definition: ElectionDefinition, view: NationalView) -> list[Output]:
+    """What the national view publishes: `summary:E`, `turnout:E` and the race list's
+    index `races:E`."""
+    return [Output._make(p) for p in national_publications(definition, view)]
+
+
+def page_outputs(pages: RacePages, which: Iterable[int]) -> list[Output]:
+    """The race-list pages `which` of one group (`core.race_pages`)."""
+    return [Output._make(p) for p in pages.publications(list(which))]
 
 
 def election_outputs(

@@ -6,27 +6,32 @@ Stage 2 (`RegionStage`) and the pattern both follow live here; stage 3
 `RegionStage` consumes race views keyed by "<election>/<region>" (so one
 worker owns a region), and the parts of races spanning regions there
 (`RaceUnits.part`, `"part": true`), and folds them with the core's
-`RegionRollup`; `NationalStage` consumes region views keyed by "<election>",
-and the views of races spanning regions (one-element entries, from stage
-1), and folds them with `NationalRollup`. Both follow one pattern:
+`RegionRollup`; `NationalStage` consumes region views keyed by "<election>"
+and the views of races spanning regions (from stage 1), each a one-element
+entry `[view]`, and folds them with `NationalRollup`. Both follow one
+pattern:
 
 - input messages are JSON arrays of *snapshots* (whole views with their
   version), never deltas: a stage keeps the newest view per member (race or
   region) and ignores one whose version is not greater than the kept one.
   Re-sent, replayed or out-of-order snapshots therefore never double-count;
 - the kept member views are the durable state: the state table (stage 2:
-  race -> its view; stage 3: region -> its view and race lines), written on
-  the input record's partition. The in-memory rollups are a cache, rebuilt
-  from the table on first use;
+  race -> its view; stage 3: region -> its view, spanning race -> its
+  view), written on the input record's partition. The in-memory rollups are
+  a cache, rebuilt from the table on first use;
 - after a batch, each changed region (election) is folded once; the region
-  stage sends each changed region's view downstream with the lines of the
-  races that changed since it was last sent (all of them after `recover`),
-  packed per election, and both offer their documents to the Redis writer. Versions are sums of
-  member versions: monotonic, and the same on every worker and after any
-  restart, so the conditional Redis write is safe;
-- every document, turnout series and race list included, is a deterministic
-  function of the member views (a restart, a replay or `rebuild` publishes
-  the same bytes at the same version);
+  stage sends each changed region's view downstream (the view only: no
+  race line leaves the region), packed per election, and both offer their
+  documents to the Redis writer. Versions are sums of member versions:
+  monotonic, and the same on every worker and after any restart, so the
+  conditional Redis write is safe;
+- the race list is paged (`core.race_pages`): stage 2 publishes the pages
+  of its region's race list that a batch changed, each once per batch
+  (O(`PAGE_SIZE`) each, whatever the region's size), stage 3 the index
+  and the pages of the races spanning regions;
+- every document, turnout series and race-list page included, is a
+  deterministic function of the member views (a restart, a replay or
+  `rebuild` publishes the same bytes at the same version);
 - `recover(partitions)` (after a rebalance) re-publishes everything owned:
   a crash may have lost a downstream send whose table write survived.
 """
@@ -38,10 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from votewire.aggregate.channels import (
-    race_line,
-    region_outputs,
-)
+from votewire.aggregate.channels import RacePages, page_outputs, region_outputs
 from votewire.aggregate.metrics import Metrics
 from votewire.aggregate.ports import (
     Definitions,
@@ -55,7 +57,7 @@ from votewire.aggregate.ports import (
     unpack,
     untag,
 )
-from votewire.core.codec import dumps, loads
+from votewire.core.codec import loads
 from votewire.core.keys import election_key, part_key, race_key
 from votewire.core.models import ElectionDefinition
 from votewire.core.rollup import RegionRollup
@@ -67,13 +69,13 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Region:
     rollup: RegionRollup
+    pages: RacePages
+    """The region's race-list pages (its own races' lines)."""
     views: dict[str, RaceView] = field(default_factory=dict)
     parts: dict[str, int] = field(default_factory=dict)
     """Version of the part kept, per race spanning regions with precincts here."""
-    lines: dict[str, bytes] = field(default_factory=dict)
-    """Encoded race line per race heard of."""
-    unsent: set[str] = field(default_factory=set)
-    """Races whose line changed since the region was last sent downstream."""
+    changed: set[int] = field(default_factory=set)
+    """Pages with a line changed since the region was last published."""
 
 
 class Stage:
@@ -156,7 +158,7 @@ class RegionStage(Stage):
             definition = owned.get((e, g)) or await self._definition(e)
             if definition is not None and definition.region(g) is not None:
                 owned[(e, g)] = definition
-        await self._publish(sorted(owned.items()), every_line=True)
+        await self._publish(sorted(owned.items()), every_page=True)
         return len(owned)
 
     async def _put(self, view: RaceView, raw: bytes, partition: int) -> ElectionDefinition | None:
@@ -173,8 +175,7 @@ class RegionStage(Stage):
             return None
         region.rollup.put(view)
         region.views[view["race_id"]] = view
-        region.lines[view["race_id"]] = dumps(race_line(view))
-        region.unsent.add(view["race_id"])
+        region.changed.add(region.pages.put(view))
         key = race_key(view["election_id"], view["race_id"])
         self.table.put(key, tag(partition, raw), partition)
         return definition
@@ -197,13 +198,13 @@ class RegionStage(Stage):
         region = self._regions.get(key)
         if region is not None and region.rollup.definition is definition:
             return region
-        region = _Region(RegionRollup(definition, region_id))
+        region = _Region(RegionRollup(definition, region_id), RacePages(definition, region_id))
         for race in definition.races_in(region_id):
             view = self._load(race_key(definition.election_id, race.race_id))
             if view is not None and view["region_id"] == region_id:
                 region.rollup.put(view)
                 region.views[race.race_id] = view
-                region.lines[race.race_id] = dumps(race_line(view))
+                region.pages.put(view)
         for race in definition.spanning_in(region_id):
             part = self._load(part_key(definition.election_id, race.race_id, region_id))
             if part is not None:
@@ -213,22 +214,19 @@ class RegionStage(Stage):
         return region
 
     async def _publish(
-        self, regions: list[tuple[tuple[str, str], ElectionDefinition]], every_line: bool = False
+        self, regions: list[tuple[tuple[str, str], ElectionDefinition]], every_page: bool = False
     ) -> None:
-        """Send each region's view with the lines of its races that changed since it
-        was last sent (`every_line`: all it holds), packed per election; offer the
-        region's documents to Redis."""
+        """Send each region's view (a one-element entry `[RegionView]`), packed per
+        election; offer the region's documents and the race-list pages that changed
+        since it was last published (`every_page`: every page heard from) to Redis."""
         by_election: dict[bytes, list[bytes]] = {}
         for (e, g), definition in regions:
             region = self._region(definition, g)
             outputs = region_outputs(region.rollup.view())
-            sent = region.lines if every_line else region.unsent
-            lines = b",".join(region.lines[r.race_id] for r in definition.races_in(g)
-                              if r.race_id in sent)  # fmt: skip
-            region.unsent.clear()
-            entry = b"[%b,[%b]]" % (outputs[0].doc, lines)
-            by_election.setdefault(election_key(e), []).append(entry)
-            for out in outputs:
+            pages = region.pages.heard() if every_page else sorted(region.changed)
+            region.changed.clear()
+            by_election.setdefault(election_key(e), []).append(b"[%b]" % outputs[0].doc)
+            for out in outputs + page_outputs(region.pages, pages):
                 self.sink.offer(*out)
         for key, docs in by_election.items():
             for message in pack(docs):

@@ -15,7 +15,9 @@ Rules beyond plain types:
   in the election, candidate and precinct ids unique within their race; the
   election, region, race and district ids name live channels (`race:E:R`,
   `region:E:G`), and party ids appear in views and exports, so all of them
-  are 1-128 of `A-Z a-z 0-9 _ . -` (`CHANNEL_ID`);
+  are 1-128 of `A-Z a-z 0-9 _ . -` (`CHANNEL_ID`); a region id is not
+  `RESERVED_REGION_ID` ("-": the group of races spanning regions in the
+  paged race list `races:E:G:P`, `core.race_pages`);
 - `turnout_marks` are "HH:MM" clock times, strictly ascending;
 - `seats` >= 1 and at most the number of candidates; a `majority` race has
   exactly one seat; every race has at least one candidate and one precinct;
@@ -74,6 +76,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CHANNEL_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 """An id that is part of a live channel name (the grammar of `infra.views`): election,
 region, race and district ids; party ids too (they appear in views and exports)."""
+RESERVED_REGION_ID = "-"
+"""No region's id: the group token of the races spanning regions in `races:E:G:P`
+(`core.race_pages.SPANNING_GROUP`), so a page channel names one group only."""
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 """A party colour: "#rrggbb"."""
 
@@ -237,6 +242,8 @@ class _Decoder:
         if tz is not None and (type(tz) is not str or not tz or not _utf8(tz)):
             self.fail(_at(path, "timezone"), "expected a non-empty string or null")
         region_id = self.channel_id(value, "region_id", path)
+        if region_id == RESERVED_REGION_ID:
+            self.fail(_at(path, "region_id"), f"{region_id!r} is reserved (races spanning regions)")
         name = self.str_(value, "name", path, empty=True)
         if region_id is None or name is None:
             return None

@@ -12,9 +12,12 @@ the same versions:
 - `turnout:E:G`   the region's turnout series (`turnout_doc`), the region's version;
 - `summary:E`     the national view, version = sum of all races' versions;
 - `turnout:E`     the national turnout series, the national version;
-- `races:E`       one line per race (`race_line`): the races spanning regions
-                  first, then region by region, each in definition order; the
-                  national version.
+- `races:E`       the race list's index (`race_pages.index_doc`): its groups
+                  (the races spanning regions, then each region) and their
+                  page counts; the national version;
+- `races:E:G:P`   page P of group G of the race list (`race_pages.RacePages`):
+                  at most `race_pages.PAGE_SIZE` lines (`race_line`), in
+                  definition order; the sum of its lines' versions.
 
 A race spanning regions (`region_id` null) counts in the views of the
 regions its precincts are in and once in the national view (`core.rollup`):
@@ -25,8 +28,10 @@ it. A race is heard from once a report changed it (its view's version is 1
 or more); a region once any of its races is; the election once any race is.
 Races and regions never heard from have no view, so the live service
 answers "empty" (websocket) or 404 `no_view` (REST) for them, exactly as on
-the night; `races:E` still lists every race, the unheard ones as
-`not_reporting` lines at version 0 (`empty_line`).
+the night; a page is published once a race on it is heard from, and lists
+every race of its slice, the unheard ones as `not_reporting` lines at
+version 0 (`empty_line`). (The opening, `opening_publications`, writes
+every region, page and national document at version 0 before any report.)
 
 Every builder is a pure function of its arguments: equal views give equal
 bytes (`votewire.core.codec.dumps`), whatever the order they were folded in.
@@ -34,13 +39,14 @@ bytes (`votewire.core.codec.dumps`), whatever the order they were folded in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from votewire.core.channels import (
-    RaceLine,
+    Publication,
+    empty_line,
     race_channel,
-    race_line,
+    race_page_channel,
     races_channel,
     region_channel,
     summary_channel,
@@ -49,104 +55,38 @@ from votewire.core.channels import (
     unit_channel,
 )
 from votewire.core.codec import dumps
-from votewire.core.models import ElectionDefinition, Race
+from votewire.core.models import ElectionDefinition
+from votewire.core.race_pages import (
+    SPANNING_GROUP,
+    RacePages,
+    group_races,
+    groups,
+    index_publication,
+    page_count,
+)
 from votewire.core.race_units import units_of
 from votewire.core.rollup import NationalRollup, RegionRollup
 from votewire.core.tally import ElectionTally
 from votewire.core.views import NationalView, PartView, RaceView, RegionView
 
-
-class Publication(NamedTuple):
-    """One document to publish: its channel, its monotonic version, its JSON bytes."""
-
-    channel: str
-    version: int
-    doc: bytes
+__all__ = [
+    "SPANNING_GROUP",
+    "Publication",
+    "election_publications",
+    "empty_line",
+    "heard_from",
+    "national_publications",
+    "opening_publications",
+    "published_channels",
+    "race_publication",
+    "region_publications",
+    "tally_publications",
+]
 
 
 def heard_from(view: RaceView) -> bool:
     """Whether a race view has anything to publish (a report changed the race)."""
     return view["version"] > 0
-
-
-def empty_line(race: Race) -> RaceLine:
-    """`race_line` of a race not heard from (equal to that of its empty view)."""
-    return {
-        "race_id": race.race_id,
-        "name": race.name,
-        "region_id": race.region_id,
-        "status": "not_reporting",
-        "leader": None,
-        "call": None,
-        "precincts_reporting": 0,
-        "precincts_total": len(race.precincts),
-        "version": 0,
-    }
-
-
-SPANNING = "*"
-"""The group of `races:E` that holds the races spanning regions (no region id is "*")."""
-
-
-def region_lines(
-    definition: ElectionDefinition, region_id: str, views: Mapping[str, RaceView]
-) -> list[RaceLine]:
-    """Lines of the region's races in definition order (`SPANNING`: of the races spanning
-    regions); races not in `views` as empty."""
-    races = definition.spanning() if region_id == SPANNING else definition.races_in(region_id)
-    return [
-        race_line(views[race.race_id]) if race.race_id in views else empty_line(race)
-        for race in races
-    ]
-
-
-def _groups(definition: ElectionDefinition) -> list[str]:
-    """The groups of `races:E` in order: `SPANNING` (if any race spans regions), regions."""
-    spanning = [SPANNING] if definition.spanning() else []
-    return spanning + [r.region_id for r in definition.regions]
-
-
-def encode_lines(lines: Sequence[RaceLine]) -> bytes:
-    """A region's race lines as the JSON array `races_doc_bytes` splices in."""
-    return dumps(lines)
-
-
-def races_doc(
-    definition: ElectionDefinition, version: int, lines: Mapping[str, Sequence[RaceLine]]
-) -> dict[str, Any]:
-    """`races:E`: the spanning races, then region by region in definition order (groups
-    not in `lines`: empty lines; `lines` is keyed by region id and `SPANNING`)."""
-    out: list[RaceLine] = []
-    for g in _groups(definition):
-        found = lines.get(g)
-        out.extend(found if found is not None else region_lines(definition, g, {}))
-    return {
-        "election_id": definition.election_id,
-        "test": definition.test,
-        "version": version,
-        "races": out,
-    }
-
-
-def races_doc_bytes(
-    definition: ElectionDefinition, version: int, encoded: Mapping[str, bytes]
-) -> bytes:
-    """`dumps(races_doc(...))`, byte for byte, spliced from each region's encoded
-    lines (`encode_lines`): the national stage keeps those per region and does
-    not encode every race line again on each publication."""
-    parts: list[bytes] = []
-    for g in _groups(definition):
-        raw = encoded.get(g)
-        if raw is None:
-            raw = encode_lines(region_lines(definition, g, {}))
-        if len(raw) > 2:  # "[]" adds nothing
-            parts.append(raw[1:-1])
-    return b'{"election_id":%b,"races":[%b],"test":%b,"version":%d}' % (
-        dumps(definition.election_id),
-        b",".join(parts),
-        dumps(definition.test),
-        version,
-    )
 
 
 def race_publication(view: RaceView) -> Publication:
@@ -164,19 +104,14 @@ def region_publications(view: RegionView) -> list[Publication]:
     ]
 
 
-def national_publications(
-    definition: ElectionDefinition,
-    view: NationalView,
-    encoded_lines: Mapping[str, bytes],
-) -> list[Publication]:
-    """What the national view publishes: `summary:E`, `turnout:E` and `races:E`
-    (`encoded_lines`: per region heard from and `SPANNING`, `encode_lines` of its race
-    lines)."""
+def national_publications(definition: ElectionDefinition, view: NationalView) -> list[Publication]:
+    """What the national view publishes: `summary:E`, `turnout:E` and the race list's
+    index `races:E` (`race_pages.index_doc`), all at the national version."""
     e, v = definition.election_id, view["version"]
     return [
         Publication(summary_channel(e), v, dumps(view)),
         Publication(turnout_channel(e), v, dumps(turnout_doc(view, None))),
-        Publication(races_channel(e), v, races_doc_bytes(definition, v, encoded_lines)),
+        index_publication(definition, v),
     ]
 
 
@@ -189,7 +124,8 @@ def election_publications(
     """Every document of an election, from the newest view of each race (see the module
     doc for what is published): races in definition order (each followed by its
     reporting units' documents from `unit_views`, race_id -> `RaceUnits.view`s), then
-    each region heard from, then the national three. `part_views`: race_id -> the
+    each region heard from with its race-list pages heard from, then the spanning
+    group's pages heard from, then the national three. `part_views`: race_id -> the
     parts (`RaceUnits.part`) of a race spanning regions. Views of races not in
     `definition`, and views at version 0, are left out."""
     heard = {
@@ -212,7 +148,6 @@ def election_publications(
             for part in (part_views or {}).get(race.race_id, ()):
                 if part["version"] > 0:
                     parts.setdefault(part["region_id"], []).append(part)
-    lines: dict[str, bytes] = {}
     for region in definition.regions:
         g = region.region_id
         members = {
@@ -226,14 +161,23 @@ def election_publications(
         for part in parts.get(g, ()):
             rollup.put_part(part)
         national.put(rollup.view())
-        lines[g] = encode_lines(region_lines(definition, g, members))
         out += region_publications(rollup.view())
-    spanning = {r.race_id: heard[r.race_id] for r in definition.spanning() if r.race_id in heard}
-    if spanning:
-        lines[SPANNING] = encode_lines(region_lines(definition, SPANNING, spanning))
-    if lines:
-        out += national_publications(definition, national.view(), lines)
+        out += _heard_pages(definition, g, members.values())
+    spanning = [heard[r.race_id] for r in definition.spanning() if r.race_id in heard]
+    out += _heard_pages(definition, SPANNING_GROUP, spanning)
+    if heard:
+        out += national_publications(definition, national.view())
     return out
+
+
+def _heard_pages(
+    definition: ElectionDefinition, group: str, views: Iterable[RaceView]
+) -> list[Publication]:
+    """The pages of `group` with a race of `views` on them."""
+    pages = RacePages(definition, group)
+    for view in views:
+        pages.put(view)
+    return pages.publications(pages.heard())
 
 
 def tally_publications(tally: ElectionTally) -> list[Publication]:
@@ -250,20 +194,23 @@ def tally_publications(tally: ElectionTally) -> list[Publication]:
 
 
 def opening_publications(definition: ElectionDefinition) -> list[Publication]:
-    """What a loaded election shows before any report: every region's two documents and
-    the national three (`summary:E`, `turnout:E`, `races:E` with every race as an
-    `empty_line`), all of zero counts, at version 0, so that any view heard from
-    (version >= 1) replaces them and a store that skips writes at or below its version
-    never lets them replace a real one. No race or unit documents: 2 x regions + 3
-    documents whatever the number of races and precincts (`races:E` holds a line per
-    race, as on the night). Equal definitions give equal bytes."""
+    """What a loaded election shows before any report: every region's two documents,
+    every page of the race list (every race an `empty_line`) and the national three
+    (`summary:E`, `turnout:E`, the index `races:E`), all of zero counts, at version 0,
+    so that any view heard from (version >= 1) replaces them and a store that skips
+    writes at or below its version never lets them replace a real one. No race or
+    unit documents: 2 x regions + 3 + pages (one per `race_pages.PAGE_SIZE` races)
+    documents, none of them growing with the number of races or precincts. Equal
+    definitions give equal bytes."""
     national = NationalRollup(definition)
     out: list[Publication] = []
     for region in definition.regions:
         view = RegionRollup(definition, region.region_id).view()
         national.put(view)
         out += region_publications(view)
-    return out + national_publications(definition, national.view(), {})
+    for group in groups(definition):
+        out += RacePages(definition, group).publications()
+    return out + national_publications(definition, national.view())
 
 
 def published_channels(definition: ElectionDefinition) -> Iterator[str]:
@@ -272,6 +219,9 @@ def published_channels(definition: ElectionDefinition) -> Iterator[str]:
     yield summary_channel(e)
     yield races_channel(e)
     yield turnout_channel(e)
+    for group in groups(definition):
+        for page in range(page_count(len(group_races(definition, group)))):
+            yield race_page_channel(e, group, page)
     for region in definition.regions:
         yield region_channel(e, region.region_id)
         yield turnout_channel(e, region.region_id)

@@ -1,4 +1,5 @@
-"""Reading several views at once: the elections on offer, the races of a region.
+"""Reading several views at once: the elections on offer, the races of a region or of
+the election (through the race list's index and pages, never one document of every race).
 
 Everything here reads through the views port (`ViewStore`) and writes
 nothing; listing is the store's `channels` (a SCAN in Redis, never KEYS).
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from votewire.core.channels import race_channel, races_channel
+from votewire.core.channels import race_channel, race_page_channel, races_channel
 from votewire.live.view_store import ViewStore
 
 
@@ -79,17 +80,41 @@ class ElectionIndex:
             return self._cached[1]
 
 
-async def region_races(views: ViewStore, election_id: str, region_id: str) -> list[dict[str, Any]]:
-    """Race views of one region, in the order of `races:E` (else by race id).
+async def listed_races(
+    views: ViewStore, election_id: str, region_id: str | None = None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """(the race list's index `races:E`, the race ids its pages list, in list order): of
+    the region's group only with `region_id`, else of every group. (None, []) without an
+    index. Reads the index, then the pages in one read (`core.race_pages`); a page not
+    published lists nothing (no race of it has a view yet). An index of the layout before
+    paging (one `races` array) is read as it is."""
+    index = (await read_views(views, [races_channel(election_id)])).get(races_channel(election_id))
+    if index is None:
+        return None, []
+    if "groups" not in index:
+        lines = index.get("races", [])
+        return index, [
+            line["race_id"] for line in lines if region_id is None or line["region_id"] == region_id
+        ]
+    channels = [
+        race_page_channel(election_id, group["group"], page)
+        for group in index["groups"]
+        if region_id is None or group["region_id"] == region_id
+        for page in range(group["pages"])
+    ]
+    pages = await read_views(views, channels)
+    return index, [line["race_id"] for c in channels if c in pages for line in pages[c]["races"]]
 
-    Races that have no view yet are left out. Without a `races:E` list the
+
+async def region_races(views: ViewStore, election_id: str, region_id: str) -> list[dict[str, Any]]:
+    """Race views of one region, in the order of its race-list pages (else by race id).
+
+    Races that have no view yet are left out. Without a `races:E` index the
     race channels of the election are scanned instead.
     """
-    listing = await read_views(views, [races_channel(election_id)])
-    if listing:
-        lines = listing[races_channel(election_id)].get("races", [])
-        ids = [line["race_id"] for line in lines if line.get("region_id") == region_id]
-        channels = [race_channel(election_id, race_id) for race_id in ids]
+    index, race_ids = await listed_races(views, election_id, region_id)
+    if index is not None:
+        channels = [race_channel(election_id, race_id) for race_id in race_ids]
     else:
         channels = await views.channels(race_channel(election_id, ""))
     found = await read_views(views, channels)

@@ -16,6 +16,7 @@ connection.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from votewire.infra.views import CHANNEL_RE, StoredView
@@ -27,12 +28,17 @@ CHANNEL_KINDS: dict[str, tuple[int, ...]] = {
     "region": (3,),
     "summary": (2,),
     "turnout": (2, 3),
-    "races": (2,),
+    "races": (2, 4),
     "unit": (4,),
     "anomalies": (2,),
     "status": (2,),
 }
-"""Channel kind -> allowed number of ':'-separated parts (race:E:R has 3)."""
+"""Channel kind -> allowed number of ':'-separated parts (race:E:R has 3; `races:E` is
+the race list's index, `races:E:G:P` page P of its group G, P a decimal page number)."""
+
+
+_PAGE = re.compile(r"^(0|[1-9][0-9]{0,8})$")
+"""A race-list page number: decimal, no leading zero (one channel per page)."""
 
 
 class ProtocolError(ValueError):
@@ -79,6 +85,8 @@ def check_channel_name(channel: object) -> str:
     if len(parts) not in CHANNEL_KINDS.get(parts[0], ()):
         kinds = ", ".join(CHANNEL_KINDS)
         raise ProtocolError("unknown_channel", f"no such channel; kinds are {kinds}", channel)
+    if parts[0] == "races" and len(parts) == 4 and not _PAGE.match(parts[3]):
+        raise ProtocolError("unknown_channel", "a race-list page is races:E:G:<page>", channel)
     return channel
 
 

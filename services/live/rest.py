@@ -31,7 +31,7 @@ from votewire.live.access import presented_token
 from votewire.live.anomalies import page_body, page_query
 from votewire.live.context import LiveContext
 from votewire.live.csv_export import election_results_csv, precincts_csv, region_results_csv
-from votewire.live.elections import read_views, region_races
+from votewire.live.elections import listed_races, read_views, region_races
 from votewire.live.protocol import ProtocolError, check_channel_name
 from votewire.live.view_store import StoredView, ViewsUnavailable
 
@@ -113,6 +113,8 @@ def _channel_of(kind: str, p: dict[str, str]) -> str:
     e = p["election_id"]
     if kind == "turnout_region":
         return f"turnout:{e}:{p['region_id']}"
+    if kind == "race_page":
+        return f"races:{e}:{p['group']}:{p['page']}"
     if kind in ("region", "race"):
         return f"{kind}:{e}:{p[kind + '_id']}"
     return f"{kind}:{e}"
@@ -243,15 +245,15 @@ async def results_csv(request: Request) -> Response:
     if refused is not None:
         return refused
     views = _context(request).views
-    head = await read_views(views, [f"races:{e}", f"summary:{e}"])
-    if f"races:{e}" not in head:
+    index, race_ids = await listed_races(views, e)
+    if index is None:
         return error(404, "no_view", f"nothing published for {e} yet")
-    channels = [f"race:{e}:{line['race_id']}" for line in head[f"races:{e}"]["races"]]
+    channels = [f"race:{e}:{r}" for r in race_ids]
     channels = [c for c in channels if _refuse(request, c) is None]
     races = await read_views(views, channels)
-    regions = {line["region_id"] for line in head[f"races:{e}"]["races"]}
-    region_views = await read_views(views, [f"region:{e}:{g}" for g in sorted(map(str, regions))])
-    names = {v["region_id"]: v["name"] for v in region_views.values()}
+    regions = {v["region_id"] for v in races.values() if v.get("region_id") is not None}
+    head = await read_views(views, [f"summary:{e}"] + [f"region:{e}:{g}" for g in sorted(regions)])
+    names = {v["region_id"]: v["name"] for v in head.values() if v.get("region_id") is not None}
     base = (head.get(f"summary:{e}") or {}).get("share_base", "ballots_cast")
     semicolon = request.query_params.get("delimiter") == "semicolon"
     body = election_results_csv([races[c] for c in channels if c in races], names, base,
@@ -311,6 +313,7 @@ ROUTES = [
     Route("/v1/elections", elections),
     Route(f"{E}/summary", election_view("summary")),
     Route(f"{E}/races", election_view("races")),
+    Route(f"{E}/race-pages/{{group}}/{{page}}", election_view("race_page")),
     Route(f"{E}/turnout", election_view("turnout")),
     Route(f"{E}/turnout/{{region_id}}", election_view("turnout_region")),
     Route(f"{E}/regions/{{region_id}}/results.csv", region_csv),

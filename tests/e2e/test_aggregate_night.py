@@ -195,7 +195,11 @@ async def test_kz2021_night_with_faults_equals_the_published_tables(
         assert (region["registered"], region["ballots_cast"]) == (row.registered, row.ballots_cast)
         seats = {s["party"]: s["seats"] for s in region["seats_by_party"]}
         assert seats == {p: n for p, n in row.akims_by_party.items() if n}, row.region_id
-    stored = await redis_outputs(settings, [f"races:{definition.election_id}"])
-    lines = loads(stored[f"races:{definition.election_id}"][1])["races"]
-    assert len(lines) == len(definition.races)
+    e = definition.election_id
+    index = loads((await redis_outputs(settings, [f"races:{e}"]))[f"races:{e}"][1])
+    pages = [f"races:{e}:{g['group']}:{p}" for g in index["groups"] for p in range(g["pages"])]
+    stored = await redis_outputs(settings, pages)
+    lines = [line for page in pages for line in loads(stored[page][1])["races"]]
+    assert sorted(line["race_id"] for line in lines) == sorted(r.race_id for r in definition.races)
     assert {line["status"] for line in lines} == {"complete"}
+    assert max(len(loads(stored[page][1])["races"]) for page in pages) <= index["page_size"]

@@ -179,6 +179,9 @@ async def test_dashboard_shows_live_numbers_and_resumes_after_the_server_dies(
 
         await page.locator("button.race-pick").first.click()
         await page.locator("#race [data-candidate]").first.wait_for(timeout=DEADLINE_MS)
+        # The region's races, from its race-list pages (races:E:akmola:P).
+        listed = await page.locator("button.race-pick").count()
+        assert listed == len(election.definition.races_in("akmola"))
 
         live.kill()  # the websocket server dies without a goodbye
         await page.wait_for_function(

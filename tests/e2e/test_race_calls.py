@@ -103,7 +103,7 @@ async def test_a_call_reaches_the_race_view_live_and_a_wrong_one_is_an_anomaly(
         await eventually(retracted, DEADLINE_S, "the retraction in the race view")
 
         async def listed() -> bool:
-            races = (await rest.get(f"/v1/elections/{E}/races")).json()
-            return any(r["race_id"] == "r1" and r["call"] == "retracted" for r in races["races"])
+            page = (await rest.get(f"/v1/elections/{E}/race-pages/north/0")).json()
+            return any(r["race_id"] == "r1" and r["call"] == "retracted" for r in page["races"])
 
         await eventually(listed, DEADLINE_S, "the race list to follow its race")

@@ -57,10 +57,12 @@ async def stack() -> AsyncIterator[tuple[ElectionViews, LiveServer, httpx.AsyncC
 async def test_every_view_endpoint_answers_with_an_etag_and_304(
     stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
 ) -> None:
-    """summary, regions, races, race, turnout: 200 + ETag, then 304, then 200 after a change."""
-    election, _, http = stack
+    """summary, regions, races (the index), a race-list page, race, turnout: 200 + ETag, then
+    304, then 200 after a change; a page is also `/v1/views/races:E:G:P`."""
+    election, live, http = stack
     await election.apply(turnout_report("t1", "r1", "p1", "10:00", 300))
-    paths = ["/summary", "/regions/north", "/races", "/races/r1", "/turnout", "/turnout/north"]
+    paths = ["/summary", "/regions/north", "/races", "/race-pages/north/0", "/races/r1",
+             "/turnout", "/turnout/north"]  # fmt: skip
     tags = {}
     for path in paths:
         first = await http.get(path)
@@ -77,11 +79,18 @@ async def test_every_view_endpoint_answers_with_an_etag_and_304(
         assert changed.headers["etag"] != tags[path]
     race = (await http.get("/races/r1")).json()
     assert race["candidates"][0]["name"] == "Асқар Б."
-    listing = (await http.get("/races")).json()
-    assert [(r["race_id"], r["status"]) for r in listing["races"]] == [
-        ("r1", "counting"),
-        ("r2", "not_reporting"),
+    index = (await http.get("/races")).json()
+    assert [(g["group"], g["races"], g["pages"]) for g in index["groups"]] == [
+        ("north", 1, 1),
+        ("west", 1, 1),
     ]
+    page = (await http.get("/race-pages/north/0")).json()
+    assert [(r["race_id"], r["status"]) for r in page["races"]] == [("r1", "counting")]
+    unheard = await http.get("/race-pages/west/0")  # no race of it heard from, no opening
+    assert (unheard.status_code, unheard.json()["error"]["code"]) == (404, "no_view")
+    async with httpx.AsyncClient() as plain:
+        any_view = await plain.get(f"{live.http}/v1/views/races:{E}:north:0")
+    assert any_view.json() == page
 
 
 async def test_rest_position_headers_let_a_client_resume_the_websocket(

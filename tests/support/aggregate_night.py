@@ -144,16 +144,23 @@ async def wait_for_outputs(
 ) -> Outputs:
     """Wait until Redis holds exactly `expected`; fail naming the channels that differ."""
     last: list[str] = []
+    seen: Outputs = {}
 
     async def probe() -> Outputs | None:
         found = await redis_outputs(settings, expected)
         last[:] = diff(expected, found)
+        seen.clear()
+        seen.update(found)
         return found if not last else None
 
     try:
         return await eventually(probe, deadline_s, what)
     except AssertionError:
-        raise AssertionError(f"{what}: {len(last)} channels differ, e.g. {last[:8]}") from None
+        versions = [
+            f"{c} (expected {expected.get(c, (None,))[0]}, found {seen.get(c, (None,))[0]})"
+            for c in last[:8]
+        ]
+        raise AssertionError(f"{what}: {len(last)} channels differ, e.g. {versions}") from None
 
 
 async def delete_redis_prefix(settings: Settings) -> int:

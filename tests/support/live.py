@@ -23,10 +23,10 @@ import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
 from votewire.aggregate.channels import (
-    encode_lines,
+    RacePages,
     national_outputs,
+    page_outputs,
     race_channel,
-    region_lines,
     region_outputs,
 )
 from votewire.config import Settings
@@ -34,6 +34,7 @@ from votewire.core.channels import unit_channel
 from votewire.core.codec import decode_definition, decode_report_trusted, dumps
 from votewire.core.models import ElectionDefinition, Report
 from votewire.core.precinct_rows import precincts_table
+from votewire.core.race_pages import group_of, groups
 from votewire.core.race_state import RaceState
 from votewire.core.rollup import NationalRollup, RegionRollup
 from votewire.infra.redis_election_registry import RedisElectionRegistry
@@ -143,6 +144,7 @@ class ElectionViews:
             g.region_id: RegionRollup(self.definition, g.region_id) for g in self.definition.regions
         }
         self.nation = NationalRollup(self.definition)
+        self.pages = {g: RacePages(self.definition, g) for g in groups(self.definition)}
         self.registered = False
 
     async def register(self) -> None:
@@ -160,6 +162,7 @@ class ElectionViews:
         if not self.registered:
             await self.register()
         touched: set[str] = set()
+        pages: set[tuple[str, int]] = set()
         outputs: list[tuple[str, int, bytes]] = []
         for obj in reports:
             report = decode_report_trusted(obj) if isinstance(obj, dict) else obj
@@ -167,6 +170,8 @@ class ElectionViews:
             if state.apply(report).changed:
                 if state.race.region_id is not None:  # a spanning race is not rolled up
                     touched.add(state.race.region_id)
+                group = group_of(state.race)
+                pages.add((group, self.pages[group].put(state.view())))
                 e = self.definition.election_id
                 outputs.append((race_channel(e, state.race_id), state.version, dumps(state.view())))
                 for unit in state.unit_views():
@@ -181,13 +186,10 @@ class ElectionViews:
                 rollup.put(self.races[race.race_id].view())
             self.nation.put(rollup.view())
             outputs.extend(region_outputs(rollup.view()))
+        for group, page in sorted(pages):
+            outputs.extend(page_outputs(self.pages[group], [page]))
         if touched:
-            views = {rid: s.view() for rid, s in self.races.items()}
-            lines = {
-                g.region_id: encode_lines(region_lines(self.definition, g.region_id, views))
-                for g in self.definition.regions
-            }
-            outputs.extend(national_outputs(self.definition, self.nation.view(), lines))
+            outputs.extend(national_outputs(self.definition, self.nation.view()))
         for channel, version, doc in outputs:
             await self.views.put_view(channel, version, doc)
 

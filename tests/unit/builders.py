@@ -94,6 +94,20 @@ def small_definition(**overrides: Any) -> ElectionDefinition:
     return decode_definition(definition_dict(**overrides))
 
 
+def one_region(races: int) -> ElectionDefinition:
+    """Region N alone with `races` races R00000... of one precinct P1 (100 registered)
+    and candidates A (Nur Otan), B (Auyl) each: a region as wide as wanted."""
+    return decode_definition(
+        definition_dict(
+            regions=[{"region_id": "N", "name": "North", "timezone": None}],
+            races=[
+                race_dict(f"R{i:05d}", "N", [("A", "Nur Otan"), ("B", "Auyl")], [("P1", 100)])
+                for i in range(races)
+            ],
+        )
+    )
+
+
 @cache
 def reference() -> ElectionDefinition:
     """`small_definition()` built once (definitions are immutable)."""

@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import cache
 
+from builders import AT, one_region
 from votewire.aggregate.dead_letters import DeadLetters
 from votewire.aggregate.folder import RaceFolder
 from votewire.aggregate.metrics import Metrics
@@ -14,7 +15,8 @@ from votewire.aggregate.national_stage import NationalStage
 from votewire.aggregate.ports import Definitions, Record
 from votewire.aggregate.rollups import RegionStage
 from votewire.core.codec import report_to_bytes
-from votewire.core.models import ElectionDefinition, Report
+from votewire.core.models import ElectionDefinition, Report, ResultReport
+from votewire.core.race_pages import PAGE_SIZE, RacePages
 from votewire.core.scenario import FaultRates, simulate_night
 from votewire.core.scenario.national import PRESIDENT, national_definition
 
@@ -171,7 +173,13 @@ async def test_a_race_spanning_regions_counts_where_its_precincts_are() -> None:
     assert national["races_total"] == len(definition.races)
     assert national["ballots_cast"] == sum(v.view()["ballots_cast"] for v in tally.races.values())
     assert national["outcomes"] == tally.national_view()["outcomes"]
-    races = json.loads(pipeline.sink.docs[f"races:{e}"][1])["races"]
+    index = json.loads(pipeline.sink.docs[f"races:{e}"][1])
+    assert index["groups"][0] == {
+        "group": "-", "region_id": None, "name": "Races spanning regions", "races": 1, "pages": 1
+    }  # fmt: skip
+    regions = [g["region_id"] for g in index["groups"][1:]]
+    assert regions == [r.region_id for r in definition.regions]
+    races = json.loads(pipeline.sink.docs[f"races:{e}:-:0"][1])["races"]
     assert races[0]["race_id"] == PRESIDENT and races[0]["region_id"] is None
 
 
@@ -241,3 +249,73 @@ async def test_out_of_order_snapshots_never_move_a_region_backwards() -> None:
     await pipeline.regions.fold_batch(messages)
     await pipeline.nation.fold_batch(pipeline.by_election.drain())
     assert pipeline.sink.docs == expected_outputs(tally_of(definition, reports))
+
+
+def one_result_per_race(definition: ElectionDefinition, seed: int) -> list[Report]:
+    """A result for P1 of every race, in a shuffled order (batches touch many pages)."""
+    e = definition.election_id
+    votes = {"A": 40, "B": 20}
+    reports: list[Report] = [
+        ResultReport(f"r-{r.race_id}", e, r.race_id, "P1", 100, 60, votes, 0, 0, 1, AT)
+        for r in definition.races
+    ]
+    random.Random(seed).shuffle(reports)
+    return reports
+
+
+class Recorder:
+    """What a pipeline's stages offer to Redis and send from stage 2 to stage 3."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.offered: list[tuple[str, int]] = []
+        self.sent: list[int] = []
+        self._offer, self._send = pipeline.sink.offer, pipeline.by_election.send
+        pipeline.sink.offer = self.offer  # type: ignore[method-assign]
+        pipeline.by_election.send = self.send  # type: ignore[method-assign]
+
+    def offer(self, channel: str, version: int, doc: bytes) -> None:
+        self.offered.append((channel, len(doc)))
+        self._offer(channel, version, doc)
+
+    async def send(self, key: bytes | None, value: bytes) -> None:
+        self.sent.append(len(value))
+        await self._send(key, value)
+
+
+async def wide_region_night(races: int) -> tuple[int, int]:
+    """One result per race of `one_region(races)` through the stages in batches of 250;
+    (the largest region, national or race-list document, the largest stage 2 -> 3
+    message). Asserts that each batch offers exactly the pages of its races, once each,
+    and that the documents are the pure fold's."""
+    definition = one_region(races)
+    pipeline = Pipeline(definition)
+    recorder = Recorder(pipeline)
+    reports = one_result_per_race(definition, seed=races)
+    e = definition.election_id
+    index = {r.race_id: i for i, r in enumerate(definition.races)}
+    largest = 0
+    for start in range(0, len(reports), 250):
+        batch = reports[start : start + 250]
+        recorder.offered.clear()
+        await pipeline.run(batch, batch=250)
+        pages = [c for c, _ in recorder.offered if c.startswith("races:") and c.count(":") == 3]
+        assert sorted(pages) == sorted(
+            {f"races:{e}:N:{index[r.race_id] // PAGE_SIZE}" for r in batch}
+        )
+        rolled = [n for c, n in recorder.offered if not c.startswith(("race:", "unit:"))]
+        largest = max(largest, *rolled)
+    assert pipeline.sink.docs == expected_outputs(tally_of(definition, reports))
+    return largest, max(recorder.sent)
+
+
+async def test_no_output_of_stages_2_and_3_grows_with_the_races_of_a_region() -> None:
+    """1 region x 5,000 races against 1 x 250, one result per race in shuffled batches of
+    250: the largest document stages 2 and 3 publish (race-list pages and index
+    included) is at most a page of PAGE_SIZE lines, the largest message from stage 2 to
+    stage 3 of the same size; a batch offers each page with a changed race once, and no
+    other page; the documents are the pure fold's."""
+    small, big = await wide_region_night(250), await wide_region_night(5000)
+    # A page of PAGE_SIZE unheard lines is the longest (a heard line is shorter).
+    ceiling = len(RacePages(one_region(PAGE_SIZE), "N").publication(0).doc) + 16
+    assert small[0] <= ceiling and big[0] <= ceiling
+    assert big[1] <= small[1] + 16  # digits of larger sums

@@ -59,6 +59,27 @@ async def test_region_races_follow_the_race_list_else_the_race_ids() -> None:
     await views.put_view("race:e2:r9", 1, b'{"race_id":"r9","region_id":"n"}')
     assert [r["race_id"] for r in await region_races(views, "e", "n")] == ["r1", "r2"]
     lines = [{"race_id": r, "region_id": g} for r, g in [("r2", "n"), ("r0", "n"), ("r1", "n")]]
-    await views.put_view("races:e", 1, json.dumps({"races": lines}).encode())
+    await views.put_view("races:e", 1, json.dumps({"races": lines}).encode())  # before paging
     assert [r["race_id"] for r in await region_races(views, "e", "n")] == ["r2", "r1"]
+    assert await region_races(views, "e", "nowhere") == []
+
+
+async def test_region_races_read_the_index_and_the_regions_pages_only() -> None:
+    """With a paged race list: the region's pages in order (a page not published lists
+    nothing), never another group's page."""
+    views = MemoryViews()
+    for race_id, region in [("r1", "n"), ("r2", "n"), ("r3", "n"), ("r9", "s")]:
+        body = {"race_id": race_id, "region_id": region}
+        await views.put_view(f"race:e:{race_id}", 1, json.dumps(body).encode())
+    groups = [
+        {"group": "n", "region_id": "n", "name": "North", "races": 4, "pages": 3},
+        {"group": "s", "region_id": "s", "name": "South", "races": 1, "pages": 1},
+    ]
+    await views.put_view("races:e", 1, json.dumps({"groups": groups}).encode())
+    pages = {"races:e:n:0": ["r3", "r0"], "races:e:n:2": ["r1"], "races:e:s:0": ["r9", "r2"]}
+    for channel, ids in pages.items():
+        doc = {"races": [{"race_id": r, "region_id": channel.split(":")[2]} for r in ids]}
+        await views.put_view(channel, 1, json.dumps(doc).encode())
+    assert [r["race_id"] for r in await region_races(views, "e", "n")] == ["r3", "r1"]
+    assert [r["race_id"] for r in await region_races(views, "e", "s")] == ["r9"]
     assert await region_races(views, "e", "nowhere") == []

@@ -39,7 +39,16 @@ def test_unsubscribe_ping_and_pong() -> None:
 
 @pytest.mark.parametrize(
     "channel",
-    ["race:kz:r1", "region:kz:akmola", "summary:kz", "turnout:kz", "turnout:kz:akmola", "races:kz"],
+    [
+        "race:kz:r1",
+        "region:kz:akmola",
+        "summary:kz",
+        "turnout:kz",
+        "turnout:kz:akmola",
+        "races:kz",
+        "races:kz:akmola:0",
+        "races:kz:-:12",
+    ],
 )
 def test_every_published_channel_kind_is_accepted(channel: str) -> None:
     """The channels the aggregate writes are all subscribable."""
@@ -72,6 +81,9 @@ def test_an_error_frame_names_code_and_channel() -> None:
         ('{"type":"subscribe","channel":"weather:kz"}', "unknown_channel"),
         ('{"type":"subscribe","channel":"race:kz"}', "unknown_channel"),
         ('{"type":"subscribe","channel":"summary:kz:x"}', "unknown_channel"),
+        ('{"type":"subscribe","channel":"races:kz:akmola"}', "unknown_channel"),
+        ('{"type":"subscribe","channel":"races:kz:akmola:01"}', "unknown_channel"),
+        ('{"type":"subscribe","channel":"races:kz:akmola:x"}', "unknown_channel"),
         ('{"type":"subscribe","channel":"race:kz:r1","resume":7}', "bad_resume"),
         (
             '{"type":"subscribe","channel":"race:kz:r1","resume":{"seq":-1,"epoch":"e"}}',

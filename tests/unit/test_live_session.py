@@ -326,3 +326,27 @@ async def test_a_race_no_loaded_election_has_is_unknown_a_silent_one_is_empty(
     ]
     assert frames[2] == {"type": "subscribed", "channel": "race:e:r2", "seq": 0, "empty": True}
     assert (frames[3]["type"], frames[3]["channel"]) == ("snapshot", C)  # r1: not in registry
+
+
+async def test_the_race_list_index_and_its_pages_are_channels(
+    served: Served, views: MemoryViews
+) -> None:
+    """`races:E` (the index) and `races:E:G:P` (a page) are subscribable: a snapshot where
+    a view is, the empty answer where none is yet; `races:E:G` and a page number that is
+    not one (`01`, `x`) are `unknown_channel`, and the connection goes on."""
+    sock, _, _ = served
+    await views.put_view("races:e", 3, b'{"groups":[]}')
+    await views.put_view("races:e:n:0", 2, b'{"races":[]}')
+    for channel in ("races:e", "races:e:n:0", "races:e:-:1", "races:e:n", "races:e:n:01"):
+        sock.say(type="subscribe", channel=channel)
+    frames = await sock.wait_frames(5)
+    assert [(f["type"], f["channel"]) for f in frames[:2]] == [
+        ("snapshot", "races:e"),
+        ("snapshot", "races:e:n:0"),
+    ]
+    assert frames[1]["view"] == {"races": []}
+    assert frames[2] == {"type": "subscribed", "channel": "races:e:-:1", "seq": 0, "empty": True}
+    assert [(f["type"], f.get("code"), f["channel"]) for f in frames[3:]] == [
+        ("error", "unknown_channel", "races:e:n"),
+        ("error", "unknown_channel", "races:e:n:01"),
+    ]

@@ -7,14 +7,7 @@ import random
 
 from builders import result, small_definition
 from votewire.core.codec import dumps
-from votewire.core.publication import (
-    election_publications,
-    encode_lines,
-    published_channels,
-    races_doc,
-    races_doc_bytes,
-    region_lines,
-)
+from votewire.core.publication import election_publications, published_channels
 from votewire.core.tally import ElectionTally
 
 from tests.support.night_log import kz_night, pure_views
@@ -29,21 +22,30 @@ def test_nothing_heard_publishes_nothing() -> None:
 
 
 def test_a_race_never_heard_from_has_no_view_but_a_line() -> None:
-    """One race of region N reported: that race, its region and the nation publish; the
-    other race of N and region S do not, and `races:E` lists them as not reporting."""
+    """One race of region N reported: that race, its region, its race-list page and the
+    nation publish; the other race of N and region S do not: N's page lists N2 as not
+    reporting, S's page is not published."""
     tally = ElectionTally(small_definition())
     tally.apply(result("N1", "P1", {"A": 500, "B": 200}))
     out = {p.channel: p for p in election_publications(tally.definition, tally.views()["races"])}
     assert sorted(out) == [
         f"race:{E}:N1",
         f"races:{E}",
+        f"races:{E}:N:0",
         f"region:{E}:N",
         f"summary:{E}",
         f"turnout:{E}",
         f"turnout:{E}:N",
     ]
-    lines = {line["race_id"]: line for line in json.loads(out[f"races:{E}"].doc)["races"]}
-    assert list(lines) == ["N1", "N2", "S1"]
+    page = out[f"races:{E}:N:0"]
+    lines = {line["race_id"]: line for line in json.loads(page.doc)["races"]}
+    assert list(lines) == ["N1", "N2"]
+    assert page.version == lines["N1"]["version"] == 1
+    index = json.loads(out[f"races:{E}"].doc)
+    assert [(g["group"], g["races"], g["pages"]) for g in index["groups"]] == [
+        ("N", 2, 1),
+        ("S", 1, 1),
+    ]
     assert (lines["N2"]["status"], lines["N2"]["version"]) == ("not_reporting", 0)
     assert lines["N1"]["status"] == "counting"
 
@@ -88,19 +90,6 @@ def test_a_fully_heard_election_publishes_every_channel() -> None:
     units = {rid: s.unit_views(every=True) for rid, s in tally.races.items()}
     channels = [p.channel for p in election_publications(definition, views["races"], units)]
     assert sorted(channels) == sorted(published_channels(definition))
-
-
-def test_spliced_race_list_equals_the_encoded_document() -> None:
-    """`races_doc_bytes` from per-region encoded lines is `dumps(races_doc(...))`, also with
-    regions missing (their races as empty lines)."""
-    definition, log = kz_night(0.05)
-    views, _ = pure_views(definition, log)
-    lines = {
-        g.region_id: region_lines(definition, g.region_id, views["races"])
-        for g in definition.regions[:3]
-    }
-    encoded = {g: encode_lines(found) for g, found in lines.items()}
-    assert races_doc_bytes(definition, 7, encoded) == dumps(races_doc(definition, 7, lines))
 
 
 def _cut(log: object, fraction: float) -> int:

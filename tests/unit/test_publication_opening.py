@@ -14,12 +14,13 @@ E = "kz-test"
 
 
 def test_the_opening_is_every_region_and_the_nation_at_zero() -> None:
-    """Regions' two documents and the national three, all version 0, zero counts, every
-    precinct in `precincts_total`, every race a not_reporting line; no race documents."""
+    """Regions' two documents, the race-list pages and the national three, all version 0,
+    zero counts, every precinct in `precincts_total`, every race a not_reporting line on
+    its page; no race documents."""
     definition = small_definition()
     out = {p.channel: p for p in opening_publications(definition)}
     assert sorted(out) == sorted(
-        [f"summary:{E}", f"turnout:{E}", f"races:{E}"]
+        [f"summary:{E}", f"turnout:{E}", f"races:{E}", f"races:{E}:N:0", f"races:{E}:S:0"]
         + [f"{kind}:{E}:{g}" for g in ("N", "S") for kind in ("region", "turnout")]
     )
     assert {p.version for p in out.values()} == {0}
@@ -27,7 +28,7 @@ def test_the_opening_is_every_region_and_the_nation_at_zero() -> None:
     total = sum(len(r.precincts) for r in definition.races)
     assert (summary["precincts_reporting"], summary["precincts_total"]) == (0, total)
     assert summary["ballots_cast"] == 0 and summary["name"] == definition.name
-    lines = json.loads(out[f"races:{E}"].doc)["races"]
+    lines = [line for g in ("N", "S") for line in json.loads(out[f"races:{E}:{g}:0"].doc)["races"]]
     assert [line["race_id"] for line in lines] == [r.race_id for r in definition.races]
     assert {(line["status"], line["version"]) for line in lines} == {("not_reporting", 0)}
 

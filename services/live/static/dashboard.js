@@ -1,8 +1,10 @@
 // The public dashboard: one election, live over /v1/live.
 //
-// Channels: summary:E (national), races:E (every race with its status; also
-// tells which regions exist), region:E:G for each region, race:E:R for
-// the race on display, anomalies:E for the anomalies panel (anomalies.js), and a
+// Channels: summary:E (national), races:E (the race list's index: which
+// regions exist and how many pages of races each has), races:E:G:P for the
+// pages of the group on display (the picked region's races, else the races
+// spanning regions; never the whole election), region:E:G for each region,
+// race:E:R for the race on display, anomalies:E for the anomalies panel (anomalies.js), and a
 // spanning race's unit:E:R:region.G channels and one region's districts
 // (units.js).
 // The URL holds the state (?election=&region=&race=), so any view can be
@@ -21,13 +23,17 @@ import { renderRace, renderRaceList } from "./race.js";
 import { RaceUnits } from "./units.js";
 
 const PARTY_ROWS = 10;  // parties listed by votes; the rest are summed as one line
+const PAGES_SHOWN = 3;  // race-list pages followed at once (a wide region is paged: "next")
 
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
 const state = {
   election: null,
   summary: null,
-  races: null,
+  index: null,                  // races:E: the race list's groups and their page counts
+  shown: null,                  // the pages subscribed: {group, pages, first, last}
+  firstPage: 0,                 // the first page shown of the wanted group
+  pages: new Map(),             // races:E:G:P -> page view, of the shown group
   regions: new Map(),           // region_id -> region view (null until heard)
   region: params.get("region"),
   race: params.get("race"),
@@ -77,16 +83,79 @@ function scheduleRender() {
 }
 
 function regionIds() {
-  const ids = [];
-  for (const line of state.races?.races || []) {
-    // A race spanning regions (region_id null) belongs to none: it is listed as nationwide.
-    if (line.region_id != null && !ids.includes(line.region_id)) ids.push(line.region_id);
-  }
-  return ids;
+  // The spanning group (region_id null) belongs to no region: it is listed as nationwide.
+  return (state.index?.groups || []).filter((g) => g.region_id != null).map((g) => g.region_id);
 }
 
-function onRaces(view) {
-  state.races = view;
+function spanningGroup() {
+  return (state.index?.groups || []).find((g) => g.region_id == null && g.races > 0) || null;
+}
+
+// The group whose races are listed: the picked region's, else the races spanning regions.
+function wantedGroup() {
+  const groups = state.index?.groups || [];
+  return state.region ? groups.find((g) => g.region_id === state.region) || null : spanningGroup();
+}
+
+function pageChannel(group, page) {
+  return `races:${state.election}:${group}:${page}`;
+}
+
+// Subscribe the shown pages of the wanted group (at most PAGES_SHOWN from firstPage),
+// and drop those no longer shown.
+function followPages() {
+  const want = wantedGroup();
+  const shown = state.shown;
+  if (want && (!shown || shown.group !== want.group)) state.firstPage = 0;
+  const first = want ? Math.max(0, Math.min(state.firstPage, want.pages - 1)) : 0;
+  const last = want ? Math.min(want.pages, first + PAGES_SHOWN) : 0;
+  if (shown && want && shown.group === want.group && shown.pages === want.pages &&
+      shown.first === first && shown.last === last) return;
+  if (!shown && !want) return;
+  if (shown) for (let p = shown.first; p < shown.last; p++) client.unsubscribe(pageChannel(shown.group, p));
+  state.pages.clear();
+  state.shown = want ? { group: want.group, pages: want.pages, first, last } : null;
+  if (!want) return;
+  for (let p = first; p < last; p++) {
+    const channel = pageChannel(want.group, p);
+    client.subscribe(channel, (view) => {
+      if (view) state.pages.set(channel, view); else state.pages.delete(channel);
+      scheduleRender();
+    });
+  }
+}
+
+function shownLines() {
+  const shown = state.shown;
+  if (!shown) return [];
+  const lines = [];
+  for (let p = shown.first; p < shown.last; p++) lines.push(...(state.pages.get(pageChannel(shown.group, p))?.races || []));
+  return lines;
+}
+
+function turnPages(by) {
+  state.firstPage = Math.max(0, (state.shown?.first || 0) + by);
+  followPages();
+  scheduleRender();
+}
+
+// "Races 301-600 of 5,000 · previous · next" under a group of more pages than shown.
+function pager() {
+  const shown = state.shown;
+  const size = state.index?.page_size || 100;
+  const group = wantedGroup();
+  if (!shown || !group || shown.pages <= PAGES_SHOWN) return null;
+  const to = Math.min(group.races, shown.last * size);
+  return h("p", { class: "pager muted small", "data-testid": "race-pager" },
+    `Races ${n(shown.first * size + 1)}–${n(to)} of ${n(group.races)} `,
+    h("button", { type: "button", disabled: shown.first === 0, onclick: () => turnPages(-PAGES_SHOWN), text: "‹ previous" }),
+    " ",
+    h("button", { type: "button", disabled: shown.last >= shown.pages, onclick: () => turnPages(PAGES_SHOWN), text: "next ›" }));
+}
+
+function onIndex(view) {
+  state.index = view;
+  followPages();
   for (const id of regionIds()) {
     if (state.regions.has(id)) continue;
     state.regions.set(id, null);
@@ -107,6 +176,7 @@ function reveal(id) {
 
 function selectRegion(id) {
   state.region = state.region === id ? null : id;
+  followPages();
   remember();
   scheduleRender();
   if (state.region) reveal("region-title");
@@ -232,23 +302,27 @@ function renderRegions() {
 
 function renderRegionPanel() {
   const region = state.regions.get(state.region);
-  const nationwide = (state.races?.races || []).filter((line) => line.region_id == null);
-  const title = region ? region.name : state.region ? state.region : nationwide.length ? "Nationwide races" : "Races";
+  const nationwide = spanningGroup() !== null;
+  const title = region ? region.name : state.region ? state.region : nationwide ? "Nationwide races" : "Races";
   setText("region-title", title);
   const csv = document.getElementById("region-csv");
   csv.hidden = !state.region;
   if (state.region) csv.href = withToken(`/v1/elections/${state.election}/regions/${state.region}/results.csv`);
-  const lines = state.region
-    ? (state.races?.races || []).filter((line) => line.region_id === state.region)
-    : nationwide; // races spanning regions, until a region is picked
+  // The shown group's pages: the region's races, else those spanning regions.
+  const lines = shownLines();
   const target = document.getElementById("race-list");
-  if (!state.region && !nationwide.length) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
-  else renderRaceList(target, lines, state.race, selectRace);
+  if (!state.region && !nationwide) target.replaceChildren(h("p", { class: "muted", text: "Pick a region in the table to list its races." }));
+  else {
+    renderRaceList(target, lines, state.race, selectRace);
+    const more = pager();
+    if (more) target.append(more);
+  }
   renderRace(document.getElementById("race"), state.raceView, state.parties, state.units);
 }
 
 function openRace(regionId, raceId) {
   state.region = regionId;
+  followPages();
   selectRace(raceId);
 }
 
@@ -342,7 +416,7 @@ async function main() {
     state.parties.update(view);
     scheduleRender();
   });
-  client.subscribe(`races:${state.election}`, (view) => onRaces(view));
+  client.subscribe(`races:${state.election}`, (view) => { if (view) onIndex(view); });
   client.subscribe(`anomalies:${state.election}`, (view) => state.anomalies.onView(view));
   if (state.race) selectRace(state.race, { user: false });
   client.start();

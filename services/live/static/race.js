@@ -1,4 +1,5 @@
-// The races of a region (from races:E) and one race in full (race:E:R).
+// The races of a region (from its race-list pages races:E:G:P) and one race in full
+// (race:E:R).
 //
 // Shares beside a candidate are those of the view, on the base it states
 // (`share_base`); in a majority race that is its `majority_base`, so a share
