@@ -1,9 +1,11 @@
 """The REST face of the live service: the same views, fetched, with ETags.
 
 Every view endpoint answers the stored document with
-`ETag: "<epoch>-<version>"` and `X-Votewire-Seq` / `X-Votewire-Epoch`: a
+`ETag: "<epoch>-<seq>"` and `X-Votewire-Seq` / `X-Votewire-Epoch`: a
 client may fetch by REST, then subscribe with `resume` from that seq and get
-exactly the updates after it. `If-None-Match` with the current tag gives 304.
+exactly the updates after it. The tag names the write, not the version: an
+election's opening (version 0) is rewritten when its definition is corrected
+before any report, at the same version but a new seq. `If-None-Match` with the current tag gives 304.
 `Cache-Control: no-cache`: caches may keep a copy but must revalidate, so a
 proxy never serves a number older than Redis holds.
 
@@ -78,7 +80,7 @@ def _refuse(request: Request, channel: str) -> Response | None:
 
 
 def view_response(request: Request, stored: StoredView) -> Response:
-    etag = f'"{stored.epoch}-{stored.version}"'
+    etag = f'"{stored.epoch}-{stored.seq}"'
     headers = {
         "ETag": etag,
         "X-Votewire-Seq": str(stored.seq),
