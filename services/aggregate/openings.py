@@ -10,9 +10,11 @@ election it learns or sees change, it brings Redis in line with the catalog:
 2. then, with a definition, the election's opening views
    (`publication.opening_publications`: every region and the national
    documents at zero counts, version 0), offered to the coalescing writer.
-   The writer's conditional write skips a version at or below the stored
-   one, so an opening is written only where no view exists yet: never over
-   a real view, also after a restart or a re-delivered definition. The
+   The store's conditional write (`infra.views.replaces`) never lets an
+   opening replace a real view (version >= 1); over an opening it writes
+   one with other bytes (a definition corrected before any report: the
+   newest definition's totals, pushed to live's subscribers) and skips an
+   equal one (a restart or a re-delivered definition changes nothing). The
    index is written before the views, so once `/v1/elections` lists an
    election, its races are known to live.
 

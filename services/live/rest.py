@@ -5,7 +5,8 @@ Every view endpoint answers the stored document with
 client may fetch by REST, then subscribe with `resume` from that seq and get
 exactly the updates after it. The tag names the write, not the version: an
 election's opening (version 0) is rewritten when its definition is corrected
-before any report, at the same version but a new seq. `If-None-Match` with the current tag gives 304.
+before any report, at the same version but a new seq. `If-None-Match` with
+the current tag gives 304.
 `Cache-Control: no-cache`: caches may keep a copy but must revalidate, so a
 proxy never serves a number older than Redis holds.
 

@@ -11,6 +11,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from votewire.config import Settings
+from votewire.core.definition_decoder import decode_definition
+from votewire.core.publication import opening_publications
 from votewire.infra.redis_views import RedisViews
 
 from tests.support.definitions import result_report, tiny_definition
@@ -52,6 +54,25 @@ async def stack() -> AsyncIterator[tuple[ElectionViews, LiveServer, httpx.AsyncC
     finally:
         await drop_prefix(client, settings.redis_prefix)
         await client.aclose()
+
+
+async def test_an_opening_rewritten_at_version_0_gets_a_new_etag(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """The tag names the write: an opening of a corrected definition, still version 0,
+    is served (200) to a client holding the first opening's tag, never a 304."""
+    election, _, http = stack
+    corrected = tiny_definition(E)
+    corrected["races"][0]["precincts"].append({"precinct_id": "p4", "name": "№4", "registered": 9})
+    for p in opening_publications(election.definition):
+        await election.views.put_view(*p)
+    first = await http.get("/summary")
+    assert first.status_code == 200 and first.json()["precincts_total"] == 3
+    for p in opening_publications(decode_definition(corrected)):
+        await election.views.put_view(*p)
+    again = await http.get("/summary", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200 and again.headers["etag"] != first.headers["etag"]
+    assert (again.json()["precincts_total"], again.json()["version"]) == (4, 0)
 
 
 async def test_every_view_endpoint_answers_with_an_etag_and_304(
