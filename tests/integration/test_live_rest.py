@@ -132,6 +132,31 @@ async def test_errors_are_named(stack: tuple[ElectionViews, LiveServer, httpx.As
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_channel")
 
 
+async def test_an_election_nobody_loaded_is_unknown_and_a_region_it_lacks_too(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """Every path of an election without a definition: 404 unknown_election (a JSON
+    error body); of a loaded one: a region it lacks 404 unknown_region, its own region
+    and summary, loaded but without a view, 404 no_view."""
+    election, live, http = stack
+    await election.register()
+    async with httpx.AsyncClient(base_url=live.http) as root:
+        for path in ("/v1/elections/typo/summary", "/v1/elections/typo/races",
+                     "/v1/elections/typo/turnout", "/v1/elections/typo/turnout/north",
+                     "/v1/elections/typo/regions/north", "/v1/elections/typo/races/r1",
+                     "/v1/elections/typo/results.csv", "/v1/views/summary:typo"):  # fmt: skip
+            got = await root.get(path)
+            assert got.status_code == 404, path
+            assert got.headers["content-type"].startswith("application/json"), path
+            assert got.json()["error"]["code"] == "unknown_election", path
+    for path in ("/regions/nowhere", "/turnout/nowhere", "/regions/nowhere/results.csv"):
+        got = await http.get(path)
+        assert (got.status_code, got.json()["error"]["code"]) == (404, "unknown_region"), path
+    for path in ("/summary", "/regions/north", "/turnout/west"):
+        got = await http.get(path)
+        assert (got.status_code, got.json()["error"]["code"]) == (404, "no_view"), path
+
+
 async def test_the_elections_list_names_the_default(
     stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
 ) -> None:
