@@ -29,8 +29,12 @@ Answers are cached per judged channel (a unit channel is judged as its
 race): a known one for `known_ttl_s`, an unknown one only for
 `unknown_ttl_s` (a definition loaded a moment later is recognised within
 that, plus the aggregate's lag), at most `max_entries` of them (least
-recently asked dropped first), so bogus names cost one Redis round trip
-every `unknown_ttl_s` each, and memory stays bounded.
+recently asked dropped first), so memory stays bounded. A cached unknown
+answer is still checked against the channel's view on every ask (one read):
+a client that polled a channel while its election was being loaded is not
+refused for `unknown_ttl_s` once the opening is published (the aggregate
+writes the registry before the views). So a bogus name costs one view read
+an ask and one registry round trip every `unknown_ttl_s`.
 `ViewsUnavailable` passes through (the caller answers "unavailable").
 """
 
@@ -139,10 +143,13 @@ class KnownRaces:
         cached = self._cache.get(subject)
         if cached is not None and cached[0] > now:
             self._cache.move_to_end(subject)
-            return cached[1]
-        found = await self._judge(subject)
-        if found is not None and await self.views.get_view(subject.channel) is not None:
-            found = None
+            if cached[1] is None or await self.views.get_view(subject.channel) is None:
+                return cached[1]
+            found = None  # published since: its registry entry was written first
+        else:
+            found = await self._judge(subject)
+            if found is not None and await self.views.get_view(subject.channel) is not None:
+                found = None
         self._cache[subject] = (now + (self.unknown_ttl_s if found else self.known_ttl_s), found)
         self._cache.move_to_end(subject)
         while len(self._cache) > self.max_entries:

@@ -72,16 +72,19 @@ async def test_load_show_at_zero_retire_and_unretire(
         north = await live.get(f"/v1/elections/{E}/regions/north")
         assert north.status_code == 200 and north.json()["precincts_total"] == 2
 
-        # A race no loaded election has, against one that exists but is silent.
+        # A race or region the election lacks, or an election nobody loaded, against a
+        # race that exists but is silent.
         assert await _subscribe(ws_url, f"race:{E}:bogus") == {
             "type": "error",
             "code": "unknown_channel",
             "message": "no loaded election has this race",
             "channel": f"race:{E}:bogus",
         }
-        assert (await _subscribe(ws_url, "unit:nope-2026:r1:region.north"))["code"] == (
-            "unknown_channel"
-        )
+        assert (await _subscribe(ws_url, f"region:{E}:nowhere"))["code"] == "unknown_channel"
+        for channel in ("unit:nope-2026:r1:region.north", "summary:nope-2026"):
+            assert (await _subscribe(ws_url, channel))["code"] == "unknown_election"
+        typo = await live.get("/v1/elections/nope-2026/summary")
+        assert (typo.status_code, typo.json()["error"]["code"]) == (404, "unknown_election")
         silent = await _subscribe(ws_url, f"race:{E}:r1")
         assert silent == {"type": "subscribed", "channel": f"race:{E}:r1", "seq": 0, "empty": True}
         bogus = await live.get(f"/v1/elections/{E}/races/bogus")

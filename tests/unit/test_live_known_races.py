@@ -112,3 +112,19 @@ async def test_an_election_whose_definition_went_keeps_the_channels_it_has_views
     known = KnownRaces(MemoryElectionRegistry(), views)
     assert await known.unknown("summary:gone") is None
     assert await known.unknown("races:gone") == UNKNOWN_ELECTION
+
+
+async def test_a_channel_published_after_an_unknown_answer_is_known_at_once() -> None:
+    """An unknown answer is cached, but a view written since (the opening of an
+    election loaded meanwhile) makes the channel known on the next ask, without
+    waiting for `unknown_ttl_s` nor asking the registry again."""
+    views, registry, clock = MemoryViews(), CountingRegistry(), Clock()
+    known = KnownRaces(registry, views, unknown_ttl_s=2.0, clock=clock)
+    assert await known.unknown("race:e:r1") == UNKNOWN_ELECTION
+    assert await known.unknown("summary:e") == UNKNOWN_ELECTION
+    await views.put_view("summary:e", 0, b"{}")
+    await views.put_view("race:e:r1", 0, b"{}")
+    asked = registry.asked
+    assert await known.unknown("summary:e") is None
+    assert await known.unknown("unit:e:r1:region.x") is None and registry.asked == asked
+
