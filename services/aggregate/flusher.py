@@ -8,7 +8,9 @@ At low rates nothing waits: an offer after a quiet period is written at once.
 
 Guarantees and their limits:
 - versions never go backwards in Redis: every write is the conditional
-  `put_view` (a stale or repeated offer is skipped by the script);
+  `put_view` (a stale or repeated offer is skipped by the script; at an
+  equal version the newest offer is kept, so an opening offered again from a
+  corrected definition is the one written, `infra.views.replaces`);
 - offers survive Redis outages and refusals: a failed flush puts its views
   back (unless superseded) and retries with backoff; stages never wait on
   Redis;

@@ -3,16 +3,19 @@
 `ElectionOpener` listens to the definition catalog (`listen`): for every
 election it learns or sees change, it brings Redis in line with the catalog:
 
-1. the election index (`infra.election_registry`): its race ids (so live can
-   answer `unknown_channel` for a race no loaded election has), dropped when
-   the definition is removed; and whether it is retired (so live's listing
+1. the election index (`infra.election_registry`): its region ids, then its
+   race ids (so live can answer `unknown_election` for an election no
+   definition has, `unknown_channel` for a race or region it lacks), dropped
+   when the definition is removed; and whether it is retired (so live's listing
    leaves it out);
 2. then, with a definition, the election's opening views
    (`publication.opening_publications`: every region and the national
    documents at zero counts, version 0), offered to the coalescing writer.
-   The writer's conditional write skips a version at or below the stored
-   one, so an opening is written only where no view exists yet: never over
-   a real view, also after a restart or a re-delivered definition. The
+   The store's conditional write (`infra.views.replaces`) never lets an
+   opening replace a real view (version >= 1); over an opening it writes
+   one with other bytes (a definition corrected before any report: the
+   newest definition's totals, pushed to live's subscribers) and skips an
+   equal one (a restart or a re-delivered definition changes nothing). The
    index is written before the views, so once `/v1/elections` lists an
    election, its races are known to live.
 
@@ -20,7 +23,7 @@ Every step is idempotent and derived from the catalog, so a failed step is
 simply retried (the election stays pending, with capped backoff), and every
 `resync_s` the opener checks that each election's index is still in Redis
 (a Redis that lost its data) and redoes the elections whose index is gone.
-Cost per election: one set of race ids, one hash field, 2 x regions + 3
+Cost per election: a set of region ids, one of race ids, one hash field, 2 x regions + 3
 view offers; building the openings runs in a worker thread (it folds the
 empty view of every race: about 0.2 s for 100,000 precincts).
 
@@ -133,6 +136,7 @@ class ElectionOpener:
         if definition is None:
             await self.index.drop_races(election_id)
         else:
+            await self.index.put_regions(election_id, (g.region_id for g in definition.regions))
             await self.index.put_races(election_id, (r.race_id for r in definition.races))
         retired = self.catalog.retirement(election_id)
         if retired is None:

@@ -8,7 +8,12 @@ The aggregate, which follows the definitions topic, keeps this index for it:
 
 - per election, the set of its race ids (replaced whole when a definition
   is learnt or replaced; dropped when the definition is removed): one
-  membership check per question, whatever the number of races;
+  membership check per question, whatever the number of races; an election
+  with no race set is one no loaded definition has (`unknown_election`);
+- per election, the set of its region ids, beside the race ids (written
+  before them, dropped with them): so live tells a region the election
+  lacks. An index written before region ids were kept has races but no
+  regions: `has_region` then answers True (it cannot know; fail open);
 - the retired elections, each with its retirement (`core.retirement`).
 
 Both are derived from the definitions topic: any writer can rewrite them at
@@ -36,6 +41,15 @@ class ElectionRegistry(Protocol):
         """Whether the election has the race; None if the election has no index."""
         ...
 
+    async def put_regions(self, election_id: str, region_ids: Iterable[str]) -> None:
+        """The election's regions are exactly `region_ids` from now on."""
+        ...
+
+    async def has_region(self, election_id: str, region_id: str) -> bool | None:
+        """Whether the election has the region; None if the election has no race index;
+        True if it has one but no region ids (an index of an older writer)."""
+        ...
+
     async def indexed(self, election_ids: Sequence[str]) -> set[str]:
         """Those of `election_ids` whose race index is there."""
         ...
@@ -56,6 +70,7 @@ class MemoryElectionRegistry:
 
     def __init__(self) -> None:
         self.races: dict[str, frozenset[str]] = {}
+        self.regions: dict[str, frozenset[str]] = {}
         self.retirements: dict[str, bytes] = {}
 
     async def put_races(self, election_id: str, race_ids: Iterable[str]) -> None:
@@ -63,10 +78,20 @@ class MemoryElectionRegistry:
 
     async def drop_races(self, election_id: str) -> None:
         self.races.pop(election_id, None)
+        self.regions.pop(election_id, None)
 
     async def has_race(self, election_id: str, race_id: str) -> bool | None:
         found = self.races.get(election_id)
         return None if found is None else race_id in found
+
+    async def put_regions(self, election_id: str, region_ids: Iterable[str]) -> None:
+        self.regions[election_id] = frozenset(region_ids)
+
+    async def has_region(self, election_id: str, region_id: str) -> bool | None:
+        if election_id not in self.races:
+            return None
+        found = self.regions.get(election_id)
+        return True if found is None else region_id in found
 
     async def indexed(self, election_ids: Sequence[str]) -> set[str]:
         return {e for e in election_ids if e in self.races}

@@ -18,7 +18,7 @@ import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
-from votewire.infra.views import StoredView, ViewsUnavailable, check_channel
+from votewire.infra.views import StoredView, ViewsUnavailable, check_channel, replaces
 
 _LOST = None
 """Put in a subscriber's queue when the store goes down."""
@@ -59,11 +59,12 @@ class MemoryViews:
         return nxt, page
 
     async def put_view(self, channel: str, version: int, doc: bytes) -> int | None:
-        """Store `doc` if `version` is newer; return the new seq, or None if skipped."""
+        """Store `doc` if it replaces the stored view (`views.replaces`); return the new
+        seq, or None if skipped."""
         check_channel(channel)
         self._answering()
         stored = self._views.get(channel)
-        if stored is not None and stored.version >= version:
+        if stored is not None and not replaces(stored.version, stored.doc, version, doc):
             return None
         if self._epoch is None:
             self._epoch = secrets.token_hex(6)

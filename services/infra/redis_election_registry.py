@@ -3,6 +3,8 @@
 Layout (prefix P = VOTEWIRE_REDIS_PREFIX):
 
 - `P:race-ids:E`  a set of election E's race ids (SISMEMBER: O(1));
+- `P:region-ids:E` a set of its region ids (written before the race ids,
+                  deleted with them; bounded by the regions, never precincts);
 - `P:retired`     a hash election id -> its retirement record (JSON).
 
 `put_races` replaces the set in one MULTI/EXEC (a reader sees the old set or
@@ -41,13 +43,21 @@ class RedisElectionRegistry:
     def races_key(self, election_id: str) -> str:
         return f"{self.prefix}:race-ids:{election_id}"
 
+    def regions_key(self, election_id: str) -> str:
+        return f"{self.prefix}:region-ids:{election_id}"
+
     @property
     def retired_key(self) -> str:
         return f"{self.prefix}:retired"
 
     async def put_races(self, election_id: str, race_ids: Iterable[str]) -> None:
-        ids = sorted(set(race_ids))
-        key = self.races_key(election_id)
+        await self._replace(self.races_key(election_id), race_ids)
+
+    async def put_regions(self, election_id: str, region_ids: Iterable[str]) -> None:
+        await self._replace(self.regions_key(election_id), region_ids)
+
+    async def _replace(self, key: str, members: Iterable[str]) -> None:
+        ids = sorted(set(members))
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             for start in range(0, len(ids), CHUNK):
@@ -55,7 +65,7 @@ class RedisElectionRegistry:
             await pipe.execute()
 
     async def drop_races(self, election_id: str) -> None:
-        await self.client.delete(self.races_key(election_id))
+        await self.client.delete(self.races_key(election_id), self.regions_key(election_id))
 
     async def has_race(self, election_id: str, race_id: str) -> bool | None:
         key = self.races_key(election_id)
@@ -65,6 +75,18 @@ class RedisElectionRegistry:
                 pipe.exists(key)
                 member, exists = await pipe.execute()
         return bool(member) if exists else None
+
+    async def has_region(self, election_id: str, region_id: str) -> bool | None:
+        key = self.regions_key(election_id)
+        with _answering():
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.sismember(key, region_id)
+                pipe.exists(key)
+                pipe.exists(self.races_key(election_id))
+                member, regions, races = await pipe.execute()
+        if not races:
+            return None
+        return bool(member) if regions else True
 
     async def indexed(self, election_ids: Sequence[str]) -> set[str]:
         if not election_ids:

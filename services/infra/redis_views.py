@@ -15,9 +15,11 @@ client frame (the live service frames views for its clients):
 cannot be replayed: `updates_since` answers None for them, so a client
 resuming across the upgrade gets a resync snapshot, never a wrong frame.
 
-Contract of `put_view` (one atomic Lua script): it replaces the stored view
-only if `version` is greater than the stored version (replays and
-re-deliveries can never move a number backwards); on a write the channel's
+Contract of `put_view` (one atomic Lua script, the rule `views.replaces`):
+it replaces the stored view only if `version` is greater than the stored
+version (replays and re-deliveries can never move a number backwards), or
+if both are 0 and the documents differ (an election's opening, rewritten
+from a corrected definition before any report); on a write the channel's
 `seq` grows by exactly one, the change is appended to the feed and
 published. A skipped write changes nothing.
 
@@ -65,7 +67,10 @@ SUBSCRIBE_TIMEOUT_S = 10.0
 _PUT_VIEW = """
 local cur = tonumber(redis.call('HGET', KEYS[1], 'version') or '-1')
 local v = tonumber(ARGV[1])
-if cur >= v then return {0, cur} end
+if cur > v then return {0, cur} end
+if cur == v and (v ~= 0 or redis.call('HGET', KEYS[1], 'doc') == ARGV[2]) then
+  return {0, cur}
+end
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
   epoch = ARGV[6]
@@ -167,7 +172,8 @@ class RedisViews:
     # --- writes ------------------------------------------------------------------------
 
     async def put_view(self, channel: str, version: int, doc: bytes) -> int | None:
-        """Store `doc` if `version` is newer; return the new seq, or None if skipped."""
+        """Store `doc` if it replaces the stored view (`views.replaces`); return the new
+        seq, or None if skipped."""
         check_channel(channel)
         keys, args = self._put_call(channel, version, doc)
         written, seq = await self._put(keys=keys, args=args)

@@ -10,8 +10,9 @@ both adapters (tests/integration/test_view_store.py).
 The model, the same in both adapters:
 
 - a *view* is the newest JSON document of a channel, with its `version`
-  (it only ever grows: a write at or below the stored version is skipped and
-  changes nothing) and its `seq` (grows by exactly one per accepted write);
+  (it never goes back: a write below the stored version, or at it, is
+  skipped and changes nothing; the one exception is version 0, see
+  `replaces`) and its `seq` (grows by exactly one per accepted write);
 - one *epoch* for the whole store, created by its first write, and new
   whenever the views were lost (then seqs restart at 1);
 - every accepted write is a *change*: appended to the channel's feed (which
@@ -44,6 +45,22 @@ def check_channel(channel: str) -> str:
     if not CHANNEL_RE.match(channel):
         raise BadChannel(f"not a channel name: {channel!r}")
     return channel
+
+
+def replaces(stored_version: int, stored_doc: bytes, version: int, doc: bytes) -> bool:
+    """Whether a write of (`version`, `doc`) replaces the stored view: a greater version
+    always does; an equal version only at 0 and only with other bytes.
+
+    Version 0 is an election's opening (`core.publication.opening_publications`),
+    derived from its definition alone, so a definition corrected before any report
+    is reloaded and its opening rewritten: the corrected document replaces the
+    first one (a newsroom sees the right totals at once), an equal one changes
+    nothing (a restart or a re-delivered definition writes no change). A view
+    heard from (version >= 1) is never replaced by an opening, and always
+    replaces one. Both adapters apply this rule (the Redis script inline)."""
+    if version != stored_version:
+        return version > stored_version
+    return version == 0 and doc != stored_doc
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from votewire.live.anomalies import AnomalyReader
 from votewire.live.elections import ElectionIndex, RetiredSource
 from votewire.live.feed import FeedStatus
 from votewire.live.hub import Hub
-from votewire.live.known_races import KnownRaces
+from votewire.live.known_races import KnownRaces, Unknown
 from votewire.live.limits import ConnectionCounter, LiveLimits
 from votewire.live.pacer import Pacer
 from votewire.live.pipeline import CHANNEL as PIPELINE_CHANNEL
@@ -55,13 +55,14 @@ class LiveContext:
     frames_sent: int = 0
     """Frames written by the sessions' writers (direct writes: `hub.written_direct`)."""
     known: KnownRaces | None = None
-    """Which race channels name a race of a loaded election (None: every one does)."""
+    """Which channels name an election, race or region that is loaded (None: every one does)."""
     retired: RetiredSource | None = None
     """The retired elections, left out of `GET /v1/elections` (None: none is)."""
 
-    async def race_exists(self, channel: str) -> bool:
-        """False if `channel` is a race or unit channel of a race no loaded election has."""
-        return self.known is None or await self.known.exists(channel)
+    async def unknown(self, channel: str) -> Unknown | None:
+        """Why `channel` names no loaded election, race or region; None if it does (or
+        nobody can tell: no registry). See `known_races`."""
+        return None if self.known is None else await self.known.unknown(channel)
 
     def views_for(self, channel: str) -> ViewSource:
         """Where `channel`'s view is read: this process for the pipeline status, else Redis."""

@@ -1,18 +1,23 @@
 """The REST face of the live service: the same views, fetched, with ETags.
 
 Every view endpoint answers the stored document with
-`ETag: "<epoch>-<version>"` and `X-Votewire-Seq` / `X-Votewire-Epoch`: a
+`ETag: "<epoch>-<seq>"` and `X-Votewire-Seq` / `X-Votewire-Epoch`: a
 client may fetch by REST, then subscribe with `resume` from that seq and get
-exactly the updates after it. `If-None-Match` with the current tag gives 304.
+exactly the updates after it. The tag names the write, not the version: an
+election's opening (version 0) is rewritten when its definition is corrected
+before any report, at the same version but a new seq. `If-None-Match` with
+the current tag gives 304.
 `Cache-Control: no-cache`: caches may keep a copy but must revalidate, so a
 proxy never serves a number older than Redis holds.
 
 Errors are JSON `{"error": {"code", "message"}}`: 400 bad_channel (an id
 outside the channel grammar) or bad_request (a query that is not one), 401
 unknown_token, 403 forbidden (a private channel without a grant), 404 no_view
-(nothing published yet) or unknown_race (a race or unit channel of a race
-no loaded election has: `known_races`), 503 unavailable (the views store did not answer;
-`unavailable` is installed as the app's handler of `ViewsUnavailable`).
+(nothing published yet), unknown_election (a channel of an election no
+definition has), unknown_race or unknown_region (a race, unit or region
+channel of one the loaded election lacks: `known_races`), 503 unavailable
+(the views store did not answer; `unavailable` is installed as the app's
+handler of `ViewsUnavailable`).
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ def _refuse(request: Request, channel: str) -> Response | None:
 
 
 def view_response(request: Request, stored: StoredView) -> Response:
-    etag = f'"{stored.epoch}-{stored.version}"'
+    etag = f'"{stored.epoch}-{stored.seq}"'
     headers = {
         "ETag": etag,
         "X-Votewire-Seq": str(stored.seq),
@@ -102,10 +107,12 @@ async def serve_channel(request: Request, channel: str) -> Response:
 
 
 async def _nothing(ctx: LiveContext, channel: str, message: str) -> JSONResponse:
-    """404 for a channel without a view: `unknown_race` if no loaded election has its
-    race, else `no_view` (`message`)."""
-    if not await ctx.race_exists(channel):
-        return error(404, "unknown_race", "no loaded election has this race")
+    """404 for a channel without a view: `unknown_election`, `unknown_race` or
+    `unknown_region` if it names nothing loaded (`known_races`), else `no_view`
+    (`message`)."""
+    unknown = await ctx.unknown(channel)
+    if unknown is not None:
+        return error(404, unknown.code, unknown.message)
     return error(404, "no_view", message)
 
 
@@ -247,7 +254,7 @@ async def results_csv(request: Request) -> Response:
     views = _context(request).views
     index, race_ids = await listed_races(views, e)
     if index is None:
-        return error(404, "no_view", f"nothing published for {e} yet")
+        return await _nothing(_context(request), f"races:{e}", f"nothing published for {e} yet")
     channels = [f"race:{e}:{r}" for r in race_ids]
     channels = [c for c in channels if _refuse(request, c) is None]
     races = await read_views(views, channels)
@@ -274,7 +281,8 @@ async def region_csv(request: Request) -> Response:
         if _refuse(request, f"race:{e}:{r['race_id']}") is None
     ]
     if region is None and not races:
-        return error(404, "no_view", f"nothing published for region {g} yet")
+        message = f"nothing published for region {g} yet"
+        return await _nothing(_context(request), f"region:{e}:{g}", message)
     semicolon = request.query_params.get("delimiter") == "semicolon"
     body = region_results_csv(races, (region or {}).get("name", ""), semicolon=semicolon)
     etag = f'"csv-{hashlib.sha256(body).hexdigest()[:20]}"'

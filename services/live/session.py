@@ -5,8 +5,9 @@ named `Disconnect`, server shutting down) cancels the other, the session
 closes with the named code, and the connection leaves the hub.
 
 - receive: parses each client frame; a bad one is answered with an error
-  frame and the connection carries on. A subscription to a race that no
-  loaded election has is one (`unknown_channel`, known_races.py).
+  frame and the connection carries on. A subscription to a race or region
+  that the loaded election lacks is one (`unknown_channel`, known_races.py);
+  so is any channel of an election no definition has (`unknown_election`).
   Subscribing holds the channel in the mailbox and registers with the hub
   *before* reading the snapshot, so no update can fall between them or
   overtake it (see subscription.py).
@@ -237,12 +238,13 @@ class Session:
             limit = self.limits.max_channels
             raise ProtocolError("too_many_channels", f"at most {limit} channels", channel)
         try:
-            exists = await self.ctx.race_exists(channel)
+            unknown = await self.ctx.unknown(channel)
         except ViewsUnavailable as exc:
             log.warning("cannot check channel %s: %s", channel, exc)
             raise ProtocolError("unavailable", "views are unreachable; retry", channel) from None
-        if not exists:
-            raise ProtocolError("unknown_channel", "no loaded election has this race", channel)
+        if unknown is not None:
+            code = "unknown_election" if unknown.code == "unknown_election" else "unknown_channel"
+            raise ProtocolError(code, unknown.message, channel)
         self.channels.add(channel)
         self.mailbox.hold(channel)
         self.ctx.hub.subscribe(channel, self.mailbox)

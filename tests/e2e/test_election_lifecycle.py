@@ -4,6 +4,7 @@ its views kept), and un-retired."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -36,6 +37,16 @@ async def _subscribe(url: str, channel: str) -> dict[str, Any]:
         return frame
 
 
+async def _next_update(ws: Any) -> dict[str, Any]:
+    """The next `update` frame (pings answered, other frames skipped)."""
+    while True:
+        frame: dict[str, Any] = json.loads(await ws.recv())
+        if frame["type"] == "ping":
+            await ws.send(json.dumps({"type": "pong"}))
+        elif frame["type"] == "update":
+            return frame
+
+
 async def test_load_show_at_zero_retire_and_unretire(
     deployment: tuple[dict[str, str], dict[str, ServiceProcess]],
     capsys: pytest.CaptureFixture[str],
@@ -61,16 +72,19 @@ async def test_load_show_at_zero_retire_and_unretire(
         north = await live.get(f"/v1/elections/{E}/regions/north")
         assert north.status_code == 200 and north.json()["precincts_total"] == 2
 
-        # A race no loaded election has, against one that exists but is silent.
+        # A race or region the election lacks, or an election nobody loaded, against a
+        # race that exists but is silent.
         assert await _subscribe(ws_url, f"race:{E}:bogus") == {
             "type": "error",
             "code": "unknown_channel",
             "message": "no loaded election has this race",
             "channel": f"race:{E}:bogus",
         }
-        assert (await _subscribe(ws_url, "unit:nope-2026:r1:region.north"))["code"] == (
-            "unknown_channel"
-        )
+        assert (await _subscribe(ws_url, f"region:{E}:nowhere"))["code"] == "unknown_channel"
+        for channel in ("unit:nope-2026:r1:region.north", "summary:nope-2026"):
+            assert (await _subscribe(ws_url, channel))["code"] == "unknown_election"
+        typo = await live.get("/v1/elections/nope-2026/summary")
+        assert (typo.status_code, typo.json()["error"]["code"]) == (404, "unknown_election")
         silent = await _subscribe(ws_url, f"race:{E}:r1")
         assert silent == {"type": "subscribed", "channel": f"race:{E}:r1", "seq": 0, "empty": True}
         bogus = await live.get(f"/v1/elections/{E}/races/bogus")
@@ -117,3 +131,75 @@ async def test_load_show_at_zero_retire_and_unretire(
         await eventually(shown, DEADLINE_S, "the election listed again")
         assert (await ingest.post("/v1/reports", json=late)).status_code == 200
         assert main(["election", "retire", "nope-2026", "--url", ingest_url]) == 1
+
+
+async def test_a_definition_corrected_before_any_report_shows_its_own_opening(
+    deployment: tuple[dict[str, str], dict[str, ServiceProcess]],
+) -> None:
+    """Loaded, corrected and reloaded before any report: the opening views (REST and a
+    subscriber already following them) show the second definition; after a report, a
+    reload rewrites only the views still at their opening, never a view heard from."""
+    env, _ = deployment
+    e = "fix-2026"
+    ingest_url = f"http://127.0.0.1:{env['VOTEWIRE_INGEST_PORT']}"
+    live_url = f"http://127.0.0.1:{env['VOTEWIRE_LIVE_PORT']}"
+    ws_url = f"ws://127.0.0.1:{env['VOTEWIRE_LIVE_PORT']}/v1/live"
+    first = tiny_definition(e)
+    corrected = tiny_definition(e)
+    corrected["races"][0]["precincts"].append(
+        {"precinct_id": "p4", "name": "№4", "registered": 300}
+    )
+    async with (
+        httpx.AsyncClient(base_url=ingest_url, timeout=10) as ingest,
+        httpx.AsyncClient(base_url=live_url, timeout=10) as live,
+    ):
+        assert (await ingest.put(f"/v1/elections/{e}", json=first)).status_code == 200
+
+        async def summary() -> dict[str, Any] | None:
+            got = await live.get(f"/v1/elections/{e}/summary")
+            return got.json() if got.status_code == 200 else None
+
+        opened = await eventually(summary, DEADLINE_S, "the first opening")
+        assert (opened["precincts_total"], opened["registered"], opened["version"]) == (3, 2300, 0)
+        async with websockets.connect(ws_url) as ws:
+            await ws.send(json.dumps({"type": "subscribe", "channel": f"summary:{e}"}))
+            snapshot = json.loads(await ws.recv())
+            assert snapshot["type"] == "snapshot" and snapshot["view"]["precincts_total"] == 3
+            assert (await ingest.put(f"/v1/elections/{e}", json=corrected)).status_code == 200
+            pushed = await asyncio.wait_for(_next_update(ws), DEADLINE_S)
+        assert (pushed["type"], pushed["version"], pushed["seq"]) == (
+            "update",
+            0,
+            snapshot["seq"] + 1,
+        )
+        assert (pushed["view"]["precincts_total"], pushed["view"]["registered"]) == (4, 2600)
+        now = await summary()
+        assert now is not None and (now["precincts_total"], now["registered"]) == (4, 2600)
+        north = (await live.get(f"/v1/elections/{e}/regions/north")).json()
+        assert (north["precincts_total"], north["version"]) == (3, 0)
+
+        report = result_report("fix-1", "r1", "p1", 1000, {"c1": 400, "c2": 300}, 50, 10,
+                               election_id=e)  # fmt: skip
+        assert (await ingest.post("/v1/reports", json=report)).status_code == 200
+
+        async def counted() -> dict[str, Any] | None:
+            found = await summary()
+            return found if found and found["precincts_reporting"] == 1 else None
+
+        heard = await eventually(counted, DEADLINE_S, "the report in the summary")
+        again = tiny_definition(e)
+        again["races"][0]["precincts"] = corrected["races"][0]["precincts"]
+        again["races"][1]["precincts"].append(
+            {"precinct_id": "p5", "name": "№5", "registered": 100}
+        )
+        assert (await ingest.put(f"/v1/elections/{e}", json=again)).status_code == 200
+
+        async def west_corrected() -> dict[str, Any] | None:
+            west = (await live.get(f"/v1/elections/{e}/regions/west")).json()
+            return west if west["precincts_total"] == 2 else None
+
+        west = await eventually(west_corrected, DEADLINE_S, "the silent region's new opening")
+        assert west["version"] == 0
+        after = await summary()
+        assert after is not None and after["version"] >= 1 and after["precincts_reporting"] == 1
+        assert after["version"] >= heard["version"]

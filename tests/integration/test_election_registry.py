@@ -50,6 +50,25 @@ async def test_races_are_replaced_whole_and_an_unindexed_election_is_none(
     assert await registry.has_race("e", "r1") is None and await registry.indexed(["e"]) == set()
 
 
+async def test_regions_are_kept_beside_the_races_and_dropped_with_them(
+    registry: ElectionRegistry,
+) -> None:
+    """has_region: None without a race index; True for any region of an index without
+    region ids (an older writer's: it cannot tell); else membership; drop_races drops both."""
+    assert await registry.has_region("e", "north") is None
+    await registry.put_races("e", ["r1"])
+    assert await registry.has_region("e", "anything") is True
+    await registry.put_regions("e", ["north", "west"])
+    assert await registry.has_region("e", "west") is True
+    assert await registry.has_region("e", "south") is False
+    await registry.put_regions("e", ["south"])
+    assert await registry.has_region("e", "west") is False
+    await registry.drop_races("e")
+    assert await registry.has_region("e", "south") is None
+    await registry.put_races("e", ["r1"])
+    assert await registry.has_region("e", "west") is True  # the region ids went with the races
+
+
 async def test_retirements_are_marked_and_withdrawn(registry: ElectionRegistry) -> None:
     """retire/unretire, idempotent; `retired` lists exactly the retired elections."""
     record = json.dumps({"kind": "retirement", "election_id": "e"}).encode()

@@ -147,31 +147,40 @@ async def test_a_resume_with_nothing_stored_says_so(views: RedisViews, settings:
     assert ack == {"type": "subscribed", "channel": CH, "seq": 0, "empty": True, "resync": True}
 
 
-async def test_a_race_no_loaded_election_has_is_unknown_until_it_is_loaded(
+async def test_an_election_or_race_nobody_loaded_is_unknown_until_it_is_loaded(
     views: RedisViews, settings: Settings
 ) -> None:
-    """A race in no election's registry: `unknown_channel` (no subscription); once the
-    registry lists it (a definition learnt later), the same subscribe is the empty
-    snapshot, after at most the short negative cache; a known race stays empty."""
+    """A channel of an election in no registry: `unknown_election` (no subscription);
+    once the election is loaded without race r1, race r1 is `unknown_channel` and its
+    summary the empty snapshot; once r1 is listed too, r1 is the empty snapshot; each
+    after at most the short negative cache."""
     async with serve_live(settings) as live, connect(live.ws) as ws:
-        refused = await subscribe(ws, CH)
-        assert (refused["type"], refused["code"], refused["channel"]) == (
-            "error",
-            "unknown_channel",
-            CH,
-        )
-        await register_races(views, "kz-test", "r1")
+        for channel in (CH, "summary:kz-test"):
+            refused = await subscribe(ws, channel)
+            assert (refused["type"], refused["code"], refused["channel"]) == (
+                "error",
+                "unknown_election",
+                channel,
+            )
+        await register_races(views, "kz-test", "r2")
 
-        async def known() -> dict[str, object] | None:
-            ack = await subscribe(ws, CH)
-            return ack if ack["type"] == "subscribed" else None
+        async def answer(channel: str, wanted: str) -> dict[str, object] | None:
+            frame = await subscribe(ws, channel)
+            return frame if wanted in (frame["type"], frame.get("code")) else None
 
-        ack = await eventually(known, 10, "the race known once registered")
+        await eventually(lambda: answer(CH, "unknown_channel"), 10, "r1 lacking")
+        ack = await eventually(lambda: answer("summary:kz-test", "subscribed"), 10, "loaded")
+        assert ack == {"type": "subscribed", "channel": "summary:kz-test", "seq": 0, "empty": True}
+        await register_races(views, "kz-test", "r1", "r2")
+        ack = await eventually(lambda: answer(CH, "subscribed"), 10, "the race known once listed")
         assert ack == {"type": "subscribed", "channel": CH, "seq": 0, "empty": True}
 
 
-async def test_limits_and_bad_frames_are_answered_with_error_frames(settings: Settings) -> None:
+async def test_limits_and_bad_frames_are_answered_with_error_frames(
+    views: RedisViews, settings: Settings
+) -> None:
     """Bad frames and exceeded limits get named error frames; the connection lives on."""
+    await register_races(views, "kz", "r1")
     limits = LiveLimits(max_channels=2, max_frame_bytes=512)
     async with serve_live(settings, limits) as live, connect(live.ws) as ws:
         cases: list[tuple[str | bytes, str]] = [
@@ -248,6 +257,7 @@ async def test_private_channels_need_a_read_token(
         )
     )
     await write(views, CH, 1, 1)
+    await register_races(views, "kz-test", "r1")
     private = with_live(settings, live_tokens_file=tokens)
     async with serve_live(private) as live:
         async with connect(live.ws) as ws:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 from votewire.config import Settings
+from votewire.core.definition_decoder import decode_definition
+from votewire.core.publication import opening_publications
 from votewire.infra.redis_views import RedisViews
 
 from tests.support.definitions import result_report, tiny_definition
@@ -52,6 +54,25 @@ async def stack() -> AsyncIterator[tuple[ElectionViews, LiveServer, httpx.AsyncC
     finally:
         await drop_prefix(client, settings.redis_prefix)
         await client.aclose()
+
+
+async def test_an_opening_rewritten_at_version_0_gets_a_new_etag(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """The tag names the write: an opening of a corrected definition, still version 0,
+    is served (200) to a client holding the first opening's tag, never a 304."""
+    election, _, http = stack
+    corrected = tiny_definition(E)
+    corrected["races"][0]["precincts"].append({"precinct_id": "p4", "name": "№4", "registered": 9})
+    for p in opening_publications(election.definition):
+        await election.views.put_view(*p)
+    first = await http.get("/summary")
+    assert first.status_code == 200 and first.json()["precincts_total"] == 3
+    for p in opening_publications(decode_definition(corrected)):
+        await election.views.put_view(*p)
+    again = await http.get("/summary", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200 and again.headers["etag"] != first.headers["etag"]
+    assert (again.json()["precincts_total"], again.json()["version"]) == (4, 0)
 
 
 async def test_every_view_endpoint_answers_with_an_etag_and_304(
@@ -118,6 +139,31 @@ async def test_errors_are_named(stack: tuple[ElectionViews, LiveServer, httpx.As
         assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_race")
     bad = await http.get("/races/r%20x")
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_channel")
+
+
+async def test_an_election_nobody_loaded_is_unknown_and_a_region_it_lacks_too(
+    stack: tuple[ElectionViews, LiveServer, httpx.AsyncClient],
+) -> None:
+    """Every path of an election without a definition: 404 unknown_election (a JSON
+    error body); of a loaded one: a region it lacks 404 unknown_region, its own region
+    and summary, loaded but without a view, 404 no_view."""
+    election, live, http = stack
+    await election.register()
+    async with httpx.AsyncClient(base_url=live.http) as root:
+        for path in ("/v1/elections/typo/summary", "/v1/elections/typo/races",
+                     "/v1/elections/typo/turnout", "/v1/elections/typo/turnout/north",
+                     "/v1/elections/typo/regions/north", "/v1/elections/typo/races/r1",
+                     "/v1/elections/typo/results.csv", "/v1/views/summary:typo"):  # fmt: skip
+            got = await root.get(path)
+            assert got.status_code == 404, path
+            assert got.headers["content-type"].startswith("application/json"), path
+            assert got.json()["error"]["code"] == "unknown_election", path
+    for path in ("/regions/nowhere", "/turnout/nowhere", "/regions/nowhere/results.csv"):
+        got = await http.get(path)
+        assert (got.status_code, got.json()["error"]["code"]) == (404, "unknown_region"), path
+    for path in ("/summary", "/regions/north", "/turnout/west"):
+        got = await http.get(path)
+        assert (got.status_code, got.json()["error"]["code"]) == (404, "no_view"), path
 
 
 async def test_the_elections_list_names_the_default(

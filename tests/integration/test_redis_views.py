@@ -84,6 +84,33 @@ async def test_put_views_is_the_same_conditional_write_pipelined(views: RedisVie
     assert stored is not None and stored.version == 1  # nothing of the bad batch was sent
 
 
+async def test_a_pipelined_batch_replaces_an_opening_by_the_same_rule(views: RedisViews) -> None:
+    """Version 0 over version 0: written when the bytes differ, skipped when equal; the
+    script decides per item, also within one batch."""
+    await views.put_view(CHANNEL, 0, doc(0))
+    replies = await views.put_views(
+        [(CHANNEL, 0, doc(0)), (CHANNEL, 0, doc(100)), (CHANNEL, 0, doc(100)), (CHANNEL, 1, doc(1))]
+    )
+    assert replies == [None, 2, None, 3]
+    assert await views.put_views([(CHANNEL, 0, doc(200))]) == [None]
+
+
+async def test_flusher_writes_a_corrected_opening_over_the_first(views: RedisViews) -> None:
+    """An opening offered again with other bytes, after the first was written, replaces it."""
+    flusher = ViewFlusher(views, Metrics(), interval_s=0.01)
+    flusher.start()
+    try:
+        flusher.offer(CHANNEL, 0, doc(0))
+        await eventually(lambda: _holding(views, CHANNEL, doc(0)), 10, "the first opening")
+        flusher.offer(CHANNEL, 0, doc(100))
+        stored = await eventually(
+            lambda: _holding(views, CHANNEL, doc(100)), 10, "the corrected opening"
+        )
+    finally:
+        await flusher.stop()
+    assert (stored.version, stored.seq) == (0, 2)
+
+
 async def test_the_change_is_published_and_fed_as_the_same_record(
     views: RedisViews, client: aioredis.Redis
 ) -> None:
@@ -231,3 +258,8 @@ async def test_flusher_keeps_views_through_a_redis_outage(views: RedisViews) -> 
 async def _at_version(views: RedisViews, channel: str, version: int) -> StoredView | None:
     stored = await views.get_view(channel)
     return stored if stored is not None and stored.version >= version else None
+
+
+async def _holding(views: RedisViews, channel: str, body: bytes) -> StoredView | None:
+    stored = await views.get_view(channel)
+    return stored if stored is not None and stored.doc == body else None

@@ -88,6 +88,30 @@ async def test_a_stale_or_repeated_write_changes_nothing(store: Store) -> None:
     assert [v.seq for v in await store.updates_since(C, 0) or []] == [1]
 
 
+async def test_an_opening_is_replaced_by_a_corrected_opening_and_fed(store: Store) -> None:
+    """Version 0 over version 0 with other bytes: a write (seq + 1, in the feed, delivered);
+    the same bytes again: skipped, nothing moves."""
+    assert await store.put_view(C, 0, doc(0)) == 1
+    async with store.changes() as changes:
+        assert await store.put_view(C, 0, doc(100)) == 2
+        seen = await asyncio.wait_for(anext(changes), 5)
+    assert (seen.version, seen.seq, seen.doc) == (0, 2, doc(100))
+    assert await store.put_view(C, 0, doc(100)) is None
+    stored = await store.get_view(C)
+    assert stored is not None and (stored.version, stored.seq, stored.doc) == (0, 2, doc(100))
+    assert [(v.seq, v.doc) for v in await store.updates_since(C, 1) or []] == [(2, doc(100))]
+
+
+async def test_an_opening_never_replaces_a_view_heard_from(store: Store) -> None:
+    """A version >= 1 replaces an opening; an opening never replaces it back."""
+    await store.put_view(C, 0, doc(0))
+    assert await store.put_view(C, 1, doc(1)) == 2
+    assert await store.put_view(C, 0, doc(100)) is None
+    assert await store.put_views([(C, 0, doc(200))]) == [None]
+    stored = await store.get_view(C)
+    assert stored is not None and (stored.version, stored.seq, stored.doc) == (1, 2, doc(1))
+
+
 async def test_nothing_published_reads_as_nothing(store: Store) -> None:
     """No view: get_view None, get_views leaves it out, the feed is empty, no channels."""
     assert await store.get_view(C) is None

@@ -151,6 +151,9 @@ class ElectionViews:
         """Write the election's race ids to the election registry, as the aggregate does
         when it learns the definition (live then knows its silent races)."""
         registry = RedisElectionRegistry(self.views.client, self.views.prefix)
+        await registry.put_regions(
+            self.definition.election_id, (g.region_id for g in self.definition.regions)
+        )
         await registry.put_races(
             self.definition.election_id, (r.race_id for r in self.definition.races)
         )

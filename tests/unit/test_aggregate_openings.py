@@ -60,12 +60,14 @@ class FlakyRegistry(MemoryElectionRegistry):
 
 
 async def test_sync_writes_the_race_index_the_retirement_and_the_opening() -> None:
-    """One sync: the race ids, retired or not, and exactly `opening_publications`."""
+    """One sync: the region and race ids, retired or not, and exactly
+    `opening_publications`; a removed definition drops both id sets."""
     definition = small_definition()
     catalog, registry, sink = Catalog(definition), MemoryElectionRegistry(), Sink()
     opener = ElectionOpener(catalog, registry, sink, Metrics())
     await opener.sync(E)
     assert registry.races[E] == {r.race_id for r in definition.races}
+    assert registry.regions[E] == {"N", "S"} and await registry.has_region(E, "X") is False
     assert await registry.has_race(E, "N1") and not await registry.has_race(E, "nope")
     assert await registry.has_race("other", "N1") is None
     assert sink.offered == {p.channel: (p.version, p.doc) for p in opening_publications(definition)}
@@ -77,6 +79,7 @@ async def test_sync_writes_the_race_index_the_retirement_and_the_opening() -> No
     del catalog.retired[E], catalog.definitions[E]
     await opener.sync(E)
     assert await registry.retired() == set() and E not in registry.races
+    assert E not in registry.regions
 
 
 async def test_the_running_opener_retries_a_failing_store_and_redoes_a_lost_index() -> None:

@@ -306,8 +306,9 @@ async def test_a_client_that_leaves_is_forgotten(served: Served) -> None:
 async def test_a_race_no_loaded_election_has_is_unknown_a_silent_one_is_empty(
     views: MemoryViews, clock: Clock
 ) -> None:
-    """With the election registry: a race of no loaded election gets `unknown_channel`
-    and no hub registration; a known race not heard from gets the empty snapshot; a race
+    """With the election registry: a race the loaded election lacks gets
+    `unknown_channel`, any channel of an election nobody loaded `unknown_election`, and
+    no hub registration; a known race not heard from gets the empty snapshot; a race
     with a view gets its snapshot even if the registry lost it (fail open)."""
     registry = MemoryElectionRegistry()
     await registry.put_races("e", ["r2", "r3"])
@@ -322,7 +323,7 @@ async def test_a_race_no_loaded_election_has_is_unknown_a_silent_one_is_empty(
     await asyncio.wait_for(task, 5)
     assert [(f["type"], f.get("code"), f["channel"]) for f in frames[:2]] == [
         ("error", "unknown_channel", "race:e:bogus"),
-        ("error", "unknown_channel", "unit:nope:r2:region.x"),
+        ("error", "unknown_election", "unit:nope:r2:region.x"),
     ]
     assert frames[2] == {"type": "subscribed", "channel": "race:e:r2", "seq": 0, "empty": True}
     assert (frames[3]["type"], frames[3]["channel"]) == ("snapshot", C)  # r1: not in registry
@@ -350,3 +351,30 @@ async def test_the_race_list_index_and_its_pages_are_channels(
         ("error", "unknown_channel", "races:e:n"),
         ("error", "unknown_channel", "races:e:n:01"),
     ]
+
+
+async def test_a_typo_in_the_election_id_is_an_error_not_an_empty_channel(
+    views: MemoryViews, clock: Clock
+) -> None:
+    """summary/races/turnout/region of an election nobody loaded: `unknown_election`; a
+    region the loaded election lacks: `unknown_channel`; its own region, loaded but not
+    heard from: the empty snapshot."""
+    registry = MemoryElectionRegistry()
+    await registry.put_regions("e", ["north"])
+    await registry.put_races("e", ["r2"])
+    ctx = context(views, clock)
+    ctx.known = KnownRaces(registry, views, clock=clock)
+    sock = FakeSocket()
+    task = asyncio.create_task(Session(sock, ctx, clock).run())
+    asked = ["summary:typo", "races:typo", "turnout:typo", "region:typo:north",
+             "region:e:south", "region:e:north"]  # fmt: skip
+    for channel in asked:
+        sock.say(type="subscribe", channel=channel)
+    frames = await sock.wait_frames(len(asked))
+    assert ctx.hub.subscriptions() == 1  # region:e:north only
+    sock.leave()
+    await asyncio.wait_for(task, 5)
+    assert [(f["type"], f.get("code")) for f in frames[:5]] == [
+        ("error", "unknown_election")
+    ] * 4 + [("error", "unknown_channel")]
+    assert frames[5] == {"type": "subscribed", "channel": "region:e:north", "seq": 0, "empty": True}

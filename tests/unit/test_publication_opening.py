@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from builders import result, small_definition
+from builders import definition_dict, result, small_definition
+from votewire.core.definition_decoder import decode_definition
 from votewire.core.publication import election_publications, opening_publications
 from votewire.core.rollup import national_view, region_view
 from votewire.core.tally import ElectionTally
@@ -67,3 +68,48 @@ async def test_a_real_view_replaces_the_opening_and_is_never_replaced_by_it() ->
     assert summary is not None and json.loads(summary.doc)["precincts_reporting"] == 1
     south = await store.get_view(f"region:{E}:S")
     assert south is not None and south.version == 0  # never heard from: still the opening
+
+
+def _corrected() -> dict:
+    """`small_definition` with a precinct more in S1 (a correction of the South region)."""
+    found = definition_dict()
+    found["races"][2]["precincts"].append({"precinct_id": "P2", "name": "P2", "registered": 700})
+    return found
+
+
+async def test_a_corrected_definition_s_opening_replaces_the_first_opening() -> None:
+    """Before any report, the opening of a corrected definition is written over the first
+    (where its bytes differ: summary, region S), and the same opening again is skipped."""
+    store = MemoryViews()
+    for p in opening_publications(small_definition()):
+        await store.put_view(*p)
+    corrected = decode_definition(_corrected())
+    written = {p.channel for p in opening_publications(corrected) if await store.put_view(*p)}
+    assert {f"summary:{E}", f"region:{E}:S", f"turnout:{E}:S"} <= written
+    assert f"region:{E}:N" not in written  # equal bytes: nothing to replace
+    summary = await store.get_view(f"summary:{E}")
+    assert summary is not None and (summary.version, summary.seq) == (0, 2)
+    assert json.loads(summary.doc)["precincts_total"] == 5
+    assert [await store.put_view(*p) for p in opening_publications(corrected)] == [None] * len(
+        opening_publications(corrected)
+    )
+
+
+async def test_after_a_report_a_corrected_opening_rewrites_only_the_silent_views() -> None:
+    """A real view is never replaced by an opening; a region never heard from is."""
+    definition = small_definition()
+    store = MemoryViews()
+    for p in opening_publications(definition):
+        await store.put_view(*p)
+    tally = ElectionTally(definition)
+    tally.apply(result("N1", "P1", {"A": 500, "B": 200}))
+    for p in election_publications(definition, tally.views()["races"]):
+        await store.put_view(*p)
+    for p in opening_publications(decode_definition(_corrected())):
+        await store.put_view(*p)
+    summary = await store.get_view(f"summary:{E}")
+    assert summary is not None and summary.version >= 1
+    assert json.loads(summary.doc)["precincts_reporting"] == 1
+    south = await store.get_view(f"region:{E}:S")
+    assert south is not None and south.version == 0
+    assert json.loads(south.doc)["precincts_total"] == 2
