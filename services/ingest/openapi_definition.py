@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from votewire.core.definition_decoder import COLOR, MAX_REGISTERED
+from votewire.core.definition_decoder import COLOR, MAX_REGISTERED, RESERVED_REGION_ID
 from votewire.core.models import AgainstAllRule, MajorityBase, ShareBase, WinnerRule
 from votewire.ingest.openapi_blocks import (
     CHANNEL_ID_SCHEMA,
@@ -76,7 +76,13 @@ def definition_schemas() -> dict[str, Any]:
         ),
         "Region": closed_object(
             {
-                "region_id": CHANNEL_ID_SCHEMA,
+                "region_id": {
+                    **CHANNEL_ID_SCHEMA,
+                    "not": {"const": RESERVED_REGION_ID},
+                    "description": (
+                        f"part of live channel names; {RESERVED_REGION_ID!r} is reserved"
+                    ),
+                },
                 "name": NAME,
                 "timezone": {"type": ["string", "null"], "minLength": 1, "default": None},
             },
