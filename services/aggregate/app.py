@@ -54,6 +54,7 @@ from votewire.aggregate.openings import ElectionOpener
 from votewire.aggregate.ports import Definitions, Record
 from votewire.aggregate.rollups import RegionStage
 from votewire.aggregate.state_table import RoutedTable, routed_table
+from votewire.aggregate.transport import COMMIT_EVERY_NEVER
 from votewire.aggregate.transport import install as install_transport
 from votewire.config import Settings
 from votewire.infra.anomaly_feed import RedisAnomalyFeed
@@ -67,7 +68,6 @@ from votewire.infra.topic_log import KafkaLog
 log = logging.getLogger(__name__)
 
 CATALOG_WAIT_S = 30.0
-COMMIT_EVERY_NEVER = 1 << 62
 
 
 def broker_url(bootstrap: str) -> str:

@@ -30,20 +30,32 @@ p50 1.5 s at 200 reports/s, 0.2-0.3 s with a 10 ms wait; bench/bench_e2e.py).
 A short wait means many more fetches in flight, hence more stale ones
 around a rebalance: that is what made the first fix urgent.
 
+**Cheaper delivery.** faust's fetch loop makes four tasks per record to hand
+it to the streams; `delivery.drain` makes one, with the same contract
+(delivery.py). It requires commits on the timer only (`COMMIT_EVERY_NEVER`,
+which the aggregate uses): faust's loop also commits every N acks.
+
 `install(app, fetch_wait_ms)` gives `app` this transport. It refuses to
 start the consumer if aiokafka or faust renamed what it adjusts.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from votewire.aggregate.delivery import Aborts, drain
 
 _FETCH_WAIT = "_fetch_max_wait_ms"  # AIOKafkaConsumer's, read by start()
 _READ_OFFSET = "_read_offset"  # faust Consumer's, read by _drain_messages
+_DRAIN = "_drain_messages"  # faust Consumer's fetch loop, called by its Fetcher
+_FETCHING = "FETCHING"  # faust's diagnostic flag while the fetch loop runs
+
+COMMIT_EVERY_NEVER = 1 << 62
+"""`broker_commit_every` for commits on the timer only (`broker_commit_interval`)."""
 
 
 class UnfilteredReadOffsets(dict[Any, int | None]):
@@ -78,6 +90,33 @@ class Consumer(faust_aiokafka.Consumer):
         if not isinstance(getattr(self, _READ_OFFSET, None), dict):
             raise RuntimeError(f"faust's Consumer has no {_READ_OFFSET}; cannot unfilter reads")
         setattr(self, _READ_OFFSET, UnfilteredReadOffsets())
+        if not callable(getattr(super(), _DRAIN, None)):
+            raise RuntimeError(f"faust's Consumer has no {_DRAIN}; cannot replace its fetch loop")
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """faust's fetch loop, one task per record (module doc, delivery.py)."""
+        if self._commit_every is not None and self._commit_every < COMMIT_EVERY_NEVER:
+            raise RuntimeError("the aggregate's fetch loop commits on the timer only")
+
+        def fetching(on: bool) -> None:
+            (self.diag.set_flag if on else self.diag.unset_flag)(_FETCHING)
+
+        def should_stop() -> bool:
+            return bool(self._stopped.is_set() or fetcher._stopped.is_set() or self.should_stop)
+
+        aborts = Aborts([self.suspend_flow, self._stopped, self._crashed])
+        try:
+            await drain(
+                lambda: self.getmany(timeout=1.0), self.callback, should_stop, aborts, fetching
+            )
+        except self.consumer_stopped_errors:
+            if not self.transport.app.should_stop:
+                raise
+            self.log.info("Broker stopped consumer, shutting down...")
+        except asyncio.CancelledError:
+            if not self.transport.app.should_stop:
+                raise
+            self.log.info("Consumer shutting down for user cancel.")
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return self.thread_class(self, loop=self.loop, beacon=self.beacon)
