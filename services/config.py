@@ -101,6 +101,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "250",
         "Longest stage 1 defers publishing race views while it is behind (0: never defers).",
     ),
+    "VOTEWIRE_AGGREGATE_PUBLISH_MS": (
+        "50",
+        "Shortest interval between two publications of stage 1's race views while reports "
+        "keep coming (0: every batch publishes).",
+    ),
     "VOTEWIRE_AGGREGATE_BATCH_MAX": ("500", "Most records an aggregate stage folds per batch."),
     "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS": (
         "10",
@@ -289,6 +294,7 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aggregate_flush_ms": _int(env, "VOTEWIRE_AGGREGATE_FLUSH_MS"),
         "aggregate_batch_ms": _int(env, "VOTEWIRE_AGGREGATE_BATCH_MS"),
         "aggregate_defer_ms": max(0, _int(env, "VOTEWIRE_AGGREGATE_DEFER_MS")),
+        "aggregate_publish_ms": max(0, _int(env, "VOTEWIRE_AGGREGATE_PUBLISH_MS")),
         "aggregate_batch_max": max(1, _int(env, "VOTEWIRE_AGGREGATE_BATCH_MAX")),
         "aggregate_fetch_wait_ms": max(1, _int(env, "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS")),
         "aggregate_session_timeout_s": max(6, _int(env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S")),
@@ -373,6 +379,7 @@ class Settings:
     """Coalescing window of the aggregate's Redis writes."""
     aggregate_batch_ms: int = 10
     aggregate_defer_ms: int = 250
+    aggregate_publish_ms: int = 50
     aggregate_batch_max: int = 500
     aggregate_fetch_wait_ms: int = 10
     aggregate_session_timeout_s: int = 10

@@ -275,11 +275,11 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
         run.__qualname__ = run.__name__ = name.replace("-", "_")
         app.agent(topic, concurrency=1, name=name)(run)
 
-    # Stage 1 batches briefly (latency of race views) and, while behind, defers
-    # publishing (batch_loop.py: a late worker renders a race once per window,
-    # not once per batch); stages 2 and 3 batch as long as the Redis writer
-    # coalesces: a region or the nation is folded at most once per window,
-    # however many races changed in it.
+    # Stage 1 batches briefly (latency of race views), publishes at most once per
+    # interval and, while behind, defers publishing (batch_loop.py: a late worker
+    # renders a race once per window, not once per batch); stages 2 and 3 batch
+    # as long as the Redis writer coalesces: a region or the nation is folded at
+    # most once per window, however many races changed in it.
     stage_agent(
         reports,
         "fold-reports",
@@ -288,6 +288,7 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
         publish=folder.publish,
         backlog=ConsumerBacklog(lambda tp: app.consumer.highwater(tp)),
         defer_s=settings.aggregate_defer_ms / 1000,
+        interval_s=settings.aggregate_publish_ms / 1000,
     )
     coalesce_s = max(settings.aggregate_batch_ms, settings.aggregate_flush_ms) / 1000
     stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)

@@ -101,7 +101,9 @@ class Behind:
         return self.is_behind
 
 
-def deferring(log: list[str], backlog: Behind, clock: Clock, defer_s: float = 0.25) -> BatchLoop:
+def deferring(
+    log: list[str], backlog: Behind, clock: Clock, defer_s: float = 0.25, interval_s: float = 0.0
+) -> BatchLoop:
     """A stage-1 style loop: fold and publish apart, acks logged."""
 
     async def fold(records: list[Record]) -> None:
@@ -115,7 +117,7 @@ def deferring(log: list[str], backlog: Behind, clock: Clock, defer_s: float = 0.
 
     return BatchLoop("fold-reports", fold, ack, Metrics(), on_failure=lambda _: None,
                      publish=publish, backlog=backlog, defer_s=defer_s,
-                     monotonic=clock)  # fmt: skip
+                     interval_s=interval_s, monotonic=clock)  # fmt: skip
 
 
 async def test_a_caught_up_worker_publishes_every_batch_at_once() -> None:
@@ -166,6 +168,52 @@ async def test_a_deferred_batch_with_no_successor_is_published_by_the_timer() ->
     await eventually_async(lambda: loop.pending == 0, 5.0)
     assert log == ["fold 0,1", "publish", "ack 0", "ack 1"]
     assert loop.metrics.counters["fold-reports_timer_publications"] == 1
+
+
+async def test_on_time_a_batch_sooner_than_the_interval_waits_for_its_end() -> None:
+    """Caught up, interval 50 ms: the first batch publishes at once; one folded 20 ms
+    after that publication waits, and is published with the next one past the interval."""
+    log: list[str] = []
+    clock = Clock()
+    loop = deferring(log, Behind(False), clock, interval_s=0.05)
+    await loop.step(events(1))
+    assert log == ["fold 0", "publish", "ack 0"]
+    clock.now = 0.02
+    await loop.step(events(1, 1))
+    assert log[-1] == "fold 1" and loop.pending == 1
+    clock.now = 0.05
+    await loop.step(events(1, 2))
+    assert log[4:] == ["fold 2", "publish", "ack 1", "ack 2"]
+    clock.now = 1.0  # after a quiet spell: at once again
+    await loop.step(events(1, 3))
+    assert log[-3:] == ["fold 3", "publish", "ack 3"]
+
+
+async def test_within_the_interval_the_timer_publishes_if_no_batch_comes() -> None:
+    log: list[str] = []
+    clock = Clock()
+    loop = deferring(log, Behind(False), clock, interval_s=0.05)
+    await loop.step(events(1))
+    clock.now = 0.01
+    await loop.step(events(1, 1))
+    assert loop.pending == 1
+    await eventually_async(lambda: loop.pending == 0, 5.0)
+    assert log == ["fold 0", "publish", "ack 0", "fold 1", "publish", "ack 1"]
+    assert loop.metrics.counters["fold-reports_timer_publications"] == 1
+
+
+async def test_behind_the_longer_of_interval_and_deferral_window_applies() -> None:
+    """Behind with defer 250 ms and interval 50 ms: batches wait the deferral window."""
+    log: list[str] = []
+    clock = Clock()
+    loop = deferring(log, Behind(True), clock, defer_s=0.25, interval_s=0.05)
+    await loop.step(events(1))  # never published before, but behind: deferred
+    clock.now = 0.1
+    await loop.step(events(1, 1))
+    assert log == ["fold 0", "fold 1"]
+    clock.now = 0.25
+    await loop.step(events(1, 2))
+    assert log[2:] == ["fold 2", "publish", "ack 0", "ack 1", "ack 2"]
 
 
 async def test_forget_drops_pending_events_unacknowledged() -> None:
