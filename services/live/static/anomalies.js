@@ -132,6 +132,12 @@ export class AnomalyPanel {
     return [...this.items.values()].filter((a) => !this.acknowledged.has(a.anomaly_id)).length;
   }
 
+  // Whether the feed holds more anomalies than the page keeps (KEPT): `open()` then
+  // counts the newest only, and the badge says so ("1,000+").
+  truncated() {
+    return this.count > this.items.size;
+  }
+
   render(target) {
     const card = target.closest("section");
     card.hidden = !this.available;
@@ -148,7 +154,7 @@ export class AnomalyPanel {
                    onchange: (event) => { this.showAcknowledged = event.target.checked; this.onChange(); } }),
       " show acknowledged");
     const summary = h("p", { class: "small muted anomaly-summary" },
-      `${n(this.open())} open · ${n(this.count)} in all`, " ", pick, " ", toggle);
+      `${n(this.open())}${this.truncated() ? "+" : ""} open · ${n(this.count)} in all`, " ", pick, " ", toggle);
     if (!rows.length) {
       target.replaceChildren(summary, h("p", { class: "muted", text: this.count ? "Nothing open." : "No anomalies yet." }));
       return;

@@ -333,7 +333,8 @@ function renderAnomalies() {
   const badge = document.getElementById("anomaly-count");
   const open = panel.open();
   badge.hidden = !panel.available || open === 0;
-  setText("anomaly-count", `${n(open)} ${open === 1 ? "anomaly" : "anomalies"} open`);
+  const more = panel.truncated() ? "+" : "";
+  setText("anomaly-count", `${n(open)}${more} ${open === 1 && !more ? "anomaly" : "anomalies"} open`);
 }
 
 async function fetchJson(path) {
