@@ -333,15 +333,31 @@ def read_changes(path: Path) -> dict[str, list[tuple[float, int]]]:
     return changes
 
 
+SPLIT = "BENCH_AGGREGATE_SPLIT"
+"""`BENCH_AGGREGATE_SPLIT=1` in a bench's environment: each worker is a races
+process (stage 1; the first on the base port, whose /stats the bench reads) beside
+a rollups process (stages 2 and 3)."""
+
+
+ROLE = "VOTEWIRE_AGGREGATE_ROLE"
+
+
 def start_workers(env: dict[str, str], logs: Path, count: int) -> list[ServiceProcess]:
     """`count` aggregate workers of one consumer group (each its own web port)."""
+    split = (env.get(SPLIT) or os.environ.get(SPLIT)) == "1"
+    roles = ("races", "rollups") if split else (env.get(ROLE) or os.environ.get(ROLE) or "all",)
     workers = [
         ServiceProcess(
             "aggregate",
-            {**env, "VOTEWIRE_AGGREGATE_PORT": str(free_port()) if n else env[PORT]},
-            logs / f"aggregate-{n}.log",
+            {
+                **env,
+                "VOTEWIRE_AGGREGATE_PORT": str(free_port()) if n or r else env[PORT],
+                ROLE: role,
+            },
+            logs / f"aggregate-{n}-{role}.log",
         )
         for n in range(count)
+        for r, role in enumerate(roles)
     ]
     try:
         for worker in workers:

@@ -107,6 +107,12 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
         "keep coming (0: every batch publishes).",
     ),
     "VOTEWIRE_AGGREGATE_BATCH_MAX": ("500", "Most records an aggregate stage folds per batch."),
+    "VOTEWIRE_AGGREGATE_ROLE": (
+        "all",
+        "Which stages this aggregate process runs: all, races (stage 1) or rollups (stages 2 "
+        "and 3, dead-letter follower). A races and a rollups process side by side use two "
+        "cores (docs/aggregate.md, Roles).",
+    ),
     "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS": (
         "10",
         "Longest the broker holds an aggregate fetch that found no new records. faust's own "
@@ -289,6 +295,16 @@ def _compression(raw: str) -> str | None:
     return value
 
 
+AGGREGATE_ROLES = ("all", "races", "rollups")
+
+
+def _role(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in AGGREGATE_ROLES:
+        raise SettingsError(f"VOTEWIRE_AGGREGATE_ROLE must be all, races or rollups, got {raw!r}")
+    return value
+
+
 def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "aggregate_flush_ms": _int(env, "VOTEWIRE_AGGREGATE_FLUSH_MS"),
@@ -296,11 +312,10 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aggregate_defer_ms": max(0, _int(env, "VOTEWIRE_AGGREGATE_DEFER_MS")),
         "aggregate_publish_ms": max(0, _int(env, "VOTEWIRE_AGGREGATE_PUBLISH_MS")),
         "aggregate_batch_max": max(1, _int(env, "VOTEWIRE_AGGREGATE_BATCH_MAX")),
+        "aggregate_role": _role(_get(env, "VOTEWIRE_AGGREGATE_ROLE")),
         "aggregate_fetch_wait_ms": max(1, _int(env, "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS")),
         "aggregate_session_timeout_s": max(6, _int(env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S")),
-        "aggregate_switch_interval_us": max(
-            10, _int(env, "VOTEWIRE_AGGREGATE_SWITCH_INTERVAL_US")
-        ),
+        "aggregate_switch_interval_us": max(10, _int(env, "VOTEWIRE_AGGREGATE_SWITCH_INTERVAL_US")),
         "aggregate_compression": _compression(_get(env, "VOTEWIRE_AGGREGATE_COMPRESSION")),
         "aggregate_linger_ms": _int(env, "VOTEWIRE_AGGREGATE_LINGER_MS"),
         "aggregate_stall_s": max(1, _int(env, "VOTEWIRE_AGGREGATE_STALL_S")),
@@ -381,6 +396,7 @@ class Settings:
     aggregate_defer_ms: int = 250
     aggregate_publish_ms: int = 50
     aggregate_batch_max: int = 500
+    aggregate_role: str = "all"
     aggregate_fetch_wait_ms: int = 10
     aggregate_session_timeout_s: int = 10
     aggregate_switch_interval_us: int = 5000

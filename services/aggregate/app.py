@@ -20,6 +20,14 @@ that no broker would take is dead-lettered, never sent. Agents are
 registered by `register`, called from the factory: nothing at import time,
 no module-level app.
 
+Roles (`VOTEWIRE_AGGREGATE_ROLE`): `all` runs every stage in this process;
+`races` runs stage 1 only and `rollups` stages 2 and 3 and the dead-letter
+follower, so that two processes side by side use two cores (one GIL each).
+The internal topics are named after `aggregate_app_id` whatever the role;
+a rollups process is its own consumer group, `<app id>-rollups`, with its
+own tables. Both roles count the partitions of all three stages' topics in
+their heartbeat, so a missing role shows as partitions unowned.
+
 Processing guarantee: at-least-once, agent concurrency 1 (faust-streaming's
 exactly-once mode and concurrency > 1 both have open bugs around rebalances
 and offset commits); folds are idempotent, so re-delivery is harmless.
@@ -79,7 +87,7 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
     datadir = settings.state_dir / "aggregate" / f"{settings.aggregate_app_id}-data"
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.aggregate_app_id,
+        group_id(settings),
         broker=broker_url(settings.kafka_bootstrap),
         store="memory://",
         # No standby replicas: a worker that takes over a partition rebuilds its
@@ -118,6 +126,13 @@ def create_app(settings: Settings, replication: int = 1) -> faust.App:
     install_transport(app, settings.aggregate_fetch_wait_ms)
     register(app, settings)
     return app
+
+
+def group_id(settings: Settings) -> str:
+    """The faust app id (consumer group, table changelog prefix) of this process's role."""
+    if settings.aggregate_role == "rollups":
+        return f"{settings.aggregate_app_id}-rollups"
+    return settings.aggregate_app_id
 
 
 class TopicSender:
@@ -189,8 +204,8 @@ class Aggregate:
     metrics: Metrics
     flusher: ViewFlusher
     folder: RaceFolder
-    regions: RegionStage
-    nation: NationalStage
+    regions: RegionStage | None
+    nation: NationalStage | None
 
 
 def raw_topic(app: faust.App, name: str, partitions: int, *, internal: bool) -> faust.TopicT:
@@ -208,15 +223,13 @@ def raw_topic(app: faust.App, name: str, partitions: int, *, internal: bool) -> 
 def register(app: faust.App, settings: Settings) -> Aggregate:
     """Declare the topics, tables, agents, hooks and pages of the aggregate on `app`."""
     n = settings.report_partitions
+    races_here = settings.aggregate_role in ("all", "races")
+    rollups_here = settings.aggregate_role in ("all", "rollups")
+    base = settings.aggregate_app_id
     reports = raw_topic(app, settings.reports_topic, n, internal=False)
     dead_letter_topic = raw_topic(app, settings.dead_letter_topic, 1, internal=False)
-    by_region = raw_topic(app, f"{app.conf.id}-race-views-by-region", n, internal=True)
-    by_election = raw_topic(app, f"{app.conf.id}-region-views-by-election", n, internal=True)
-    # Holds nothing: faust runs a table's recover callbacks after each assignment
-    # and before it resumes the stream partitions, which is when stage 1 re-folds.
-    reports_assigned = routed_table(app, "fold-reports-assigned", n)
-    region_races = routed_table(app, "region-races", n)
-    nation_regions = routed_table(app, "nation-regions", n)
+    by_region = raw_topic(app, f"{base}-race-views-by-region", n, internal=True)
+    by_election = raw_topic(app, f"{base}-region-views-by-election", n, internal=True)
 
     metrics = Metrics(stall_s=settings.aggregate_stall_s)
     catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
@@ -246,8 +259,13 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
         anomalies,
         to_nation=guarded(by_election),
     )
-    regions = RegionStage(definitions, region_races, guarded(by_election), flusher, metrics)
-    nation = NationalStage(definitions, nation_regions, flusher, metrics)
+    regions: RegionStage | None = None
+    nation: NationalStage | None = None
+    if rollups_here:
+        region_races = routed_table(app, "region-races", n)
+        nation_regions = routed_table(app, "nation-regions", n)
+        regions = RegionStage(definitions, region_races, guarded(by_election), flusher, metrics)
+        nation = NationalStage(definitions, nation_regions, flusher, metrics)
     parts = Aggregate(metrics, flusher, folder, regions, nation)
     startup = Startup(catalog, flusher)
 
@@ -280,33 +298,45 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     # renders a race once per window, not once per batch); stages 2 and 3 batch
     # as long as the Redis writer coalesces: a region or the nation is folded at
     # most once per window, however many races changed in it.
-    stage_agent(
-        reports,
-        "fold-reports",
-        folder.fold,
-        settings.aggregate_batch_ms / 1000,
-        publish=folder.publish,
-        backlog=ConsumerBacklog(lambda tp: app.consumer.highwater(tp)),
-        defer_s=settings.aggregate_defer_ms / 1000,
-        interval_s=settings.aggregate_publish_ms / 1000,
-    )
+    if races_here:
+        stage_agent(
+            reports,
+            "fold-reports",
+            folder.fold,
+            settings.aggregate_batch_ms / 1000,
+            publish=folder.publish,
+            backlog=ConsumerBacklog(lambda tp: app.consumer.highwater(tp)),
+            defer_s=settings.aggregate_defer_ms / 1000,
+            interval_s=settings.aggregate_publish_ms / 1000,
+        )
+        # Holds nothing: faust runs a table's recover callbacks after each assignment
+        # and before it resumes the stream partitions, which is when stage 1 re-folds.
+        reports_assigned = routed_table(app, "fold-reports-assigned", n)
+        on_recover(app, reports_assigned, reports, folder.recover, startup, metrics, must=True)
     coalesce_s = max(settings.aggregate_batch_ms, settings.aggregate_flush_ms) / 1000
-    stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
-    stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
-    follower = DeadLetterFollower(definitions, anomalies, metrics)
-    stage_agent(dead_letter_topic, "follow-dead-letters", follower.fold_batch, coalesce_s)
+    if regions is not None and nation is not None:
+        stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
+        stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
+        follower = DeadLetterFollower(definitions, anomalies, metrics)
+        stage_agent(dead_letter_topic, "follow-dead-letters", follower.fold_batch, coalesce_s)
+        on_recover(app, region_races, by_region, regions.recover, startup, metrics)
+        on_recover(app, nation_regions, by_election, nation.recover, startup, metrics)
+    if not rollups_here:
 
-    on_recover(app, reports_assigned, reports, folder.recover, startup, metrics, must=True)
-    on_recover(app, region_races, by_region, regions.recover, startup, metrics)
-    on_recover(app, nation_regions, by_election, nation.recover, startup, metrics)
+        @app.task  # type: ignore[untyped-decorator]
+        async def declare_downstream() -> None:
+            """Stage 1's output topics, which only a rollups process consumes."""
+            for topic in (by_region, by_election):
+                await topic.maybe_declare()
 
     @app.on_partitions_revoked.connect
     async def on_revoked(*args: Any, **kwargs: Any) -> None:
         for loop in loops:
             loop.forget()
         folder.forget()
-        regions.forget()
-        nation.forget()
+        for stage in (regions, nation):
+            if stage is not None:
+                stage.forget()
 
     @app.task  # type: ignore[untyped-decorator]
     async def start() -> None:

@@ -31,12 +31,29 @@ def test_external_servers_are_not_provisioned() -> None:
         ({"VOTEWIRE_LIVE_PORT": "-1"}, "VOTEWIRE_LIVE_PORT"),
         ({"VOTEWIRE_REDIS_URL": "http://x"}, "VOTEWIRE_REDIS_URL"),
         ({"VOTEWIRE_TOPIC_PREFIX": "a b"}, "VOTEWIRE_TOPIC_PREFIX"),
+        ({"VOTEWIRE_AGGREGATE_ROLE": "stage1"}, "VOTEWIRE_AGGREGATE_ROLE"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
     """A malformed value raises SettingsError naming the variable."""
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_aggregate_roles_share_topics_and_keep_their_own_groups() -> None:
+    """races keeps the app id (and so the committed offsets of an `all` worker);
+    rollups is a group of its own; both name the internal topics after the app id."""
+    from votewire.aggregate.app import group_id
+
+    roles = {
+        r: Settings.from_env({"VOTEWIRE_AGGREGATE_ROLE": r.upper()})
+        for r in ("all", "races", "rollups")
+    }
+    assert Settings.from_env({}).aggregate_role == "all"
+    assert {r: s.aggregate_role for r, s in roles.items()} == {r: r for r in roles}
+    ids = {r: group_id(s) for r, s in roles.items()}
+    assert ids["all"] == ids["races"] == roles["all"].aggregate_app_id
+    assert ids["rollups"] == f"{ids['all']}-rollups"
 
 
 def test_every_setting_is_documented() -> None:

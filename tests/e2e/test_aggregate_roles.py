@@ -1,0 +1,117 @@
+"""The aggregate split in two processes (VOTEWIRE_AGGREGATE_ROLE races + rollups).
+
+A races process (stage 1) and a rollups process (stages 2 and 3, the
+dead-letter follower) side by side must publish exactly what one `all`
+worker does: the pure fold of the night, version for version, also after
+the races process is killed with SIGKILL mid-night and restarted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from votewire.config import Settings
+from votewire.core.scenario import FaultRates
+from votewire.infra.heartbeat import Beat, Freshness, RedisHeartbeats
+from votewire.launcher import ServiceProcess
+
+from tests.support.aggregate_night import (
+    expected_outputs,
+    kz_night,
+    produce_reports,
+    publish_definition,
+    read_json,
+    read_reports,
+    tally_of,
+    wait_for_outputs,
+)
+from tests.support.polling import eventually
+from tests.support.stack import free_port, isolated_env, settings_for
+
+pytestmark = pytest.mark.e2e
+
+FAULTS = FaultRates(duplicates=0.05, corrections=0.05, reorder=0.05, late=0.02)
+CONVERGE_S = 180.0
+
+
+@pytest.fixture
+def split(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path, list[ServiceProcess]]]:
+    workers: list[ServiceProcess] = []
+    yield isolated_env("roles"), tmp_path / "logs", workers
+    for worker in workers:
+        worker.stop()
+
+
+def start_role(
+    env: dict[str, str], logs: Path, workers: list[ServiceProcess], role: str, name: str
+) -> ServiceProcess:
+    worker = ServiceProcess(
+        "aggregate",
+        {**env, "VOTEWIRE_AGGREGATE_PORT": str(free_port()), "VOTEWIRE_AGGREGATE_ROLE": role},
+        logs / f"{name}.log",
+    )
+    workers.append(worker)
+    worker.start()
+    worker.wait_healthy(90)
+    return worker
+
+
+def stats_url(worker: ServiceProcess) -> str:
+    return f"http://127.0.0.1:{worker.env['VOTEWIRE_AGGREGATE_PORT']}/stats"
+
+
+async def counter(worker: ServiceProcess, name: str) -> int:
+    found = await read_json(stats_url(worker))
+    return int(found["counters"].get(name, 0)) if found else 0
+
+
+async def test_races_and_rollups_processes_fold_the_night_exactly_through_a_kill(
+    split: tuple[dict[str, str], Path, list[ServiceProcess]],
+) -> None:
+    env, logs, workers = split
+    settings = settings_for(env)
+    definition, reports = kz_night(FAULTS)
+    await publish_definition(settings, definition)
+    races = start_role(env, logs, workers, "races", "races-1")
+    rollups = start_role(env, logs, workers, "rollups", "rollups")
+    cut = len(reports) * 2 // 3
+    await produce_reports(settings, reports[:cut])
+
+    async def busy() -> bool:
+        return await counter(races, "reports_folded") > cut // 4
+
+    await eventually(busy, 120, "stage 1 to be folding")
+    races.kill()  # SIGKILL mid-night: no flush, no commit
+    await produce_reports(settings, reports[cut:])
+    restarted = start_role(env, logs, workers, "races", "races-2")
+
+    expected = expected_outputs(tally_of(definition, await read_reports(settings)))
+    await wait_for_outputs(settings, expected, CONVERGE_S, "the split aggregate's views")
+    assert restarted.alive() and rollups.alive()
+    # Each role ran only its stages.
+    assert await counter(restarted, "region_views_published") == 0
+    assert await counter(rollups, "reports_folded") == 0
+    assert await counter(rollups, "region_views_published") > 0
+    await heartbeats_cover_every_partition(settings)
+
+
+async def heartbeats_cover_every_partition(settings: Settings) -> None:
+    """The live service's verdict on the two roles' beats: live, two workers, which
+    together own every input partition of the three stages (each role counts all)."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    freshness = Freshness(settings.stale_after_ms / 1000)
+    try:
+        store = RedisHeartbeats(client, settings.redis_prefix)
+
+        async def live() -> bool:
+            verdict = freshness.observe(await store.read())
+            return verdict.state == "live" and verdict.workers == 2
+
+        await eventually(live, 60, "a live verdict from both roles' heartbeats")
+        beats = [Beat.decode(raw) for raw in (await store.read()).values()]
+        assert {b.of for b in beats} == {3 * settings.report_partitions}
+    finally:
+        await client.aclose()
