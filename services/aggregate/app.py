@@ -243,7 +243,8 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     opener = ElectionOpener(
         catalog, RedisElectionRegistry(redis_client, settings.redis_prefix), flusher, metrics
     )
-    catalog.listen(opener.changed)
+    if races_here:  # one role writes the opening views, not both
+        catalog.listen(opener.changed)
 
     def guarded(topic: faust.TopicT) -> SizeGuard:
         return SizeGuard(TopicSender(app, topic), topic.get_topic_name(), dead_letters)
@@ -341,7 +342,8 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
     @app.task  # type: ignore[untyped-decorator]
     async def start() -> None:
         await startup.ready()
-        opener.start()
+        if races_here:
+            opener.start()
 
     heartbeat = HeartbeatWriter(
         RedisHeartbeats(redis_client, settings.redis_prefix),

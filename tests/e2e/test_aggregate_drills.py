@@ -25,6 +25,7 @@ from votewire.launcher import ServiceProcess
 
 from tests.support.aggregate_night import (
     Outputs,
+    counter,
     delete_redis_prefix,
     expected_outputs,
     kz_night,
@@ -33,11 +34,13 @@ from tests.support.aggregate_night import (
     read_json,
     read_reports,
     redis_outputs,
+    start_worker,
+    stats_url,
     tally_of,
     wait_for_outputs,
 )
 from tests.support.polling import eventually
-from tests.support.stack import free_port, isolated_env, settings_for
+from tests.support.stack import isolated_env, settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -59,25 +62,8 @@ def night() -> tuple[ElectionDefinition, list[Report]]:
     return kz_night(FAULTS)
 
 
-def start_worker(
-    env: dict[str, str], logs: Path, workers: list[ServiceProcess], name: str
-) -> ServiceProcess:
-    worker = ServiceProcess(
-        "aggregate", {**env, "VOTEWIRE_AGGREGATE_PORT": str(free_port())}, logs / f"{name}.log"
-    )
-    workers.append(worker)
-    worker.start()
-    worker.wait_healthy(90)
-    return worker
-
-
-def metrics_url(worker: ServiceProcess) -> str:
-    return f"http://127.0.0.1:{worker.env['VOTEWIRE_AGGREGATE_PORT']}/stats"
-
-
 async def folded(worker: ServiceProcess) -> int:
-    found = await read_json(metrics_url(worker))
-    return int(found["counters"].get("reports_folded", 0)) if found else 0
+    return await counter(worker, "reports_folded")
 
 
 async def expected_now(settings: Settings, definition: ElectionDefinition) -> Outputs:
@@ -107,7 +93,7 @@ async def test_worker_killed_mid_night_restarts_to_identical_views(
     second = start_worker(env, logs, workers, "second")
     expected = await expected_now(settings, definition)
     await wait_for_outputs(settings, expected, CONVERGE_S, "views after the restart")
-    stats = await read_json(metrics_url(second))
+    stats = await read_json(stats_url(second))
     assert stats["counters"]["recoveries"] >= 3  # one per stage table
     assert second.alive()
 
@@ -157,7 +143,7 @@ async def test_two_workers_one_killed_the_other_takes_over(
 
     expected = await expected_now(settings, definition)
     await wait_for_outputs(settings, expected, CONVERGE_S, "views after the takeover")
-    stats = await read_json(metrics_url(survivor))
+    stats = await read_json(stats_url(survivor))
     reports_lag = {k: v for k, v in stats["consumer_lag"].items() if ".reports:" in k}
     assert len(reports_lag) == settings.report_partitions  # it owns every partition now
     assert survivor.alive()

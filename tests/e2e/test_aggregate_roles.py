@@ -19,17 +19,18 @@ from votewire.infra.heartbeat import Beat, Freshness, RedisHeartbeats
 from votewire.launcher import ServiceProcess
 
 from tests.support.aggregate_night import (
+    counter,
     expected_outputs,
     kz_night,
     produce_reports,
     publish_definition,
-    read_json,
     read_reports,
+    start_worker,
     tally_of,
     wait_for_outputs,
 )
 from tests.support.polling import eventually
-from tests.support.stack import free_port, isolated_env, settings_for
+from tests.support.stack import isolated_env, settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -45,29 +46,6 @@ def split(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path, list[ServicePr
         worker.stop()
 
 
-def start_role(
-    env: dict[str, str], logs: Path, workers: list[ServiceProcess], role: str, name: str
-) -> ServiceProcess:
-    worker = ServiceProcess(
-        "aggregate",
-        {**env, "VOTEWIRE_AGGREGATE_PORT": str(free_port()), "VOTEWIRE_AGGREGATE_ROLE": role},
-        logs / f"{name}.log",
-    )
-    workers.append(worker)
-    worker.start()
-    worker.wait_healthy(90)
-    return worker
-
-
-def stats_url(worker: ServiceProcess) -> str:
-    return f"http://127.0.0.1:{worker.env['VOTEWIRE_AGGREGATE_PORT']}/stats"
-
-
-async def counter(worker: ServiceProcess, name: str) -> int:
-    found = await read_json(stats_url(worker))
-    return int(found["counters"].get(name, 0)) if found else 0
-
-
 async def test_races_and_rollups_processes_fold_the_night_exactly_through_a_kill(
     split: tuple[dict[str, str], Path, list[ServiceProcess]],
 ) -> None:
@@ -75,8 +53,8 @@ async def test_races_and_rollups_processes_fold_the_night_exactly_through_a_kill
     settings = settings_for(env)
     definition, reports = kz_night(FAULTS)
     await publish_definition(settings, definition)
-    races = start_role(env, logs, workers, "races", "races-1")
-    rollups = start_role(env, logs, workers, "rollups", "rollups")
+    races = start_worker(env, logs, workers, "races-1", VOTEWIRE_AGGREGATE_ROLE="races")
+    rollups = start_worker(env, logs, workers, "rollups", VOTEWIRE_AGGREGATE_ROLE="rollups")
     cut = len(reports) * 2 // 3
     await produce_reports(settings, reports[:cut])
 
@@ -86,7 +64,7 @@ async def test_races_and_rollups_processes_fold_the_night_exactly_through_a_kill
     await eventually(busy, 120, "stage 1 to be folding")
     races.kill()  # SIGKILL mid-night: no flush, no commit
     await produce_reports(settings, reports[cut:])
-    restarted = start_role(env, logs, workers, "races", "races-2")
+    restarted = start_worker(env, logs, workers, "races-2", VOTEWIRE_AGGREGATE_ROLE="races")
 
     expected = expected_outputs(tally_of(definition, await read_reports(settings)))
     await wait_for_outputs(settings, expected, CONVERGE_S, "the split aggregate's views")

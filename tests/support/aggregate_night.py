@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -39,8 +40,10 @@ from votewire.core.tally import ElectionTally
 from votewire.infra.kafka_topics import ensure_topics
 from votewire.infra.redis_views import RedisViews
 from votewire.infra.topic_log import KafkaLog
+from votewire.launcher import ServiceProcess
 
 from tests.support.polling import eventually
+from tests.support.stack import free_port
 
 Outputs = dict[str, tuple[int, bytes]]
 
@@ -183,3 +186,29 @@ async def read_json(url: str) -> Any:
         async with httpx.AsyncClient(timeout=5) as http:
             return (await http.get(url)).json()
     return None
+
+
+def start_worker(
+    env: dict[str, str], logs: Path, workers: list[ServiceProcess], name: str, **extra: str
+) -> ServiceProcess:
+    """An aggregate worker of `env` on a free port (plus `extra` settings), appended to
+    `workers` (which the caller stops), once healthy."""
+    worker = ServiceProcess(
+        "aggregate",
+        {**env, **extra, "VOTEWIRE_AGGREGATE_PORT": str(free_port())},
+        logs / f"{name}.log",
+    )
+    workers.append(worker)
+    worker.start()
+    worker.wait_healthy(90)
+    return worker
+
+
+def stats_url(worker: ServiceProcess) -> str:
+    return f"http://127.0.0.1:{worker.env['VOTEWIRE_AGGREGATE_PORT']}/stats"
+
+
+async def counter(worker: ServiceProcess, name: str) -> int:
+    """One of the worker's /stats counters (0 while it does not answer)."""
+    found = await read_json(stats_url(worker))
+    return int(found["counters"].get(name, 0)) if found else 0
