@@ -52,6 +52,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench_stage1 import national_definition
 from bench_stage1 import night as national_night
+from cpu_meter import CpuMeter, pid_in
 from votewire.config import Settings
 from votewire.core.codec import report_to_bytes
 from votewire.core.models import ElectionDefinition, Report
@@ -99,6 +100,9 @@ class LatencyRun:
     """Latencies in seconds, one per report that changed its race view."""
     worker: dict[str, object] = field(default_factory=dict)
     """The worker's own latency figures (/stats) at the end of the run."""
+    cpu_us: dict[str, float] = field(default_factory=dict)
+    """CPU µs per report sent, per process (each worker process, kafka, redis),
+    from the first paced send until every race view is settled."""
 
 
 def env_for(tag: str) -> dict[str, str]:
@@ -393,6 +397,7 @@ async def latency_run(
     views = RedisViews(client, settings.redis_prefix)
     probe = start_probe(views, settings.redis_url, stop, out)
     procs: list[ServiceProcess] = []
+    cpu: dict[str, float] = {}
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True, linger_ms=2
     )
@@ -413,6 +418,8 @@ async def latency_run(
         summary = f"summary:{definition.election_id}"
         await eventually(lambda: redis_outputs(settings, [summary]), 120, "warm-up views")
         sends: list[asyncio.Future[Any]] = []
+        meter = cpu_meter(settings, procs)
+        meter.start()
         start = time.perf_counter()
         for n, index in enumerate(range(warmup, len(chosen))):
             delay = start + n / rate - time.perf_counter()
@@ -429,6 +436,7 @@ async def latency_run(
 
         with contextlib.suppress(AssertionError):  # counted as missing below
             await eventually(settled, 60, "the last updates")
+        cpu = {k: v * 1e6 / len(sends) for k, v in meter.stop().items()}
         await client.publish(stop, b"stop")  # after every change the probe must see
         if await asyncio.to_thread(probe.wait, 60) != 0:
             raise SystemExit("the race-view probe lost its subscription (see its stderr)")
@@ -439,6 +447,8 @@ async def latency_run(
         if stats:
             worker_ages.update(stats["record_age_at_fold"])
             worker_ages["offer_to_redis"] = stats["offer_to_redis"]
+            worker_ages["redis_write"] = stats["redis_write_latency"]
+            worker_ages["batch_fold_time"] = stats["batch_fold_time"]
     finally:
         if probe.poll() is None:
             probe.kill()
@@ -456,7 +466,21 @@ async def latency_run(
         achieved,
         data,
         worker_ages,
+        cpu,
     )
+
+
+def cpu_meter(settings: Settings, procs: list[ServiceProcess]) -> CpuMeter:
+    """The worker processes (by role) and the local stack's Kafka and Redis."""
+    run = settings.state_dir / "run"
+    pids: dict[str, int | None] = {
+        "kafka": pid_in(run / "kafka1-1.pid"),
+        "redis": pid_in(run / "redis.pid"),
+    }
+    for n, proc in enumerate(procs):
+        role = proc.env.get(ROLE, "all")
+        pids[f"{role}-{n}" if len(procs) > 1 else role] = proc.process.pid if proc.process else None
+    return CpuMeter(pids)
 
 
 def table(rows: list[tuple[str, str]]) -> str:

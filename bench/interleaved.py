@@ -14,7 +14,9 @@ the machine hits all of them alike; the medians are printed at the end.
 
 - `fold`: `bench_aggregate.fold_run` on the kz-2021 night (stage 1's rate,
   and the no-op faust agent's in the same run);
-- `latency`: `bench_aggregate.latency_run` at RATE/s for 6 s, kz-2021, one worker;
+- `latency`: `bench_aggregate.latency_run` at RATE/s for 6 s, kz-2021, one worker:
+  ack -> race view p50/p99, and the CPU µs per report of each worker process,
+  Kafka and Redis over the run (steadier than the latency on a noisy machine);
 - `takeover`: one national race of PRECINCTS stations is produced once, then
   each configuration's worker (own consumer group and Redis prefix) takes
   over its partition: seconds from the worker's start to the race's final
@@ -91,15 +93,22 @@ async def latency(rounds: int, rate: int, runs: list[tuple[str, dict[str, str]]]
             got[name].append(run)
             print(
                 f"round {r} {name} @ {rate}/s: p50 {run.p50_ms:,.0f} ms, p99 "
-                f"{run.p99_ms:,.0f} ms (sent {run.achieved_rate:,.0f}/s)",
+                f"{run.p99_ms:,.0f} ms (sent {run.achieved_rate:,.0f}/s); {cpu_text(run.cpu_us)}",
                 flush=True,
             )
     using({}, base)
     for name, lr in got.items():
+        cpu = {k: statistics.median(x.cpu_us.get(k, 0.0) for x in lr) for k in lr[0].cpu_us}
         print(
             f"MEDIAN {name} @ {rate}/s: p50 {statistics.median(x.p50_ms for x in lr):,.0f} ms,"
-            f" p99 {statistics.median(x.p99_ms for x in lr):,.0f} ms"
+            f" p99 {statistics.median(x.p99_ms for x in lr):,.0f} ms; {cpu_text(cpu)}"
         )
+
+
+def cpu_text(cpu: dict[str, float]) -> str:
+    """CPU µs per report sent, per process, and their sum."""
+    parts = [f"{k} {v:,.0f}" for k, v in cpu.items()]
+    return f"CPU µs/report: {', '.join(parts)}, total {sum(cpu.values()):,.0f}"
 
 
 async def takeover(rounds: int, precincts: int, runs: list[tuple[str, dict[str, str]]]) -> None:
