@@ -51,13 +51,19 @@ def serve(service: str, port: int) -> int:
     return 0
 
 
-@command("aggregate", help="Run an aggregate (faust) worker until stopped.")
+@command("aggregate", help="Run an aggregate worker (VOTEWIRE_AGGREGATE_ROLE) until stopped.")
 def aggregate() -> int:
+    settings = _settings()
+    if settings.aggregate_role == "races":  # stage 1 on a plain consumer, no faust
+        from votewire.aggregate.races_worker import serve as serve_races
+
+        asyncio.run(serve_races(settings))
+        return 0
+
     import faust
     from votewire.aggregate.app import create_app
     from votewire.infra.kafka_topics import cluster_replication, ensure_topics
 
-    settings = _settings()
     asyncio.run(ensure_topics(settings))
     replication = asyncio.run(cluster_replication(settings))
     app = create_app(settings, replication=replication)

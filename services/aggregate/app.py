@@ -21,12 +21,13 @@ registered by `register`, called from the factory: nothing at import time,
 no module-level app.
 
 Roles (`VOTEWIRE_AGGREGATE_ROLE`): `all` runs every stage in this process;
-`races` runs stage 1 only and `rollups` stages 2 and 3 and the dead-letter
-follower, so that two processes side by side use two cores (one GIL each).
-The internal topics are named after `aggregate_app_id` whatever the role;
-a rollups process is its own consumer group, `<app id>-rollups`, with its
-own tables. Both roles count the partitions of all three stages' topics in
-their heartbeat, so a missing role shows as partitions unowned.
+`rollups` runs stages 2 and 3 and the dead-letter follower, beside a
+`races` process that runs stage 1 without faust (races_worker.py), so that
+the two use two cores (one GIL each). The internal topics are named after
+`aggregate_app_id` whatever the role; a rollups process is its own consumer
+group, `<app id>-rollups`, with its own tables. Every role counts the
+partitions of all three stages' topics in its heartbeat, so a missing role
+shows as partitions unowned.
 
 Processing guarantee: at-least-once, agent concurrency 1 (faust-streaming's
 exactly-once mode and concurrency > 1 both have open bugs around rebalances
@@ -40,15 +41,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import faust
 import redis.asyncio as aioredis
 from votewire.aggregate import web
+from votewire.aggregate.adapters import RedisVersionFloor, ReportsLog, Startup, crash
 from votewire.aggregate.anomalies import DeadLetterFollower
 from votewire.aggregate.batch_loop import BatchLoop
 from votewire.aggregate.dead_letters import DeadLetters, SizeGuard
@@ -69,9 +70,9 @@ from votewire.infra.anomaly_feed import RedisAnomalyFeed
 from votewire.infra.anomaly_writer import AnomalyWriter
 from votewire.infra.definition_catalog import DefinitionCatalog
 from votewire.infra.heartbeat import RedisHeartbeats
+from votewire.infra.kafka_topics import stage_topics
 from votewire.infra.redis_election_registry import RedisElectionRegistry
 from votewire.infra.redis_views import RedisViews
-from votewire.infra.topic_log import KafkaLog
 
 log = logging.getLogger(__name__)
 
@@ -148,55 +149,6 @@ class TopicSender:
         await self.app.producer.send(self.topic, key, value, None, None, None)
 
 
-class ReportsLog:
-    """`folder.PartitionLog` on the reports topic: a group-less `KafkaLog` read of the
-    given partitions, from their first offset to their end as of the call."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-
-    async def batches(self, partitions: set[int]) -> AsyncIterator[list[Record]]:
-        async with KafkaLog(self.bootstrap) as log_:
-            bounds = {p: b for p, b in (await log_.bounds(self.topic)).items() if p in partitions}
-            async for records in log_.batches(self.topic, bounds):
-                yield [Record(r.key, r.value, r.partition, r.headers) for r in records]
-
-
-class RedisVersionFloor:
-    """`folder.VersionFloor`: the versions Redis holds (what readers were shown)."""
-
-    def __init__(self, views: RedisViews) -> None:
-        self.views = views
-
-    async def versions(self, channels: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(channels), 1000):
-            found.update(await self.views.versions(channels[start : start + 1000]))
-        return found
-
-
-class Startup:
-    """Starts the definition catalog and the Redis writer once, on first need.
-
-    faust starts `app.task`s only after table recovery, but the recovery
-    callbacks already need definitions; whichever comes first starts them."""
-
-    def __init__(self, catalog: DefinitionCatalog, flusher: ViewFlusher) -> None:
-        self.catalog = catalog
-        self.flusher = flusher
-        self._task: asyncio.Future[None] | None = None
-
-    async def ready(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._start())
-        await asyncio.shield(self._task)
-
-    async def _start(self) -> None:
-        self.flusher.start()
-        await self.catalog.start()
-
-
 @dataclass
 class Aggregate:
     """The parts `register` wired, for the web pages and tests."""
@@ -204,8 +156,8 @@ class Aggregate:
     metrics: Metrics
     flusher: ViewFlusher
     folder: RaceFolder
-    regions: RegionStage | None
-    nation: NationalStage | None
+    regions: RegionStage
+    nation: NationalStage
 
 
 def raw_topic(app: faust.App, name: str, partitions: int, *, internal: bool) -> faust.TopicT:
@@ -223,13 +175,17 @@ def raw_topic(app: faust.App, name: str, partitions: int, *, internal: bool) -> 
 def register(app: faust.App, settings: Settings) -> Aggregate:
     """Declare the topics, tables, agents, hooks and pages of the aggregate on `app`."""
     n = settings.report_partitions
-    races_here = settings.aggregate_role in ("all", "races")
-    rollups_here = settings.aggregate_role in ("all", "rollups")
-    base = settings.aggregate_app_id
+    if settings.aggregate_role not in ("all", "rollups"):
+        raise ValueError(
+            f"a faust worker runs the all or rollups role, not {settings.aggregate_role!r} "
+            "(races: races_worker.py)"
+        )
+    races_here = settings.aggregate_role == "all"
     reports = raw_topic(app, settings.reports_topic, n, internal=False)
     dead_letter_topic = raw_topic(app, settings.dead_letter_topic, 1, internal=False)
-    by_region = raw_topic(app, f"{base}-race-views-by-region", n, internal=True)
-    by_election = raw_topic(app, f"{base}-region-views-by-election", n, internal=True)
+    region_spec, election_spec = stage_topics(settings)
+    by_region = raw_topic(app, region_spec.name, n, internal=True)
+    by_election = raw_topic(app, election_spec.name, n, internal=True)
 
     metrics = Metrics(stall_s=settings.aggregate_stall_s)
     catalog = DefinitionCatalog(settings.kafka_bootstrap, settings.definitions_topic)
@@ -260,13 +216,10 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
         anomalies,
         to_nation=guarded(by_election),
     )
-    regions: RegionStage | None = None
-    nation: NationalStage | None = None
-    if rollups_here:
-        region_races = routed_table(app, "region-races", n)
-        nation_regions = routed_table(app, "nation-regions", n)
-        regions = RegionStage(definitions, region_races, guarded(by_election), flusher, metrics)
-        nation = NationalStage(definitions, nation_regions, flusher, metrics)
+    region_races = routed_table(app, "region-races", n)
+    nation_regions = routed_table(app, "nation-regions", n)
+    regions = RegionStage(definitions, region_races, guarded(by_election), flusher, metrics)
+    nation = NationalStage(definitions, nation_regions, flusher, metrics)
     parts = Aggregate(metrics, flusher, folder, regions, nation)
     startup = Startup(catalog, flusher)
 
@@ -315,29 +268,20 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
         reports_assigned = routed_table(app, "fold-reports-assigned", n)
         on_recover(app, reports_assigned, reports, folder.recover, startup, metrics, must=True)
     coalesce_s = max(settings.aggregate_batch_ms, settings.aggregate_flush_ms) / 1000
-    if regions is not None and nation is not None:
-        stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
-        stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
-        follower = DeadLetterFollower(definitions, anomalies, metrics)
-        stage_agent(dead_letter_topic, "follow-dead-letters", follower.fold_batch, coalesce_s)
-        on_recover(app, region_races, by_region, regions.recover, startup, metrics)
-        on_recover(app, nation_regions, by_election, nation.recover, startup, metrics)
-    if not rollups_here:
-
-        @app.task  # type: ignore[untyped-decorator]
-        async def declare_downstream() -> None:
-            """Stage 1's output topics, which only a rollups process consumes."""
-            for topic in (by_region, by_election):
-                await topic.maybe_declare()
+    stage_agent(by_region, "fold-regions", regions.fold_batch, coalesce_s)
+    stage_agent(by_election, "fold-nation", nation.fold_batch, coalesce_s)
+    follower = DeadLetterFollower(definitions, anomalies, metrics)
+    stage_agent(dead_letter_topic, "follow-dead-letters", follower.fold_batch, coalesce_s)
+    on_recover(app, region_races, by_region, regions.recover, startup, metrics)
+    on_recover(app, nation_regions, by_election, nation.recover, startup, metrics)
 
     @app.on_partitions_revoked.connect
     async def on_revoked(*args: Any, **kwargs: Any) -> None:
         for loop in loops:
             loop.forget()
         folder.forget()
-        for stage in (regions, nation):
-            if stage is not None:
-                stage.forget()
+        regions.forget()
+        nation.forget()
 
     @app.task  # type: ignore[untyped-decorator]
     async def start() -> None:
@@ -364,20 +308,6 @@ def register(app: faust.App, settings: Settings) -> Aggregate:
 
     app.aggregate = parts  # type: ignore[attr-defined]
     return parts
-
-
-def crash(stage: str) -> NoReturn:
-    """Exit at once, the failed batch unacknowledged (crash-only, at-least-once).
-
-    The per-record paths are total, so only an infrastructure failure or a bug
-    gets here (a send the producer gave up on, say). faust would restart the
-    agent and, with `take_events`, acknowledge the failed batch; its changes
-    could then be lost. Exiting without acknowledging anything makes the
-    failure visible and safe: a restarted or surviving worker folds again from
-    the last committed offsets, idempotently."""
-    log.critical("stage %s failed a batch; exiting without acknowledging it", stage, exc_info=True)
-    logging.shutdown()
-    os._exit(70)
 
 
 def on_recover(

@@ -154,6 +154,14 @@ class BatchLoop:
                 return True
             return await self._publish_pending()
 
+    async def drain(self) -> bool:
+        """Publish and acknowledge what is pending now, deferred or not (a clean stop);
+        False if the publication failed."""
+        async with self._lock:
+            if not self._pending:
+                return True
+            return await self._publish_pending()
+
     def forget(self) -> None:
         """Drop pending events unacknowledged (on revocation) and the deferral timer."""
         self._pending.clear()

@@ -1,7 +1,9 @@
 """The aggregate worker's web pages, health clock and heartbeat, wired by `install`.
 
-Pages on faust's web server (VOTEWIRE_HOST:VOTEWIRE_AGGREGATE_PORT; it
-listens from start-up on, before table recovery):
+Pages on VOTEWIRE_HOST:VOTEWIRE_AGGREGATE_PORT, served from start-up on, before
+table recovery: by faust's web server (`install`), or in a races worker
+without faust by its own aiohttp server (races_worker.py), both through
+`answer`:
 
 - `GET /livez`: liveness. 200 unless "stalled" (health.py): a probe that
   restarts the worker on 503 never kills a starting or recovering one.
@@ -12,6 +14,9 @@ listens from start-up on, before table recovery):
   stalled_partitions.
 - `GET /metrics`: Prometheus text (metrics.py).
 - `GET /stats`: the JSON figures (`Metrics.snapshot`) the benches and drills read.
+
+The health rules read the consumer through a `Progress`: `FaustProgress` for
+a faust worker, the races worker's own otherwise.
 
 Timers: each second the verdict is taken (and an unhealthy episode logged
 once, stall_report.py); every VOTEWIRE_HEARTBEAT_INTERVAL_MS the verdict and
@@ -24,46 +29,77 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from faust.web import Request, Response, View
-from votewire.aggregate.health import Offsets, Verdict
+from votewire.aggregate.health import Offsets, Phase, Verdict
 from votewire.aggregate.heartbeat import HeartbeatWriter
 from votewire.aggregate.lag import check_consumer, owned_partitions, partition_offsets, phase
 from votewire.aggregate.metrics import CONTENT_TYPE, Metrics
 from votewire.aggregate.stall_report import StallReport
 
+JSON = "application/json"
 EPISODES = ("stalled", "redis_unreachable")
 """Statuses logged as unhealthy episodes; starting and recovering are not."""
 
 
+class Progress(Protocol):
+    """What the health rules read of a worker's consumer."""
+
+    def phase(self) -> Phase: ...
+    def offsets(self) -> dict[str, Offsets]:
+        """`Offsets` per "topic:partition" assigned to this worker (those whose end is known)."""
+        ...
+
+    def owned(self) -> int:
+        """How many input partitions are assigned to this worker now."""
+        ...
+
+
+class FaustProgress:
+    """`Progress` of a faust worker's consumer, on `topics` (lag.py)."""
+
+    def __init__(self, app: faust.App, topics: Iterable[str]) -> None:
+        check_consumer()
+        self.app = app
+        self.topics = tuple(topics)
+
+    def phase(self) -> Phase:
+        return phase(self.app)
+
+    def offsets(self) -> dict[str, Offsets]:
+        return partition_offsets(self.app, self.topics)
+
+    def owned(self) -> int:
+        return owned_partitions(self.app, self.topics)
+
+
 class WorkerHealth:
-    """Samples the worker's health for the pages, timers and heartbeat."""
+    """Samples the worker's health for the pages, timers and heartbeat.
+
+    `partitions`: the input partitions of the whole deployment, every stage's
+    topic together (the heartbeat says how many of them this worker owns)."""
 
     def __init__(
         self,
-        app: faust.App,
+        progress: Progress,
         metrics: Metrics,
-        topics: Iterable[faust.TopicT],
+        partitions: int,
         heartbeat: HeartbeatWriter,
     ) -> None:
-        check_consumer()
-        self.app = app
+        self.progress = progress
         self.metrics = metrics
-        topics = tuple(topics)
-        self.topics = tuple(t.get_topic_name() for t in topics)
-        self.partitions = sum(t.partitions or 0 for t in topics)
-        """Input partitions of the whole group, every stage's topic together."""
+        self.partitions = partitions
         self.heartbeat = heartbeat
         self.report = StallReport()
         metrics.offsets = self.offsets
 
     def offsets(self) -> dict[str, Offsets]:
-        return partition_offsets(self.app, self.topics)
+        return self.progress.offsets()
 
     def check(self) -> Verdict:
-        verdict = self.metrics.rules.observe(phase(self.app), self.offsets())
+        verdict = self.metrics.rules.observe(self.progress.phase(), self.offsets())
         self.metrics.verdict = verdict
         return verdict
 
@@ -76,15 +112,31 @@ class WorkerHealth:
         self.report.observe(verdict.status not in EPISODES, verdict.status)
 
     async def beat(self) -> None:
-        owned = owned_partitions(self.app, self.topics)
-        await self.heartbeat.beat(self.check(), owned, self.partitions)
+        await self.heartbeat.beat(self.check(), self.progress.owned(), self.partitions)
 
     async def stop(self) -> None:
         await self.heartbeat.stop()
 
 
-def _verdict_response(view: View, verdict: Verdict, ok: bool) -> Response:
-    return view.json(verdict.to_dict(), status=200 if ok else 503)
+PAGES = ("/livez", "/readyz", "/healthz", "/metrics", "/stats")
+
+
+def answer(health: WorkerHealth, path: str) -> tuple[int, bytes, str]:
+    """(status, body, content type) of one of `PAGES` (the module doc), whatever serves it."""
+    metrics = health.metrics
+    verdict = health.check()  # the /metrics gauges too say what a health request would
+    if path == "/metrics":
+        return 200, metrics.exposition(), CONTENT_TYPE
+    if path == "/stats":
+        body = metrics.snapshot(health.lag())
+        body["redis_pending_views"] = metrics.pending_views()
+        body["health"] = verdict.to_dict()
+        return 200, json.dumps(body).encode(), JSON
+    ok = {"/livez": verdict.alive}.get(path, verdict.ready)
+    doc = verdict.to_dict()
+    if path == "/healthz":
+        doc["alarms"] = metrics.alarms()  # dead letters, refused outputs
+    return 200 if ok else 503, json.dumps(doc).encode(), JSON
 
 
 def install(
@@ -95,7 +147,10 @@ def install(
     pending_views: Any = None,
 ) -> WorkerHealth:
     """Register the pages and timers of the module doc on `app`; return the sampler."""
-    health = WorkerHealth(app, metrics, topics, heartbeat)
+    topics = tuple(topics)
+    progress = FaustProgress(app, (t.get_topic_name() for t in topics))
+    partitions = sum(t.partitions or 0 for t in topics)
+    health = WorkerHealth(progress, metrics, partitions, heartbeat)
     if pending_views is not None:
         metrics.pending_views = pending_views
 
@@ -107,32 +162,15 @@ def install(
     async def heartbeat_tick() -> None:
         await health.beat()
 
-    @app.page("/livez")
-    async def livez(self: View, request: Request) -> Response:
-        verdict = health.check()
-        return _verdict_response(self, verdict, verdict.alive)
-
-    @app.page("/readyz")
-    async def readyz(self: View, request: Request) -> Response:
-        verdict = health.check()
-        return _verdict_response(self, verdict, verdict.ready)
-
-    @app.page("/healthz")
-    async def healthz(self: View, request: Request) -> Response:
-        verdict = health.check()
-        body = {**verdict.to_dict(), "alarms": metrics.alarms()}  # dead letters, refused outputs
-        return self.json(body, status=200 if verdict.ready else 503)
-
-    @app.page("/metrics")
-    async def metrics_page(self: View, request: Request) -> Response:
-        health.check()  # the alive/ready gauges say what a health request would
-        return self.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
-
-    @app.page("/stats")
-    async def stats_page(self: View, request: Request) -> Response:
-        body = metrics.snapshot(health.lag())
-        body["redis_pending_views"] = metrics.pending_views()
-        body["health"] = health.check().to_dict()
-        return self.bytes(json.dumps(body).encode(), content_type="application/json")
-
+    for path in PAGES:
+        app.page(path)(_faust_page(health, path))
     return health
+
+
+def _faust_page(health: WorkerHealth, path: str) -> Any:
+    async def page(self: View, request: Request) -> Response:
+        status, body, content_type = answer(health, path)
+        return self.bytes(body, content_type=content_type, status=status)
+
+    page.__name__ = page.__qualname__ = path.strip("/") + "_page"
+    return page

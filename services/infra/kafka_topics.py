@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -46,6 +47,17 @@ def votewire_topics(settings: Settings) -> list[TopicSpec]:
     ]
 
 
+def stage_topics(settings: Settings) -> tuple[TopicSpec, TopicSpec]:
+    """The aggregate's internal topics: stage 1 -> stage 2 (race views by region) and
+    stage 2 -> stage 3 (region views by election), named after its app id whatever
+    the role, so that a races and a rollups process meet on them."""
+    base, n = settings.aggregate_app_id, settings.report_partitions
+    return (
+        TopicSpec(f"{base}-race-views-by-region", n),
+        TopicSpec(f"{base}-region-views-by-election", n),
+    )
+
+
 async def replication_factor(admin: AIOKafkaAdminClient, wanted: int) -> int:
     """`wanted`, or min(3, brokers) when 0."""
     if wanted:
@@ -54,8 +66,11 @@ async def replication_factor(admin: AIOKafkaAdminClient, wanted: int) -> int:
     return max(1, min(3, len(cluster.get("brokers", [])) or 1))
 
 
-async def ensure_topics(settings: Settings, deadline_s: float = 30.0) -> list[str]:
-    """Create the missing topics; return the names created. Raises KafkaError on failure."""
+async def ensure_topics(
+    settings: Settings, deadline_s: float = 30.0, topics: Sequence[TopicSpec] | None = None
+) -> list[str]:
+    """Create the missing `topics` (default: `votewire_topics`); return the names
+    created. Raises KafkaError on failure."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000
     )
@@ -63,7 +78,8 @@ async def ensure_topics(settings: Settings, deadline_s: float = 30.0) -> list[st
     try:
         existing = set(await admin.list_topics())
         rf = await replication_factor(admin, settings.replication)
-        missing = [t for t in votewire_topics(settings) if t.name not in existing]
+        wanted = votewire_topics(settings) if topics is None else topics
+        missing = [t for t in wanted if t.name not in existing]
         if not missing:
             return []
         new = [

@@ -1,9 +1,11 @@
 """The aggregate split in two processes (VOTEWIRE_AGGREGATE_ROLE races + rollups).
 
-A races process (stage 1) and a rollups process (stages 2 and 3, the
-dead-letter follower) side by side must publish exactly what one `all`
-worker does: the pure fold of the night, version for version, also after
-the races process is killed with SIGKILL mid-night and restarted.
+A races process (stage 1, on a plain consumer: races_worker.py) and a
+rollups process (stages 2 and 3, the dead-letter follower) side by side
+must publish exactly what one `all` worker does: the pure fold of the
+night, version for version, also after the races process is killed with
+SIGKILL mid-night and restarted, and while a second races process joins
+and takes partitions over. A clean stop (SIGTERM) commits everything folded.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from aiokafka.admin import AIOKafkaAdminClient
 from votewire.config import Settings
 from votewire.core.scenario import FaultRates
 from votewire.infra.heartbeat import Beat, Freshness, RedisHeartbeats
+from votewire.infra.topic_log import KafkaLog
 from votewire.launcher import ServiceProcess
 
 from tests.support.aggregate_night import (
@@ -93,3 +97,49 @@ async def heartbeats_cover_every_partition(settings: Settings) -> None:
         assert {b.of for b in beats} == {3 * settings.report_partitions}
     finally:
         await client.aclose()
+
+
+async def test_a_second_races_process_takes_partitions_over_and_a_clean_stop_commits_all(
+    split: tuple[dict[str, str], Path, list[ServiceProcess]],
+) -> None:
+    env, logs, workers = split
+    settings = settings_for(env)
+    definition, reports = kz_night(FAULTS)
+    await publish_definition(settings, definition)
+    first = start_worker(env, logs, workers, "races-1", VOTEWIRE_AGGREGATE_ROLE="races")
+    start_worker(env, logs, workers, "rollups", VOTEWIRE_AGGREGATE_ROLE="rollups")
+    half = len(reports) // 2
+    await produce_reports(settings, reports[:half])
+
+    async def busy() -> bool:
+        return await counter(first, "reports_folded") > half // 4
+
+    await eventually(busy, 120, "stage 1 to be folding")
+    # Joins mid-night: the first revokes (commits, drops its states), both re-fold.
+    second = start_worker(env, logs, workers, "races-2", VOTEWIRE_AGGREGATE_ROLE="races")
+    await produce_reports(settings, reports[half:])
+
+    expected = expected_outputs(tally_of(definition, await read_reports(settings)))
+    await wait_for_outputs(settings, expected, CONVERGE_S, "the views of two races processes")
+    assert await counter(first, "recoveries") >= 2  # its first assignment, then the split
+    assert await counter(second, "reports_folded") > 0
+
+    for worker in (first, second):
+        worker.stop()  # SIGTERM
+        assert worker.process is not None and worker.process.returncode == 0
+    assert await committed_offsets(settings) == await log_ends(settings)
+
+
+async def committed_offsets(settings: Settings) -> dict[int, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        found = await admin.list_consumer_group_offsets(settings.aggregate_app_id)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in found.items()}
+
+
+async def log_ends(settings: Settings) -> dict[int, int]:
+    async with KafkaLog(settings.kafka_bootstrap) as log_:
+        return {p: end for p, (_, end) in (await log_.bounds(settings.reports_topic)).items()}
