@@ -170,7 +170,8 @@ def install(
 def _faust_page(health: WorkerHealth, path: str) -> Any:
     async def page(self: View, request: Request) -> Response:
         status, body, content_type = answer(health, path)
-        return self.bytes(body, content_type=content_type, status=status)
+        # As a header: aiohttp refuses a content_type argument that names a charset.
+        return self.bytes(body, status=status, headers={"Content-Type": content_type})
 
     page.__name__ = page.__qualname__ = path.strip("/") + "_page"
     return page
