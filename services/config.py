@@ -91,6 +91,11 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "VOTEWIRE_INGEST_PORT": ("8081", "Port of the ingest HTTP API."),
     "VOTEWIRE_LIVE_PORT": ("8082", "Port of the live websocket/REST service."),
     "VOTEWIRE_AGGREGATE_PORT": ("6066", "Port of the aggregate worker's web endpoint."),
+    "VOTEWIRE_ROLLUPS_PORT": (
+        "6067",
+        "Port of the rollups process's web endpoint under `votewire up`, which runs the "
+        "aggregate as a races and a rollups process (docs/aggregate.md, Roles).",
+    ),
     "VOTEWIRE_AGGREGATE_APP_ID": ("votewire-aggregate", "Faust app id (consumer group)."),
     "VOTEWIRE_AGGREGATE_FLUSH_MS": (
         "50",
@@ -109,9 +114,10 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "VOTEWIRE_AGGREGATE_BATCH_MAX": ("500", "Most records an aggregate stage folds per batch."),
     "VOTEWIRE_AGGREGATE_ROLE": (
         "all",
-        "Which stages this aggregate process runs: all, races (stage 1) or rollups (stages 2 "
-        "and 3, dead-letter follower). A races and a rollups process side by side use two "
-        "cores (docs/aggregate.md, Roles).",
+        "Which stages this aggregate process runs: all (faust), races (stage 1, on a plain "
+        "consumer without faust) or rollups (stages 2 and 3, dead-letter follower; faust). A "
+        "races and a rollups process side by side use two cores; `votewire up` runs them so "
+        "(docs/aggregate.md, Roles).",
     ),
     "VOTEWIRE_AGGREGATE_FETCH_WAIT_MS": (
         "10",
@@ -320,6 +326,7 @@ def _aggregate_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "aggregate_linger_ms": _int(env, "VOTEWIRE_AGGREGATE_LINGER_MS"),
         "aggregate_stall_s": max(1, _int(env, "VOTEWIRE_AGGREGATE_STALL_S")),
         "aggregate_instance_id": _get(env, "VOTEWIRE_AGGREGATE_INSTANCE_ID") or None,
+        "rollups_port": _int(env, "VOTEWIRE_ROLLUPS_PORT"),
         "heartbeat_interval_ms": max(50, _int(env, "VOTEWIRE_HEARTBEAT_INTERVAL_MS")),
         "stale_after_ms": max(100, _int(env, "VOTEWIRE_STALE_AFTER_MS")),
     }
@@ -404,6 +411,7 @@ class Settings:
     aggregate_linger_ms: int = 0
     aggregate_stall_s: int = 60
     aggregate_instance_id: str | None = None
+    rollups_port: int = 6067
     """Static group membership id (VOTEWIRE_AGGREGATE_INSTANCE_ID); None: dynamic."""
     heartbeat_interval_ms: int = 1000
     stale_after_ms: int = 3000

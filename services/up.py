@@ -2,8 +2,9 @@
 
 Starts the local Kafka and Redis as `votewire stack up` does (skipped when
 VOTEWIRE_KAFKA_BOOTSTRAP and VOTEWIRE_REDIS_URL both name servers of your
-own; the stack outlives `up`, `stack down` stops it), then ingest, aggregate
-and live under supervisord (votewire.supervision), waits until each answers
+own; the stack outlives `up`, `stack down` stops it), then ingest, the
+aggregate (a races and a rollups process: `aggregate` and `rollups`) and live
+under supervisord (votewire.supervision), waits until each answers
 its health URL, prints where they listen, and stays in the foreground:
 - a service that exits is restarted (at once after a crash, with a growing
   delay if it keeps dying during start-up) and each restart is printed with
@@ -41,7 +42,8 @@ def addresses(settings: Settings) -> None:
     host = settings.host
     log(f"ingest    http://{host}:{settings.ingest_port}/v1/reports")
     log(f"live      http://{host}:{settings.live_port}/  (dashboard; websocket /v1/live)")
-    log(f"aggregate http://{host}:{settings.aggregate_port}/metrics")
+    log(f"aggregate http://{host}:{settings.aggregate_port}/metrics  (races: stage 1)")
+    log(f"rollups   http://{host}:{settings.rollups_port}/metrics  (stages 2 and 3)")
 
 
 def start(overrides: Mapping[str, str] | None = None) -> Supervisor:

@@ -54,6 +54,17 @@ def _command(argv: tuple[str, ...] | list[str]) -> str:
     return _value(shlex.join(guarded))
 
 
+def _environment(program: Program) -> list[str]:
+    """supervisord's `environment=` line for the program's own settings, if any."""
+    if not program.env:
+        return []
+    for key, value in program.env:
+        if not key.isidentifier() or any(c in value for c in '"\n\\'):
+            raise ConfError(f"{program.name}: setting {key}={value!r} cannot be written")
+    pairs = ",".join(f'{key}="{_value(value)}"' for key, value in program.env)
+    return [f"environment={pairs}"]
+
+
 def render(layout: Layout, programs: list[Program], secret: str, as_root: bool = False) -> str:
     """The whole configuration file (see the module doc for the policy).
 
@@ -115,6 +126,7 @@ def render(layout: Layout, programs: list[Program], secret: str, as_root: bool =
             f"stdout_logfile={log}",
             f"stdout_logfile_maxbytes={LOG_MAX}",
             f"stdout_logfile_backups={LOG_BACKUPS}",
+            *_environment(program),
         ]
     lines += [
         "",

@@ -41,6 +41,7 @@ from votewire.supervision.layout import Layout, Program, programs, write_private
 PORT_VARIABLES = {
     "ingest": "VOTEWIRE_INGEST_PORT",
     "aggregate": "VOTEWIRE_AGGREGATE_PORT",
+    "rollups": "VOTEWIRE_ROLLUPS_PORT",
     "live": "VOTEWIRE_LIVE_PORT",
 }
 START_FAILED = {"BACKOFF", "FATAL", "EXITED"}
@@ -104,8 +105,9 @@ class Supervisor:
         """`env`: the whole environment of the services (settings were read from it)."""
         self.settings = settings
         self.env = dict(env)
-        # One aggregate runs under `up`: a static group member, so a restart after a
-        # crash gets its partitions back at once (config: VOTEWIRE_AGGREGATE_INSTANCE_ID).
+        # One races and one rollups process run under `up`, each a static group member,
+        # so a restart after a crash gets its partitions back at once (config:
+        # VOTEWIRE_AGGREGATE_INSTANCE_ID; layout.programs gives rollups its own).
         self.env.setdefault("VOTEWIRE_AGGREGATE_INSTANCE_ID", f"{settings.aggregate_app_id}-up")
         self.layout = Layout(settings.state_dir)
         self.programs: list[Program] = programs(settings, env)

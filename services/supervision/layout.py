@@ -25,10 +25,16 @@ from pathlib import Path
 from votewire.config import Settings
 from votewire.launcher import SERVICE_ARGS, ServiceProcess
 
-SERVICES = ("ingest", "aggregate", "live")
-STOP_WAIT_S = {"ingest": 20, "aggregate": 45, "live": 20}
+SERVICES = ("ingest", "aggregate", "rollups", "live")
+"""The aggregate runs as two programs: `aggregate` is its races process (stage 1,
+VOTEWIRE_AGGREGATE_ROLE=races) and `rollups` its rollups process (stages 2 and
+3, on VOTEWIRE_ROLLUPS_PORT): two processes use the two cores a GIL-bound
+single worker could not (docs/aggregate.md, Roles)."""
+STOP_WAIT_S = {"ingest": 20, "aggregate": 45, "rollups": 45, "live": 20}
 """SIGTERM to SIGKILL. The aggregate commits its offsets and flushes its Redis
 writes on SIGTERM; the HTTP services let open requests finish."""
+COMMANDS = {"ingest": "ingest", "aggregate": "aggregate", "rollups": "aggregate", "live": "live"}
+"""Which service's command each program runs (launcher.SERVICE_ARGS)."""
 SOCKET_PATH_MAX = 100
 """A Unix socket path is limited to 107 bytes on Linux."""
 
@@ -42,6 +48,8 @@ class Program:
     port: int
     health_url: str
     stop_wait_s: int
+    env: tuple[tuple[str, str], ...] = ()
+    """Settings of this program only, on top of the services' environment."""
 
 
 def programs(settings: Settings, env: Mapping[str, str]) -> list[Program]:
@@ -54,18 +62,34 @@ def programs(settings: Settings, env: Mapping[str, str]) -> list[Program]:
     ports = {
         "ingest": settings.ingest_port,
         "aggregate": settings.aggregate_port,
+        "rollups": settings.rollups_port,
         "live": settings.live_port,
     }
-    return [
-        Program(
-            name=name,
-            argv=(sys.executable, "-m", "votewire.cli", *SERVICE_ARGS[name]),
-            port=ports[name],
-            health_url=ServiceProcess(name, dict(env), Path(os.devnull)).health_url,
-            stop_wait_s=STOP_WAIT_S[name],
+    instance = settings.aggregate_instance_id or f"{settings.aggregate_app_id}-up"
+    own = {
+        "aggregate": {"VOTEWIRE_AGGREGATE_ROLE": "races"},
+        "rollups": {
+            "VOTEWIRE_AGGREGATE_ROLE": "rollups",
+            "VOTEWIRE_AGGREGATE_PORT": str(settings.rollups_port),
+            "VOTEWIRE_AGGREGATE_INSTANCE_ID": f"{instance}-rollups",
+        },
+    }
+    found = []
+    for name in SERVICES:
+        command = COMMANDS[name]
+        extra = own.get(name, {})
+        process = ServiceProcess(command, {**env, **extra}, Path(os.devnull))
+        found.append(
+            Program(
+                name=name,
+                argv=(sys.executable, "-m", "votewire.cli", *SERVICE_ARGS[command]),
+                port=ports[name],
+                health_url=process.health_url,
+                stop_wait_s=STOP_WAIT_S[name],
+                env=tuple(sorted(extra.items())),
+            )
         )
-        for name in SERVICES
-    ]
+    return found
 
 
 @dataclass(frozen=True)
@@ -145,7 +169,16 @@ class Layout:
         """What the last `up` started; empty if it never ran or the file is unreadable."""
         try:
             raw = json.loads(self.services_file.read_text())
-            return [Program(**{**entry, "argv": tuple(entry["argv"])}) for entry in raw]
+            return [
+                Program(
+                    **{
+                        **entry,
+                        "argv": tuple(entry["argv"]),
+                        "env": tuple(tuple(pair) for pair in entry.get("env", ())),
+                    }
+                )
+                for entry in raw
+            ]
         except (OSError, ValueError, TypeError, KeyError):
             return []
 

@@ -20,6 +20,8 @@ from tests.support.stack import isolated_env, settings_for
 pytestmark = pytest.mark.e2e
 
 DEADLINE_S = 120.0
+PROGRAMS = ("aggregate", "rollups", "ingest", "live")
+"""What `up` supervises: the aggregate as its races (`aggregate`) and rollups processes."""
 
 
 def up_env(tmp_path: Path) -> dict[str, str]:
@@ -58,7 +60,7 @@ def wait_for(layout: Layout, check: object, what: str, log: Path) -> list[Servic
 
 
 def all_healthy(rows: list[ServiceStatus]) -> bool:
-    return len(rows) == 3 and all(r.state == "RUNNING" and r.health.startswith("200") for r in rows)
+    return len(rows) == len(PROGRAMS) and all(r.state == "RUNNING" and r.health.startswith("200") for r in rows)
 
 
 def alive(pid: int) -> bool:
@@ -90,7 +92,7 @@ def test_a_killed_service_is_restarted_and_sigterm_stops_every_child(
     proc, layout, log = running_up
     rows = wait_for(layout, all_healthy, "services healthy under up", log)
     first = {r.name: r.pid for r in rows}
-    for name in ("aggregate", "ingest", "live"):
+    for name in PROGRAMS:
         os.kill(first[name], signal.SIGKILL)
 
         def restarted(rows: list[ServiceStatus], name: str = name) -> bool:
@@ -99,7 +101,7 @@ def test_a_killed_service_is_restarted_and_sigterm_stops_every_child(
 
         wait_for(layout, restarted, f"{name} restarted after kill -9", log)
     said = log.read_text()
-    for name in ("aggregate", "ingest", "live"):
+    for name in PROGRAMS:
         assert f"!!! {name} (pid {first[name]}) EXITED" in said
     final = {r.name: r.pid for r in statuses(layout) or []}
     proc.send_signal(signal.SIGTERM)

@@ -30,6 +30,7 @@ def isolated_env(name: str) -> dict[str, str]:
         "VOTEWIRE_INGEST_PORT": str(free_port()),
         "VOTEWIRE_LIVE_PORT": str(free_port()),
         "VOTEWIRE_AGGREGATE_PORT": str(free_port()),
+        "VOTEWIRE_ROLLUPS_PORT": str(free_port()),
         "VOTEWIRE_REPORT_PARTITIONS": "3",
         "VOTEWIRE_LOG_LEVEL": "info",
     }

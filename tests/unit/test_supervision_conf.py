@@ -32,8 +32,8 @@ def test_every_service_restarts_and_backs_off_during_start_up(tmp_path: Path) ->
     """Each service: always restarted, 5 s to count as started, 30 quick retries, own log."""
     layout, found = parsed(tmp_path / "state")
     groups = found["groups"]
-    assert set(groups) == {"ingest", "aggregate", "live", "watch"}
-    for name in ("ingest", "aggregate", "live"):
+    assert set(groups) == {"ingest", "aggregate", "rollups", "live", "watch"}
+    for name in ("ingest", "aggregate", "rollups", "live"):
         (program,) = groups[name].process_configs
         assert program.autorestart is RestartUnconditionally
         assert program.startsecs == conf.START_S
@@ -42,6 +42,30 @@ def test_every_service_restarts_and_backs_off_during_start_up(tmp_path: Path) ->
         assert program.stopasgroup and program.killasgroup
         assert program.stdout_logfile == str(layout.log_file(name))
         assert program.redirect_stderr
+
+
+def test_the_aggregate_runs_as_a_races_and_a_rollups_process(tmp_path: Path) -> None:
+    """Both run `votewire aggregate`; each is told its role, the rollups its own port and
+    static member id, so the two use two cores and restart into their partitions."""
+    _, found = parsed(tmp_path / "state")
+    (races,) = found["groups"]["aggregate"].process_configs
+    (rollups,) = found["groups"]["rollups"].process_configs
+    assert shlex.split(races.command)[-1] == shlex.split(rollups.command)[-1] == "aggregate"
+    assert races.environment == {"VOTEWIRE_AGGREGATE_ROLE": "races"}
+    assert rollups.environment == {
+        "VOTEWIRE_AGGREGATE_ROLE": "rollups",
+        "VOTEWIRE_AGGREGATE_PORT": "6067",
+        "VOTEWIRE_AGGREGATE_INSTANCE_ID": "votewire-aggregate-up-rollups",
+    }
+    (ingest,) = found["groups"]["ingest"].process_configs
+    assert not ingest.environment
+
+
+def test_a_setting_supervisord_cannot_carry_is_refused(tmp_path: Path) -> None:
+    env = {"VOTEWIRE_STATE_DIR": str(tmp_path), "VOTEWIRE_AGGREGATE_INSTANCE_ID": 'a"b'}
+    settings = Settings.from_env(env)
+    with pytest.raises(conf.ConfError, match="rollups"):
+        conf.render(Layout(settings.state_dir), programs(settings, env), "s3cret")
 
 
 def test_the_aggregate_has_the_longest_stop_wait() -> None:

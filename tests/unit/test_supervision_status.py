@@ -46,7 +46,9 @@ def test_up_records_its_programs_for_status(tmp_path: Path) -> None:
     back = {p.name: p for p in layout.read_services()}
     assert back["ingest"].port == 18481
     assert back["ingest"].health_url.endswith(":18481/readyz")
-    assert [p.name for p in layout.read_services()] == ["ingest", "aggregate", "live"]
+    assert [p.name for p in layout.read_services()] == ["ingest", "aggregate", "rollups", "live"]
+    assert back["rollups"].health_url.endswith(":6067/healthz")
+    assert dict(back["rollups"].env)["VOTEWIRE_AGGREGATE_ROLE"] == "rollups"
     layout.services_file.write_text('[{"name": 3}]')
     assert layout.read_services() == []
 
