@@ -15,7 +15,9 @@ from votewire.config import REPO_ROOT
 from votewire.supervision.layout import STOP_WAIT_S
 
 DEPLOY = REPO_ROOT / "deploy"
-SERVICES = ("ingest", "aggregate", "live")
+SERVICES = ("ingest", "aggregate", "rollups", "live")
+PROBES = {"rollups": "aggregate"}
+"""The rollups process answers the aggregate's health URL, in its own container."""
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,8 @@ def test_every_container_restarts_and_has_a_healthcheck(compose: dict[str, Any])
         assert service["healthcheck"]["test"], name
     for name in SERVICES:
         test = compose["services"][name]["healthcheck"]["test"]
-        assert test == ["CMD", "python", "-m", "votewire.supervision.probe", name]
+        probe = PROBES.get(name, name)
+        assert test == ["CMD", "python", "-m", "votewire.supervision.probe", probe]
 
 
 def test_services_get_time_to_stop(compose: dict[str, Any]) -> None:
@@ -69,6 +72,13 @@ def test_services_get_time_to_stop(compose: dict[str, Any]) -> None:
     for name in SERVICES:
         grace = seconds(compose["services"][name]["stop_grace_period"])
         assert grace >= STOP_WAIT_S[name], name
+
+
+def test_the_aggregate_runs_as_a_races_and_a_rollups_container(compose: dict[str, Any]) -> None:
+    roles = {n: compose["services"][n]["environment"]["VOTEWIRE_AGGREGATE_ROLE"] for n in PROBES}
+    roles["aggregate"] = compose["services"]["aggregate"]["environment"]["VOTEWIRE_AGGREGATE_ROLE"]
+    assert roles == {"aggregate": "races", "rollups": "rollups"}
+    assert compose["services"]["rollups"]["command"] == ["aggregate"]
 
 
 def test_start_order_waits_for_healthy_dependencies(compose: dict[str, Any]) -> None:
