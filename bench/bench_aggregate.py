@@ -60,7 +60,7 @@ from votewire.core.race_state import RaceState
 from votewire.core.scenario import FaultRates
 from votewire.infra.kafka_topics import topic_partitions
 from votewire.infra.redis_views import RedisViews
-from votewire.launcher import ServiceProcess, start_services
+from votewire.launcher import ServiceProcess
 
 from tests.support.aggregate_night import (
     expected_outputs,
@@ -162,13 +162,13 @@ async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: 
     env = env_for("bench-live")
     settings = settings_for(env)
     await publish_definition(settings, definition)
-    procs = start_services(env, logs, names=("aggregate",))
+    procs = start_workers(env, logs, 1)  # with BENCH_AGGREGATE_SPLIT=1: races + rollups
     url = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/stats"
     summary = f"summary:{definition.election_id}"
     final = expected[summary][0]
     try:
         await eventually(lambda: assigned(url, settings.reports_topic), 60, "assignment")
-        worker = procs["aggregate"].process
+        worker = procs[0].process  # stage 1's process
         assert worker is not None
         # The worker folds a backlog through faust, as the no-op agent reads one: it is
         # paused (SIGSTOP, well within its session timeout) while the night is produced,
@@ -208,7 +208,7 @@ async def fold_run(definition: ElectionDefinition, reports: list[Report], logs: 
             ceiling, floor, len(reports) / (last - first), len(reports) / (views_at - first)
         )
     finally:
-        for proc in procs.values():
+        for proc in procs:
             proc.stop()
 
 
