@@ -22,9 +22,12 @@ Contract, as the faust stage 1's (docs/aggregate.md):
   and only then committed. A send Kafka refused, or a fold or publication
   that raised, exits the process at once with nothing more committed
   (`crash`): a restarted or surviving worker folds again, idempotently.
-- **Assignment.** Before aiokafka fetches from newly assigned partitions
-  (`on_partitions_assigned` is awaited first), they are re-folded from their
-  start (`RaceFolder.recover`), retried with backoff until that succeeds.
+- **Assignment.** Newly assigned partitions are paused at once (in
+  `on_partitions_assigned`, before aiokafka fetches from them) and re-folded
+  from their start (`RaceFolder.recover`) in a task of their own, retried with
+  backoff until that succeeds; then resumed. The callback itself returns at
+  once: aiokafka heartbeats only after it, and a long re-fold inside it had
+  the member expelled by its session timeout.
 - **Revocation.** What is acknowledged is committed, then the states and the
   batch loop's pending records are dropped; a batch fetched before the
   revocation is never folded after it (assignment generations).
@@ -74,8 +77,8 @@ COMMIT_INTERVAL_S = 0.5
 REVOKE_COMMIT_S = 10.0
 """How long a revocation waits for its last commit before it drops the states anyway."""
 MAX_POLL_INTERVAL_MS = 600_000
-"""A takeover re-folds up to ~10^6 reports (~40 s) inside the assignment callback;
-the group must not expel the member meanwhile, nor when it rejoins late."""
+"""Generous, as faust's: a member busy folding a large batch is not expelled, and a
+rejoin may wait for the revocation's last commit."""
 
 
 class RacesWorker:
@@ -165,6 +168,7 @@ class RacesWorker:
         self._step = asyncio.Lock()
         self._commit = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._recovery: asyncio.Task[None] | None = None
         self._site: aiohttp_web.AppRunner | None = None
 
     # --- Progress (web.py) ---------------------------------------------------------
@@ -210,6 +214,7 @@ class RacesWorker:
 
     async def close(self) -> None:
         """The clean stop of the module doc."""
+        await self._stop_recovery()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -304,6 +309,7 @@ class RacesWorker:
 
     async def revoked(self, partitions: set[TopicPartition]) -> None:
         self._phase = Phase.RECOVERING
+        await self._stop_recovery()
         async with self._step:
             self._generation += 1
             try:
@@ -315,9 +321,20 @@ class RacesWorker:
             self.ledger.forget()
 
     async def assigned(self, partitions: set[TopicPartition]) -> None:
-        """Re-fold the assigned partitions from their start, until that succeeds."""
+        """Pause the assigned partitions and re-fold them in the background.
+
+        Not inside this callback: aiokafka sends no heartbeat until the callback
+        returns, so a re-fold longer than the session timeout (a takeover of
+        10^6 reports takes ~40 s) had the member expelled and the re-fold begun
+        again. Paused, the partitions fetch nothing until `_recover` resumes them."""
         self._phase = Phase.RECOVERING
-        mine = {tp.partition for tp in partitions if tp.topic == self.topic}
+        mine = [tp for tp in partitions if tp.topic == self.topic]
+        self.consumer.pause(*mine)
+        self._recovery = asyncio.create_task(self._recover(mine, self._generation), name="re-fold")
+
+    async def _recover(self, partitions: list[TopicPartition], generation: int) -> None:
+        """Re-fold `partitions` from their start, until that succeeds; then resume them."""
+        mine = {tp.partition for tp in partitions}
         delay = 1.0
         while True:
             self.metrics.recovering += 1
@@ -335,9 +352,19 @@ class RacesWorker:
         for tp in partitions:
             with contextlib.suppress(KafkaError):
                 self.ledger.committed({tp.partition: await self.consumer.committed(tp)})
+        if generation != self._generation:
+            return  # revoked meanwhile (and cancelled too late): the next assignment re-folds
+        self.consumer.resume(*partitions)
         self.metrics.count("recoveries")
         log.info("re-published %d races of partitions %s", count, sorted(mine))
         self._phase = Phase.RUNNING
+
+    async def _stop_recovery(self) -> None:
+        task, self._recovery = self._recovery, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -17,7 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka.admin import AIOKafkaAdminClient
 from votewire.config import Settings
-from votewire.core.scenario import FaultRates
+from votewire.core.scenario import FaultRates, simulate_night
+from votewire.core.scenario.national import national_definition
 from votewire.infra.heartbeat import Beat, Freshness, RedisHeartbeats
 from votewire.infra.topic_log import KafkaLog
 from votewire.launcher import ServiceProcess
@@ -143,3 +144,26 @@ async def committed_offsets(settings: Settings) -> dict[int, int]:
 async def log_ends(settings: Settings) -> dict[int, int]:
     async with KafkaLog(settings.kafka_bootstrap) as log_:
         return {p: end for p, (_, end) in (await log_.bounds(settings.reports_topic)).items()}
+
+
+async def test_a_re_fold_longer_than_the_session_timeout_is_done_once(
+    split: tuple[dict[str, str], Path, list[ServiceProcess]],
+) -> None:
+    """A takeover of ~230,000 reports re-folds for longer than the 6 s session timeout.
+    aiokafka heartbeats only once the assignment callback returns: the worker re-folds
+    outside it (partitions paused), so it is not expelled and folds the log once."""
+    env, logs, workers = split
+    env = {**env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": "6"}
+    settings = settings_for(env)
+    definition = national_definition(30_000, 14, seed=7)
+    reports = [e.payload for e in simulate_night(definition, seed=7)]
+    await publish_definition(settings, definition)
+    await produce_reports(settings, reports, chunk=5000)
+    races = start_worker(env, logs, workers, "races", VOTEWIRE_AGGREGATE_ROLE="races")
+
+    expected = expected_outputs(tally_of(definition, reports))
+    race_views = {c: v for c, v in expected.items() if c.startswith("race:")}
+    await wait_for_outputs(settings, race_views, CONVERGE_S, "the race views after the re-fold")
+    assert await counter(races, "recoveries") == 1
+    log = (logs / "races.log").read_text()
+    assert "UnknownMemberId" not in log and log.count("re-folded partitions") == 1

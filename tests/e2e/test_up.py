@@ -60,7 +60,9 @@ def wait_for(layout: Layout, check: object, what: str, log: Path) -> list[Servic
 
 
 def all_healthy(rows: list[ServiceStatus]) -> bool:
-    return len(rows) == len(PROGRAMS) and all(r.state == "RUNNING" and r.health.startswith("200") for r in rows)
+    return len(rows) == len(PROGRAMS) and all(
+        r.state == "RUNNING" and r.health.startswith("200") for r in rows
+    )
 
 
 def alive(pid: int) -> bool:
