@@ -194,12 +194,16 @@ class Metrics:
         }
 
     def alarms(self) -> dict[str, int]:
-        """What an operator must look at: dead letters (by reason) and refused outputs."""
+        """What an operator must look at: dead letters (by reason), refused outputs, and
+        timers of the races worker that raised (a bug: commits or beats were missed)."""
         return {
             k: v
             for k, v in sorted(self.counters.items())
-            if (k.startswith("dead_letters") or k == "outputs_too_large") and v
+            if (k.startswith("dead_letters") or k in ALARMED) and v
         }
+
+
+ALARMED = ("outputs_too_large", "timer_errors")
 
 
 def _histogram(

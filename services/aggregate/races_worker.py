@@ -241,9 +241,15 @@ class RacesWorker:
         self.opener.start()
 
     async def _every(self, seconds: float, job: Any) -> None:
+        """Run `job` every `seconds`; one that raises is logged and counted, and runs
+        again next time (a timer that died would stop committing or beating for good)."""
         while True:
             await asyncio.sleep(seconds)
-            await job()
+            try:
+                await job()
+            except Exception:
+                self.metrics.count("timer_errors")
+                log.exception("%s failed; again in %.1f s", getattr(job, "__name__", job), seconds)
 
     async def _serve_pages(self) -> None:
         app = aiohttp_web.Application()

@@ -72,3 +72,10 @@ async def test_the_heartbeat_says_how_many_partitions_of_the_whole_deployment_it
     await health.beat()
     beat = Beat.decode((await beats.read())["w1"])
     assert (beat.owned, beat.of, beat.status) == (2, 9, "ok")
+
+
+def test_a_timer_that_raised_is_an_alarm_on_healthz() -> None:
+    health, _ = health_of(FakeProgress())
+    health.metrics.count("timer_errors")
+    health.metrics.count("commit_failures")  # a rebalance under way: routine, not an alarm
+    assert json.loads(answer(health, "/healthz")[1])["alarms"] == {"timer_errors": 1}
