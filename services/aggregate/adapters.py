@@ -13,15 +13,19 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol
 
-from votewire.aggregate.flusher import ViewFlusher
 from votewire.aggregate.ports import Record
-from votewire.infra.definition_catalog import DefinitionCatalog
 from votewire.infra.redis_views import RedisViews
 from votewire.infra.topic_log import KafkaLog
 
 log = logging.getLogger(__name__)
+
+
+class Starting(Protocol):
+    """What `Startup` starts: the catalog (`async start`) or the writer (`start`)."""
+
+    def start(self) -> Any: ...
 
 
 class ReportsLog:
@@ -56,20 +60,26 @@ class Startup:
     """Starts the definition catalog and the Redis writer once, on first need.
 
     faust starts `app.task`s only after table recovery, but the recovery
-    callbacks already need definitions; whichever comes first starts them."""
+    callbacks already need definitions; whichever comes first starts them.
+    A catalog start that failed (Kafka unreachable, say) is tried again by the
+    next `ready()` (the callers retry with backoff); the writer starts once."""
 
-    def __init__(self, catalog: DefinitionCatalog, flusher: ViewFlusher) -> None:
+    def __init__(self, catalog: Starting, flusher: Starting) -> None:
         self.catalog = catalog
         self.flusher = flusher
         self._task: asyncio.Future[None] | None = None
+        self._flusher_started = False
 
     async def ready(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._start())
-        await asyncio.shield(self._task)
+        task = self._task
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            self._task = task = asyncio.ensure_future(self._start())
+        await asyncio.shield(task)
 
     async def _start(self) -> None:
-        self.flusher.start()
+        if not self._flusher_started:
+            self._flusher_started = True
+            self.flusher.start()
         await self.catalog.start()
 
 
