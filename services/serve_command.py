@@ -62,9 +62,20 @@ def aggregate() -> int:
 
     import faust
     from votewire.aggregate.app import create_app
-    from votewire.infra.kafka_topics import cluster_replication, ensure_topics
+    from votewire.infra.kafka_topics import (
+        cluster_replication,
+        ensure_topics,
+        stage_topics,
+        votewire_topics,
+    )
 
-    asyncio.run(ensure_topics(settings))
+    # The stages' internal topics too, before faust subscribes: faust declares them
+    # itself, but a topic it creates at start-up can be missing from the metadata of
+    # its first assignment; its partitions then go unassigned ("Ignoring missing
+    # topic") and stage 3 folds nothing until the next metadata refresh (minutes).
+    asyncio.run(
+        ensure_topics(settings, topics=[*votewire_topics(settings), *stage_topics(settings)])
+    )
     replication = asyncio.run(cluster_replication(settings))
     app = create_app(settings, replication=replication)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
