@@ -25,12 +25,16 @@ Contract, as the faust stage 1's (docs/aggregate.md):
 - **Assignment.** Newly assigned partitions are paused at once (in
   `on_partitions_assigned`, before aiokafka fetches from them) and re-folded
   from their start (`RaceFolder.recover`) in a task of their own, retried with
-  backoff until that succeeds; then resumed. The callback itself returns at
+  backoff until that succeeds; then each is sought to its end offset read
+  just before the re-fold (everything before it is folded; acknowledged, so
+  the next commit moves there) and resumed. The callback itself returns at
   once: aiokafka heartbeats only after it, and a long re-fold inside it had
   the member expelled by its session timeout.
 - **Revocation.** What is acknowledged is committed, then the states and the
   batch loop's pending records are dropped; a batch fetched before the
-  revocation is never folded after it (assignment generations).
+  revocation is never folded after it (assignment generations, read when
+  the fetch returns: a fetch that waited through the rebalance returns
+  records of the new assignment, which must be folded).
 - **SIGTERM/SIGINT.** What is folded is published and committed, the Redis
   writer flushed, the heartbeat deleted; the process exits 0.
 """
@@ -74,6 +78,7 @@ log = logging.getLogger(__name__)
 
 STAGE = "fold-reports"
 COMMIT_INTERVAL_S = 0.5
+POLL_MS = 1000
 REVOKE_COMMIT_S = 10.0
 """How long a revocation waits for its last commit before it drops the states anyway."""
 MAX_POLL_INTERVAL_MS = 600_000
@@ -170,6 +175,8 @@ class RacesWorker:
         self._tasks: list[asyncio.Task[None]] = []
         self._recovery: asyncio.Task[None] | None = None
         self._site: aiohttp_web.AppRunner | None = None
+        self.poll_ms = POLL_MS
+        """How long one `getmany` waits for records."""
 
     # --- Progress (web.py) ---------------------------------------------------------
 
@@ -274,8 +281,12 @@ class RacesWorker:
 
     async def _consume(self) -> None:
         while True:
+            got = await self.consumer.getmany(timeout_ms=self.poll_ms)
+            # The generation as the records come back, not as the call went out: a
+            # getmany that waited through a rebalance returns records of the new
+            # assignment (aiokafka discards fetches of a revoked one), and dropping them
+            # would lose them, the consumer's position being already past them.
             generation = self._generation
-            got = await self.consumer.getmany(timeout_ms=1000)
             events = [
                 Delivered(r.key, r.value, tp.partition, r.offset, r.timestamp / 1000, r.headers, tp)
                 for tp, records in got.items()
@@ -346,6 +357,9 @@ class RacesWorker:
             self.metrics.recovering += 1
             try:
                 await asyncio.wait_for(self.startup.ready(), 30.0)
+                # Read before the re-fold, which reads its own ends later: it folds at
+                # least this far, so consuming goes on from here (seek, below).
+                ends = await self.consumer.end_offsets(partitions)
                 count = await self.folder.recover(mine)
                 break
             except Exception:
@@ -360,6 +374,12 @@ class RacesWorker:
                 self.ledger.committed({tp.partition: await self.consumer.committed(tp)})
         if generation != self._generation:
             return  # revoked meanwhile (and cancelled too late): the next assignment re-folds
+        for tp in partitions:
+            # Whatever the position was (the committed offset, or past records dropped
+            # while recovering), the re-fold holds everything before `ends`.
+            self.consumer.seek(tp, ends[tp])
+            if ends[tp] > self.ledger.done(tp.partition):
+                self.ledger.ack(tp.partition, ends[tp] - 1)  # folded, outputs enqueued
         self.consumer.resume(*partitions)
         self.metrics.count("recoveries")
         log.info("re-published %d races of partitions %s", count, sorted(mine))
