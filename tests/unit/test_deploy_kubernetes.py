@@ -94,32 +94,57 @@ def test_the_base_renders_every_file(rendered: list[dict[str, Any]]) -> None:
     assert {(o["kind"], o["metadata"]["name"]) for o in rendered} == in_files
 
 
-def test_aggregate_replicas_at_most_the_partitions(rendered: list[dict[str, Any]]) -> None:
-    """Kafka gives a partition to one worker: more replicas than partitions would idle."""
-    partitions = int(kinds(rendered, "ConfigMap")["votewire-settings"]["data"][
-        "VOTEWIRE_REPORT_PARTITIONS"
-    ])
-    aggregate = kinds(rendered, "Deployment")["votewire-aggregate"]
-    assert 1 < aggregate["spec"]["replicas"] <= partitions
-    assert aggregate["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
+WORKERS = {"votewire-aggregate": ("aggregate", "races"), "votewire-rollups": ("rollups", "rollups")}
+"""The aggregate's two Deployments: name -> (its program under `votewire up`, its role)."""
 
 
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+
+
+def test_the_aggregate_runs_as_races_and_rollups(rendered: list[dict[str, Any]]) -> None:
+    """Stage 1 and stages 2-3 in Deployments of their own, as under `votewire up`; static
+    membership from the pod's name in both."""
+    deployments = kinds(rendered, "Deployment")
+    for name, (_, role) in WORKERS.items():
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        assert container["args"] == ["aggregate"], name
+        assert env_of(container)["VOTEWIRE_AGGREGATE_ROLE"] == role, name
+        (instance,) = [e for e in container["env"] if e["name"] == "VOTEWIRE_AGGREGATE_INSTANCE_ID"]
+        assert instance["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name", name
+
+
+@pytest.mark.parametrize("name", WORKERS)
+def test_aggregate_replicas_at_most_the_partitions(
+    rendered: list[dict[str, Any]], name: str
+) -> None:
+    """Kafka gives a partition to one worker: more replicas than partitions would idle
+    (each role's input topics have VOTEWIRE_REPORT_PARTITIONS partitions)."""
+    partitions = int(
+        kinds(rendered, "ConfigMap")["votewire-settings"]["data"]["VOTEWIRE_REPORT_PARTITIONS"]
+    )
+    workers = kinds(rendered, "Deployment")[name]
+    assert 1 < workers["spec"]["replicas"] <= partitions
+    assert workers["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
+
+
+@pytest.mark.parametrize("name", WORKERS)
 def test_aggregate_has_time_to_commit_and_a_disruption_budget(
-    rendered: list[dict[str, Any]],
+    rendered: list[dict[str, Any]], name: str
 ) -> None:
     """SIGTERM to SIGKILL is at least what `votewire up` grants; a drain takes one at a time."""
-    pod = kinds(rendered, "Deployment")["votewire-aggregate"]["spec"]["template"]["spec"]
-    assert pod["terminationGracePeriodSeconds"] >= STOP_WAIT_S["aggregate"]
-    budget = kinds(rendered, "PodDisruptionBudget")["votewire-aggregate"]["spec"]
+    program = WORKERS[name][0]
+    pod = kinds(rendered, "Deployment")[name]["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] >= STOP_WAIT_S[program]
+    budget = kinds(rendered, "PodDisruptionBudget")[name]["spec"]
     assert budget["maxUnavailable"] == 1
-    assert budget["selector"]["matchLabels"] == pod_labels(rendered, "votewire-aggregate")
+    assert budget["selector"]["matchLabels"] == pod_labels(rendered, name)
 
 
-def test_probes_never_kill_a_recovering_worker(rendered: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize("name", WORKERS)
+def test_probes_never_kill_a_recovering_worker(rendered: list[dict[str, Any]], name: str) -> None:
     """Liveness asks only "is it stuck": never readiness; recovery gets a startup allowance."""
-    (container,) = kinds(rendered, "Deployment")["votewire-aggregate"]["spec"]["template"][
-        "spec"
-    ]["containers"]
+    (container,) = kinds(rendered, "Deployment")[name]["spec"]["template"]["spec"]["containers"]
     live, ready = container["livenessProbe"], container["readinessProbe"]
     startup = container["startupProbe"]
     assert live["httpGet"]["path"] == "/livez"
