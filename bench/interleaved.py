@@ -20,7 +20,9 @@ the machine hits all of them alike; the medians are printed at the end.
 - `takeover`: one national race of PRECINCTS stations is produced once, then
   each configuration's worker (own consumer group and Redis prefix) takes
   over its partition: seconds from the worker's start to the race's final
-  view, and the re-fold's own time from its log.
+  view, the re-fold's own time from its log, and when its consumer lag
+  reached 0 (records past the re-fold consumed again, as duplicates, count
+  in `reports_folded`).
 """
 
 from __future__ import annotations
@@ -147,13 +149,24 @@ async def takeover(rounds: int, precincts: int, runs: list[tuple[str, dict[str, 
 
                 await b.eventually(final, 900, "the race's final view")
                 seconds = time.perf_counter() - started
+                stats = f"http://127.0.0.1:{env['VOTEWIRE_AGGREGATE_PORT']}/stats"
+
+                async def caught_up() -> dict[str, object] | None:
+                    found = await b.read_json(stats)  # noqa: B023
+                    lag = (found or {}).get("consumer_lag") or {}
+                    return found if lag and not any(lag.values()) else None
+
+                found = await b.eventually(caught_up, 900, "the worker's lag to reach 0")
+                caught = time.perf_counter() - started
             finally:
                 worker.stop()
             refold = re.findall(r"re-folded partitions .*? in ([0-9.]+) s", log.read_text())
             got[name].append(seconds)
+            again = found["counters"].get("reports_folded", 0)  # type: ignore[index]
             print(
                 f"round {r} {name}: {len(reports):,} reports taken over in {seconds:.1f} s "
-                f"(the re-fold itself {', '.join(refold)} s)",
+                f"(the re-fold itself {', '.join(refold)} s); consumer caught up at "
+                f"{caught:.1f} s, {again:,} reports folded again after the re-fold",
                 flush=True,
             )
     for name, xs in got.items():
