@@ -82,5 +82,19 @@ def aggregate() -> int:
     # faust's spinner also turns the root logger to DEBUG at warning level: costly, and
     # meaningless without a terminal.
     worker.spinner = None
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        if not exc.code and settings.aggregate_instance_id:
+            # A clean stop of a static member: leave, so its partitions move now, not
+            # after the session timeout (infra/group_leave.py; faust's consumer never does).
+            from votewire.aggregate.app import group_id
+            from votewire.infra.group_leave import leave_group
+
+            asyncio.run(
+                leave_group(
+                    settings.kafka_bootstrap, group_id(settings), settings.aggregate_instance_id
+                )
+            )
+        raise
     return 0

@@ -35,8 +35,11 @@ Contract, as the faust stage 1's (docs/aggregate.md):
   revocation is never folded after it (assignment generations, read when
   the fetch returns: a fetch that waited through the rebalance returns
   records of the new assignment, which must be folded).
-- **SIGTERM/SIGINT.** What is folded is published and committed, the Redis
-  writer flushed, the heartbeat deleted; the process exits 0.
+- **SIGTERM/SIGINT.** What is folded is published and committed, a static
+  member leaves its group (`group_leave`: its partitions move at once, not
+  after the session timeout; a crash leaves nothing, so a restart in place
+  gets them back), the Redis writer flushed, the heartbeat deleted; the
+  process exits 0.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ from votewire.config import Settings
 from votewire.infra.anomaly_feed import RedisAnomalyFeed
 from votewire.infra.anomaly_writer import AnomalyWriter
 from votewire.infra.definition_catalog import DefinitionCatalog
+from votewire.infra.group_leave import leave_group
 from votewire.infra.heartbeat import RedisHeartbeats
 from votewire.infra.kafka_topics import ensure_topics, stage_topics
 from votewire.infra.redis_election_registry import RedisElectionRegistry
@@ -233,6 +237,14 @@ class RacesWorker:
         with contextlib.suppress(KafkaError, asyncio.TimeoutError):
             await asyncio.wait_for(self.commit(), REVOKE_COMMIT_S)
         await self.consumer.stop()
+        if self.settings.aggregate_instance_id:
+            # A static member does not leave by stopping: its partitions would wait
+            # for it a whole session timeout (group_leave.py).
+            await leave_group(
+                self.settings.kafka_bootstrap,
+                self.settings.aggregate_app_id,
+                self.settings.aggregate_instance_id,
+            )
         await self.producer.stop()
         await self.health.stop()
         await self.opener.stop()

@@ -167,3 +167,53 @@ async def test_a_re_fold_longer_than_the_session_timeout_is_done_once(
     assert await counter(races, "recoveries") == 1
     log = (logs / "races.log").read_text()
     assert "UnknownMemberId" not in log and log.count("re-folded partitions") == 1
+
+
+SESSION_S = "30"
+"""Long, so that handing over by the session timeout could not pass the test."""
+
+
+@pytest.mark.parametrize("role", ["races", "rollups"])
+async def test_a_clean_stop_of_a_static_member_hands_its_partitions_over_at_once(
+    split: tuple[dict[str, str], Path, list[ServiceProcess]], role: str
+) -> None:
+    """Two static members of `role` (as Kubernetes runs them: instance id = pod name) and
+    one of the other role. SIGTERM one (a scale-in, a rolling update): it leaves its group,
+    so readers see the pipeline live again with two workers within seconds; static
+    membership alone kept its partitions unowned for the whole session timeout."""
+    env, logs, workers = split
+    env = {**env, "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": SESSION_S}
+    settings = settings_for(env)
+    definition, _ = kz_night(FAULTS)
+    await publish_definition(settings, definition)
+    other = "rollups" if role == "races" else "races"
+    app_id = env["VOTEWIRE_AGGREGATE_APP_ID"]
+    static = {"VOTEWIRE_AGGREGATE_INSTANCE_ID": f"{app_id}-{other}"}
+    start_worker(env, logs, workers, other, VOTEWIRE_AGGREGATE_ROLE=other, **static)
+    pair = []
+    for n in (1, 2):
+        static = {"VOTEWIRE_AGGREGATE_INSTANCE_ID": f"{app_id}-{role}-{n}"}
+        pair.append(
+            start_worker(env, logs, workers, f"{role}-{n}", VOTEWIRE_AGGREGATE_ROLE=role, **static)
+        )
+    await verdict(settings, "live", 3, 90)
+    pair[1].stop()  # SIGTERM
+    assert pair[1].process is not None and pair[1].process.returncode == 0
+    await verdict(settings, "live", 2, int(SESSION_S) / 3)
+    assert "left group" in (logs / f"{role}-2.log").read_text()
+
+
+async def verdict(settings: Settings, state: str, workers: int, deadline_s: float) -> None:
+    """Wait for the live service's verdict on the heartbeats to be `state` over `workers`."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    freshness = Freshness(settings.stale_after_ms / 1000)
+    try:
+        store = RedisHeartbeats(client, settings.redis_prefix)
+
+        async def seen() -> object:
+            found = freshness.observe(await store.read())
+            return found if found.state == state and found.workers == workers else None
+
+        await eventually(seen, deadline_s, f"a {state} verdict over {workers} workers")
+    finally:
+        await client.aclose()
