@@ -84,16 +84,10 @@ async def test_races_and_rollups_processes_fold_the_night_exactly_through_a_kill
 async def heartbeats_cover_every_partition(settings: Settings) -> None:
     """The live service's verdict on the two roles' beats: live, two workers, which
     together own every input partition of the three stages (each role counts all)."""
+    await verdict(settings, "live", 2, 60)
     client = aioredis.Redis.from_url(settings.redis_url)
-    freshness = Freshness(settings.stale_after_ms / 1000)
     try:
         store = RedisHeartbeats(client, settings.redis_prefix)
-
-        async def live() -> bool:
-            verdict = freshness.observe(await store.read())
-            return verdict.state == "live" and verdict.workers == 2
-
-        await eventually(live, 60, "a live verdict from both roles' heartbeats")
         beats = [Beat.decode(raw) for raw in (await store.read()).values()]
         assert {b.of for b in beats} == {3 * settings.report_partitions}
     finally:

@@ -33,7 +33,7 @@ from tests.support.aggregate_night import (
     wait_for_outputs,
 )
 from tests.support.polling import eventually
-from tests.support.stack import free_port, isolated_env, settings_for
+from tests.support.stack import isolated_env, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -111,51 +111,3 @@ def race_views(
 ) -> dict[str, tuple[int, bytes]]:
     expected = expected_outputs(tally_of(definition, reports))
     return {c: v for c, v in expected.items() if c.startswith("race:")}
-
-
-SESSION_S = 30
-"""Long: a test that waited for the session timeout would take longer than its deadline."""
-
-
-async def test_a_static_member_stopped_on_purpose_hands_its_partitions_over_at_once(
-    settings: Settings,
-) -> None:
-    """Static members keep their partitions through a restart; a clean stop (scale-in,
-    rolling update) leaves the group, so the other worker owns them within seconds,
-    not after the session timeout."""
-    base = {
-        "VOTEWIRE_AGGREGATE_APP_ID": settings.aggregate_app_id,
-        "VOTEWIRE_TOPIC_PREFIX": settings.topic_prefix,
-        "VOTEWIRE_REDIS_PREFIX": settings.redis_prefix,
-        "VOTEWIRE_REPORT_PARTITIONS": str(settings.report_partitions),
-        "VOTEWIRE_AGGREGATE_SESSION_TIMEOUT_S": str(SESSION_S),
-    }
-    definition, _ = kz_night(FaultRates())
-    await publish_definition(settings, definition)
-    workers = []
-    for name in ("one", "two"):
-        env = {**base, "VOTEWIRE_AGGREGATE_INSTANCE_ID": f"{settings.aggregate_app_id}-{name}",
-               "VOTEWIRE_AGGREGATE_PORT": str(free_port())}  # fmt: skip
-        worker = RacesWorker(settings_for(env))
-        stop = asyncio.Event()
-        workers.append((worker, stop, asyncio.create_task(worker.run(stop))))
-    (one, stop_one, task_one), (two, stop_two, task_two) = workers
-    try:
-
-        async def shared() -> bool:
-            owned = (one.owned(), two.owned())
-            return owned[0] > 0 and owned[1] > 0 and sum(owned) == settings.report_partitions
-
-        await eventually(shared, 60, "both workers to own partitions")
-        stop_two.set()
-        await asyncio.wait_for(task_two, 30)
-
-        async def all_mine() -> bool:
-            return one.owned() == settings.report_partitions and one.phase() is Phase.RUNNING
-
-        await eventually(all_mine, SESSION_S / 3, "the remaining worker to own every partition")
-    finally:
-        stop_one.set()
-        stop_two.set()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.gather(task_one, task_two), 30)
